@@ -1,0 +1,11 @@
+/**
+ * Every migration, by name. A static map rather than a folder scan, because
+ * the single-executable build has no folder to read. Names sort in the order
+ * they apply; add new ones at the end.
+ */
+import type { Migration } from "kysely/migration";
+import * as createUsers from "./0001_create_users.ts";
+
+export const migrations: Readonly<Record<string, Migration>> = {
+	"0001_create_users": createUsers,
+};

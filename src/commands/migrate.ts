@@ -1,0 +1,73 @@
+/**
+ * `sherpany migrate` applies pending migrations; `sherpany migrate status`
+ * lists applied and pending ones. Kysely's Migrator holds a database-level
+ * lock, so several processes racing on one database each succeed and every
+ * migration is applied once.
+ */
+import type { DatabaseConfig } from "../config/database.ts";
+import { openDatabase } from "../db/connect.ts";
+import { createMigrator } from "../db/migrator.ts";
+import { CommandError } from "../errors.ts";
+
+export type MigrateAction = "latest" | "status";
+
+export interface MigrateOptions {
+	readonly database: DatabaseConfig;
+	readonly action: MigrateAction;
+}
+
+export interface MigrateDeps {
+	/** Prints one line of output for the operator. */
+	readonly print: (line: string) => void;
+}
+
+export async function run(
+	options: MigrateOptions,
+	deps: MigrateDeps,
+): Promise<void> {
+	const database = openDatabase(options.database);
+	try {
+		const migrator = createMigrator(database.db);
+		if (options.action === "status") {
+			const migrations = await migrator.getMigrations();
+			for (const migration of migrations) {
+				const state = migration.executedAt
+					? `applied ${migration.executedAt.toISOString()}`
+					: "pending";
+				deps.print(`${migration.name}  ${state}`);
+			}
+			const pending = migrations.filter(
+				(migration) => !migration.executedAt,
+			).length;
+			deps.print(`${migrations.length - pending} applied, ${pending} pending`);
+			return;
+		}
+		const { error, results = [] } = await migrator.migrateToLatest();
+		for (const result of results) {
+			if (result.status === "Success")
+				deps.print(`applied ${result.migrationName}`);
+			if (result.status === "Error")
+				deps.print(`failed ${result.migrationName}`);
+		}
+		if (error) {
+			const failed = results.find(
+				(result) => result.status === "Error",
+			)?.migrationName;
+			const what = failed ? `migration ${failed} failed` : "migrating failed";
+			throw new CommandError(
+				`${what}: ${error instanceof Error ? error.message : String(error)}`,
+				{ cause: error },
+			);
+		}
+		const applied = results.filter(
+			(result) => result.status === "Success",
+		).length;
+		deps.print(
+			applied === 0
+				? "the database is up to date"
+				: `applied ${applied} migration(s); the database is up to date`,
+		);
+	} finally {
+		await database.close();
+	}
+}

@@ -1,0 +1,139 @@
+/**
+ * `sherpany seed`: inserts the sample users (idempotent); `--count N` adds N
+ * synthetic users; `--file` imports a CSV or NDJSON file in one transaction.
+ */
+import { randomBytes } from "node:crypto";
+import { accessSync, constants } from "node:fs";
+import type { Kysely } from "kysely";
+import type { DatabaseConfig } from "../config/database.ts";
+import { describeFsError } from "../config/sources.ts";
+import { openDatabase } from "../db/connect.ts";
+import { createMigrator, findPendingMigrations } from "../db/migrator.ts";
+import type { Database } from "../db/schema.ts";
+import {
+	insertSampleUsers,
+	insertSyntheticUsers,
+	SAMPLE_USERS,
+} from "../db/users.ts";
+import { CommandError, ConfigError } from "../errors.ts";
+import { createProgress, type ProgressStream } from "../progress.ts";
+import { importUsers } from "../seed/import-users.ts";
+import { readUserRows, type UserFileFormat } from "../seed/read-users.ts";
+
+/** Synthetic users inserted per statement: large enough to be fast, small enough to show progress. */
+export const SYNTHETIC_BATCH_SIZE = 10_000;
+
+export type SeedSource =
+	| { readonly kind: "sample" }
+	| { readonly kind: "count"; readonly count: number }
+	| {
+			readonly kind: "file";
+			readonly path: string;
+			readonly format: UserFileFormat;
+	  };
+
+export interface SeedOptions {
+	readonly database: DatabaseConfig;
+	readonly source: SeedSource;
+}
+
+export interface SeedDeps {
+	/** Prints one line of output (the summary). */
+	readonly print: (line: string) => void;
+	/** Where progress is drawn when it is a terminal (stderr). */
+	readonly progress: ProgressStream;
+}
+
+export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
+	const { source } = options;
+	if (source.kind === "file") checkReadable(source.path);
+	const database = openDatabase(options.database);
+	try {
+		const { db } = database;
+		await requireCurrentSchema(db);
+		const started = performance.now();
+		const elapsed = (): string =>
+			`${((performance.now() - started) / 1000).toFixed(1)} s`;
+		switch (source.kind) {
+			case "sample": {
+				const inserted = await insertSampleUsers(db);
+				deps.print(
+					`sample users: ${inserted} inserted, ${SAMPLE_USERS.length - inserted} already present`,
+				);
+				return;
+			}
+			case "count": {
+				const inserted = await seedSynthetic(db, source.count, deps.progress);
+				deps.print(`inserted ${inserted} synthetic users in ${elapsed()}`);
+				return;
+			}
+			case "file": {
+				const progress = createProgress(deps.progress, "rows read");
+				const result = await importUsers(
+					db,
+					readUserRows(source.path, source.format),
+					progress.update,
+				);
+				progress.finish();
+				if (result.errorCount > 0) {
+					const lines = result.errors.map(
+						(error) => `  line ${error.line}: ${error.message}`,
+					);
+					const more = result.errorCount - result.errors.length;
+					if (more > 0) lines.push(`  … and ${more} more`);
+					throw new CommandError(
+						`${source.path}: ${result.errorCount} bad row(s) of ${result.rows}; nothing was imported\n${lines.join("\n")}`,
+					);
+				}
+				deps.print(
+					`imported ${result.imported} users from ${source.path} in ${elapsed()}`,
+				);
+				return;
+			}
+		}
+	} finally {
+		await database.close();
+	}
+}
+
+/** Inserts `count` users in set-based batches, drawing progress between them. */
+async function seedSynthetic(
+	db: Kysely<Database>,
+	count: number,
+	stream: ProgressStream,
+): Promise<number> {
+	const runId = randomBytes(4).toString("hex");
+	const progress = createProgress(stream, "users inserted", count);
+	let inserted = 0;
+	for (let first = 1; first <= count; first += SYNTHETIC_BATCH_SIZE) {
+		inserted += await insertSyntheticUsers(
+			db,
+			runId,
+			first,
+			Math.min(SYNTHETIC_BATCH_SIZE, count - first + 1),
+		);
+		progress.update(inserted);
+	}
+	progress.finish();
+	return inserted;
+}
+
+async function requireCurrentSchema(db: Kysely<Database>): Promise<void> {
+	const pending = await findPendingMigrations(createMigrator(db));
+	if (pending.length > 0) {
+		throw new CommandError(
+			`the schema is not up to date (pending: ${pending.join(", ")}): run sherpany migrate first`,
+		);
+	}
+}
+
+function checkReadable(path: string): void {
+	try {
+		accessSync(path, constants.R_OK);
+	} catch (error) {
+		throw new ConfigError(
+			`--file: cannot read ${path} (${describeFsError(error)})`,
+			{ cause: error },
+		);
+	}
+}

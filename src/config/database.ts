@@ -1,0 +1,214 @@
+/**
+ * Where the database is and how to reach it: `--database-url`/`DATABASE_URL`,
+ * else libpq's `PG*` variables, else the original app's `DB_*` variables.
+ */
+import { ConfigError } from "../errors.ts";
+import {
+	describeFsError,
+	type Env,
+	fallback,
+	fromEnv,
+	parseChoice,
+	parseInteger,
+	parsePort,
+	pick,
+	type ReadFile,
+	readFileUtf8,
+	readSecret,
+	type Sourced,
+} from "./sources.ts";
+
+/** TLS modes with libpq's meaning. `prefer` and `allow` are not offered: node-postgres cannot fall back. */
+export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+export const SSL_MODES: readonly SslMode[] = [
+	"disable",
+	"require",
+	"verify-ca",
+	"verify-full",
+];
+
+export const DEFAULT_PG_PORT = 5432;
+export const DEFAULT_PG_USER = "postgres";
+export const DEFAULT_POOL_MAX = 10;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** A PostgreSQL server to connect to. */
+export interface PostgresConfig {
+	readonly kind: "postgres";
+	readonly host: string;
+	readonly port: number;
+	readonly database: string;
+	readonly user: string;
+	readonly password: string | undefined;
+	readonly sslMode: SslMode;
+	/** PEM contents of the CA bundle (`sslrootcert`), if one was given. */
+	readonly sslRootCert: string | undefined;
+	readonly poolMax: number;
+	readonly connectTimeoutMs: number;
+}
+
+export type DatabaseConfig = PostgresConfig;
+
+/** The database flags as commander hands them over; absent flags are undefined. */
+export interface DatabaseFlags {
+	readonly databaseUrl?: string;
+	readonly sslMode?: string;
+	readonly sslRootCert?: string;
+	readonly poolMax?: string;
+	readonly connectTimeoutMs?: string;
+}
+
+/** What the loader reads besides env and flags. */
+export interface DatabaseConfigIo {
+	readonly readFile: ReadFile;
+}
+
+/** Where a connection's parts came from, before defaults and TLS are applied. */
+interface Target {
+	host: string;
+	port: number;
+	database: string | undefined;
+	user: string | undefined;
+	password: string | undefined;
+	sslMode: Sourced | undefined;
+	sslRootCert: Sourced | undefined;
+}
+
+/**
+ * Resolves the database configuration. Pure apart from reading secret and CA
+ * files through `io`. Throws ConfigError naming the flag or variable at fault.
+ */
+export function loadDatabaseConfig(
+	env: Env,
+	flags: DatabaseFlags = {},
+	io: DatabaseConfigIo = { readFile: readFileUtf8 },
+): DatabaseConfig {
+	const url =
+		pick(flags, "--database-url", env) ??
+		readSecret(env, "DATABASE_URL", io.readFile);
+	const target = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
+	if (!target) {
+		throw new ConfigError(
+			"no database configured: set DATABASE_URL (or PGHOST, or DB_HOST), or pass --database-url",
+		);
+	}
+	const user = target.user ?? DEFAULT_PG_USER;
+	const sslMode = parseChoice(
+		pick(flags, "--ssl-mode", env) ??
+			target.sslMode ??
+			fromEnv(env, "PGSSLMODE") ?? {
+				value: "disable",
+				source: "default",
+			},
+		SSL_MODES,
+	);
+	const rootCertPath =
+		pick(flags, "--ssl-root-cert", env) ??
+		target.sslRootCert ??
+		fromEnv(env, "PGSSLROOTCERT");
+	return Object.freeze({
+		kind: "postgres",
+		host: target.host,
+		port: target.port,
+		database: target.database ?? user,
+		user,
+		password: target.password,
+		sslMode,
+		sslRootCert: rootCertPath
+			? readCaBundle(rootCertPath, io.readFile)
+			: undefined,
+		poolMax: parseInteger(
+			pick(flags, "--pool-max", env, "PG_POOL_MAX") ??
+				fallback(DEFAULT_POOL_MAX),
+			1,
+			1000,
+		),
+		connectTimeoutMs: parseInteger(
+			pick(flags, "--connect-timeout-ms", env, "PG_CONNECT_TIMEOUT_MS") ??
+				fallback(DEFAULT_CONNECT_TIMEOUT_MS),
+			100,
+			600_000,
+		),
+	});
+}
+
+/** Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…`. */
+function parseDatabaseUrl({ value, source }: Sourced): Target {
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch (error) {
+		// The URL may hold a password: never echo it back.
+		throw new ConfigError(
+			`${source} is not a valid URL: expected postgres://user:password@host:5432/database`,
+			{
+				cause: error,
+			},
+		);
+	}
+	if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+		throw new ConfigError(
+			`${source} must start with postgres:// or postgresql://, not ${url.protocol}//`,
+		);
+	}
+	if (url.hostname === "")
+		throw new ConfigError(
+			`${source} has no host: expected postgres://user@host/database`,
+		);
+	const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+	const param = (name: string): Sourced | undefined => {
+		const found = url.searchParams.get(name);
+		return found ? { value: found, source: `${source} (${name})` } : undefined;
+	};
+	return {
+		host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+		port: url.port
+			? parsePort({ value: url.port, source: `${source} (port)` })
+			: DEFAULT_PG_PORT,
+		database: database || undefined,
+		user: url.username ? decodeURIComponent(url.username) : undefined,
+		password: url.password ? decodeURIComponent(url.password) : undefined,
+		sslMode: param("sslmode"),
+		sslRootCert: param("sslrootcert"),
+	};
+}
+
+/** libpq's PG* variables win over the original app's DB_* ones, one by one. */
+function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
+	const host = fromEnv(env, "PGHOST", "DB_HOST");
+	if (!host) return undefined;
+	const port = fromEnv(env, "PGPORT", "DB_PORT");
+	const password =
+		readSecret(env, "PGPASSWORD", readFile) ??
+		readSecret(env, "DB_PASSWORD", readFile);
+	return {
+		host: host.value,
+		port: port ? parsePort(port) : DEFAULT_PG_PORT,
+		database: fromEnv(env, "PGDATABASE", "DB_NAME")?.value,
+		user: fromEnv(env, "PGUSER", "DB_USER")?.value,
+		password: password?.value,
+		sslMode: undefined,
+		sslRootCert: undefined,
+	};
+}
+
+function readCaBundle({ value, source }: Sourced, readFile: ReadFile): string {
+	let pem: string;
+	try {
+		pem = readFile(value);
+	} catch (error) {
+		throw new ConfigError(
+			`${source}: cannot read CA bundle ${value} (${describeFsError(error)})`,
+			{ cause: error },
+		);
+	}
+	if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+		throw new ConfigError(`${source}: ${value} holds no PEM certificate`);
+	}
+	return pem;
+}
+
+/** A printable description of the target, with no password in it. */
+export function describeDatabase(config: DatabaseConfig): string {
+	return `postgres://${config.user}@${config.host}:${config.port}/${config.database} (sslmode=${config.sslMode})`;
+}

@@ -1,0 +1,156 @@
+/**
+ * Small, pure helpers shared by the config loaders: pick a value from a flag
+ * or an environment variable (flags win), and parse it with an error message
+ * that names where the value came from.
+ */
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.ts";
+
+/** The process environment, or a plain object in tests. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads a secret file. Injected so tests and callers control the I/O. */
+export type ReadFile = (path: string) => string;
+
+export const readFileUtf8: ReadFile = (path) => readFileSync(path, "utf8");
+
+/** A raw value and the flag or variable it came from, for error messages. */
+export interface Sourced {
+	readonly value: string;
+	readonly source: string;
+}
+
+/**
+ * Returns the first non-empty of a flag value and environment variables, in
+ * that order, together with its source.
+ */
+export function pick(
+	flags: object,
+	flag: string | undefined,
+	env: Env,
+	...envNames: readonly string[]
+): Sourced | undefined {
+	if (flag !== undefined) {
+		const value = (flags as Record<string, unknown>)[flagKey(flag)];
+		if (typeof value === "string" && value !== "")
+			return { value, source: flag };
+	}
+	for (const name of envNames) {
+		const value = env[name];
+		if (value !== undefined && value !== "") return { value, source: name };
+	}
+	return undefined;
+}
+
+/** A default value, labelled as such for error messages. */
+export function fallback(value: string | number): Sourced {
+	return { value: String(value), source: "default" };
+}
+
+/** Returns the first non-empty of some environment variables. */
+export function fromEnv(
+	env: Env,
+	...envNames: readonly string[]
+): Sourced | undefined {
+	return pick({}, undefined, env, ...envNames);
+}
+
+/** `--shutdown-delay-ms` → `shutdownDelayMs`, the key commander uses. */
+function flagKey(flag: string): string {
+	return flag
+		.replace(/^--/, "")
+		.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Reads a secret from `NAME` or from the file named by `NAME_FILE` (the way
+ * Kubernetes and Docker mount secrets). Setting both is an error, as in the
+ * official postgres image. A trailing newline in the file is dropped.
+ */
+export function readSecret(
+	env: Env,
+	name: string,
+	readFile: ReadFile,
+): Sourced | undefined {
+	const fileVar = `${name}_FILE`;
+	const direct = env[name];
+	const file = env[fileVar];
+	if (direct && file) {
+		throw new ConfigError(
+			`${name} and ${fileVar} are both set: set only one of them`,
+		);
+	}
+	if (direct) return { value: direct, source: name };
+	if (!file) return undefined;
+	let content: string;
+	try {
+		content = readFile(file);
+	} catch (error) {
+		throw new ConfigError(
+			`${fileVar}: cannot read ${file} (${describeFsError(error)})`,
+			{ cause: error },
+		);
+	}
+	const value = content.replace(/\r?\n$/, "");
+	if (value === "") throw new ConfigError(`${fileVar}: ${file} is empty`);
+	return { value, source: fileVar };
+}
+
+/** Parses a whole number within [min, max], naming the source on failure. */
+export function parseInteger(input: Sourced, min: number, max: number): number {
+	const { value, source } = input;
+	if (!/^\d+$/.test(value.trim())) {
+		throw new ConfigError(
+			`${source}: expected a whole number from ${min} to ${max}, got "${value}"`,
+		);
+	}
+	const number = Number(value.trim());
+	if (number < min || number > max) {
+		throw new ConfigError(
+			`${source}: ${number} is out of range, expected ${min} to ${max}`,
+		);
+	}
+	return number;
+}
+
+/** Parses a TCP port (1–65535). */
+export function parsePort(input: Sourced): number {
+	return parseInteger(input, 1, 65535);
+}
+
+/** Parses a value that must be one of a fixed set. */
+export function parseChoice<T extends string>(
+	input: Sourced,
+	choices: readonly T[],
+): T {
+	const found = choices.find((choice) => choice === input.value);
+	if (found === undefined) {
+		throw new ConfigError(
+			`${input.source}: expected one of ${choices.join(", ")}, got "${input.value}"`,
+		);
+	}
+	return found;
+}
+
+/** Parses a boolean flag or variable: true/false, 1/0, yes/no. */
+export function parseBoolean(input: Sourced): boolean {
+	const value = input.value.toLowerCase();
+	if (["1", "true", "yes"].includes(value)) return true;
+	if (["0", "false", "no"].includes(value)) return false;
+	throw new ConfigError(
+		`${input.source}: expected true or false, got "${input.value}"`,
+	);
+}
+
+/** A short reason from a file-system error, without a stack. */
+export function describeFsError(error: unknown): string {
+	if (
+		error &&
+		typeof error === "object" &&
+		"code" in error &&
+		typeof error.code === "string"
+	) {
+		return error.code;
+	}
+	return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,47 @@
+/** Telling "the database is unavailable" apart from every other failure. */
+
+/** Node socket errors that mean the server cannot be reached. */
+const NETWORK_CODES = new Set([
+	"ECONNREFUSED",
+	"ECONNRESET",
+	"ETIMEDOUT",
+	"ENOTFOUND",
+	"EHOSTUNREACH",
+	"EPIPE",
+	"EAI_AGAIN",
+]);
+
+/**
+ * PostgreSQL SQLSTATEs meaning "not now": class 08 (connection exception),
+ * 57P01–57P03 (shutting down, crash recovery, cannot connect now) and
+ * 53300 (too many connections).
+ */
+function isUnavailableSqlState(code: string): boolean {
+	return (
+		code.startsWith("08") || ["57P01", "57P02", "57P03", "53300"].includes(code)
+	);
+}
+
+/** Messages node-postgres uses for its own connection failures, which carry no code. */
+const POOL_MESSAGES = [
+	"timeout exceeded when trying to connect",
+	"Connection terminated",
+	"Client has encountered a connection error",
+];
+
+/** True when the error means the database cannot be reached right now, so a retry may succeed. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	const code = (error as { code?: unknown }).code;
+	if (
+		typeof code === "string" &&
+		(NETWORK_CODES.has(code) || isUnavailableSqlState(code))
+	)
+		return true;
+	if (POOL_MESSAGES.some((message) => error.message.includes(message)))
+		return true;
+	// AggregateError from a host with several addresses, or an error wrapping its cause.
+	if (error instanceof AggregateError)
+		return error.errors.some(isDatabaseUnavailable);
+	return error.cause !== undefined && isDatabaseUnavailable(error.cause);
+}

@@ -1,0 +1,63 @@
+/**
+ * The Koa application. `createApp` only wires middleware and routes; it never
+ * listens, so tests drive it in-process through `app.callback()`.
+ */
+import { Router } from "@koa/router";
+import Koa from "koa";
+import type { Kysely } from "kysely";
+import type { Migrator } from "kysely/migration";
+import type { Logger } from "pino";
+import type { Database } from "../db/schema.ts";
+import type { Metrics } from "../metrics.ts";
+import { handleErrors } from "./errors.ts";
+import { addHealthRoutes } from "./health.ts";
+import { observeRequests } from "./observe.ts";
+import { addUsersRoutes } from "./users.ts";
+
+/** Which routes an app serves: the API, the admin endpoints, or both on one port. */
+export type AppRoutes = "api" | "admin" | "all";
+
+export interface AppDeps {
+	readonly db: Kysely<Database>;
+	readonly migrator: Migrator;
+	readonly metrics: Metrics;
+	readonly logger: Logger;
+	readonly readyTimeoutMs: number;
+	/** True once shutdown has begun; `/ready` then answers 503. */
+	readonly isShuttingDown: () => boolean;
+	/** Defaults to "all". With an admin port, the API port serves "api" and the admin port "admin". */
+	readonly routes?: AppRoutes;
+}
+
+/**
+ * Builds the app. `/health` and `/ready` are on every port; `/users` is on the
+ * API, and `/metrics` on the admin port (or on the only port when there is one).
+ */
+export function createApp(deps: AppDeps): Koa {
+	const routes = deps.routes ?? "all";
+	const app = new Koa();
+	const router = new Router();
+	addHealthRoutes(router, {
+		db: deps.db,
+		migrator: deps.migrator,
+		readyTimeoutMs: deps.readyTimeoutMs,
+		isShuttingDown: deps.isShuttingDown,
+	});
+	if (routes !== "admin") addUsersRoutes(router, deps.db);
+	if (routes !== "api") {
+		router.get("/metrics", async (ctx) => {
+			ctx.type = deps.metrics.registry.contentType;
+			ctx.body = await deps.metrics.registry.metrics();
+		});
+	}
+	// Errors after the response began (a stream cut by a database failure)
+	// reach here; Koa's default would print a stack to stderr.
+	app.on("error", (error: unknown) =>
+		deps.logger.error({ err: error }, "response failed after it began"),
+	);
+	app.use(observeRequests(deps.logger, deps.metrics));
+	app.use(handleErrors(deps.logger));
+	app.use(router.routes());
+	app.use(router.allowedMethods());
+	return app;
+}

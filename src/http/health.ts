@@ -1,0 +1,90 @@
+/** `/health` (liveness, never touches the database) and `/ready` (readiness). */
+import type { Router } from "@koa/router";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { Migrator } from "kysely/migration";
+import { findPendingMigrations } from "../db/migrator.ts";
+
+/** What `/ready` needs: the database, the migrator, a timeout and whether shutdown began. */
+export interface ReadinessDeps {
+	// biome-ignore lint/suspicious/noExplicitAny: readiness runs untyped probes only.
+	readonly db: Kysely<any>;
+	readonly migrator: Migrator;
+	readonly readyTimeoutMs: number;
+	readonly isShuttingDown: () => boolean;
+}
+
+export type CheckResult = "ok" | string;
+
+export interface ReadinessReport {
+	readonly status: "ready" | "not ready";
+	readonly checks: Readonly<Record<string, CheckResult>>;
+}
+
+/** Runs the readiness checks: shutdown, database reachable, schema up to date. */
+export async function checkReadiness(
+	deps: ReadinessDeps,
+): Promise<ReadinessReport> {
+	if (deps.isShuttingDown()) {
+		return { status: "not ready", checks: { shutdown: "shutting down" } };
+	}
+	try {
+		await withTimeout(deps.readyTimeoutMs, () =>
+			sql`select 1`.execute(deps.db),
+		);
+	} catch (error) {
+		return {
+			status: "not ready",
+			checks: { database: describeFailure(error, deps.readyTimeoutMs) },
+		};
+	}
+	let schema: CheckResult;
+	try {
+		const pending = await withTimeout(deps.readyTimeoutMs, () =>
+			findPendingMigrations(deps.migrator),
+		);
+		schema =
+			pending.length === 0
+				? "ok"
+				: `pending migrations: ${pending.join(", ")}; run sherpany migrate`;
+	} catch (error) {
+		schema = `could not be checked: ${describeFailure(error, deps.readyTimeoutMs)}`;
+	}
+	return {
+		status: schema === "ok" ? "ready" : "not ready",
+		checks: { database: "ok", schema },
+	};
+}
+
+/** A short, safe reason: an error code, never a message that could hold connection details. */
+function describeFailure(error: unknown, timeoutMs: number): string {
+	if (error instanceof TimeoutError) return `no answer within ${timeoutMs} ms`;
+	const code = (error as { code?: unknown } | undefined)?.code;
+	return typeof code === "string" ? `unreachable (${code})` : "unreachable";
+}
+
+class TimeoutError extends Error {}
+
+async function withTimeout<T>(ms: number, work: () => Promise<T>): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new TimeoutError()), ms);
+	});
+	try {
+		return await Promise.race([work(), timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+/** Adds `/health` and `/ready` to `router`. */
+export function addHealthRoutes(router: Router, deps: ReadinessDeps): void {
+	router.get("/health", (ctx) => {
+		ctx.body = { status: "healthy" };
+	});
+	router.get("/ready", async (ctx) => {
+		const report = await checkReadiness(deps);
+		ctx.status = report.status === "ready" ? 200 : 503;
+		ctx.body = report;
+	});
+}

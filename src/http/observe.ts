@@ -1,0 +1,52 @@
+/**
+ * The first middleware: gives every request an id (echoed from
+ * `X-Request-Id` or generated), and when the response is finished — streams
+ * included — logs one JSON line and records the duration metric.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Next } from "koa";
+import type { Logger } from "pino";
+import type { Metrics } from "../metrics.ts";
+
+/** Incoming ids are echoed only if short and plain, so they are safe in headers and logs. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The route template label; every unknown path shares one value to bound cardinality. */
+export const UNMATCHED_ROUTE = "(unmatched)";
+
+export function observeRequests(logger: Logger, metrics: Metrics) {
+	return async function observeRequestsMiddleware(
+		ctx: Context,
+		next: Next,
+	): Promise<void> {
+		const started = process.hrtime.bigint();
+		const incoming = ctx.get("X-Request-Id");
+		const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+		ctx.state.requestId = requestId;
+		ctx.set("X-Request-Id", requestId);
+		metrics.httpRequestsInFlight.inc();
+		ctx.res.once("close", () => {
+			metrics.httpRequestsInFlight.dec();
+			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+			const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+			const route = typeof matched === "string" ? matched : UNMATCHED_ROUTE;
+			const status = ctx.res.writableFinished ? ctx.status : 499;
+			metrics.httpRequestDuration.observe(
+				{ method: ctx.method, route, status_code: String(status) },
+				seconds,
+			);
+			logger.info(
+				{
+					requestId,
+					method: ctx.method,
+					route,
+					path: ctx.path,
+					status,
+					durationMs: Math.round(seconds * 1e6) / 1e3,
+				},
+				"request",
+			);
+		});
+		await next();
+	};
+}

@@ -1,0 +1,60 @@
+/**
+ * `GET /users`: a JSON array of `{id,name,email}` by id, paged by keyset
+ * (`?limit=`, `?after=`) with an RFC 8288 `Link: rel="next"` header, or every
+ * user as NDJSON when the client accepts `application/x-ndjson`.
+ */
+import { Readable } from "node:stream";
+import type { Router } from "@koa/router";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.ts";
+import { listUsers, streamUsers } from "../db/users.ts";
+import { parseIntegerParam } from "./query.ts";
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+/** Largest `serial` (int4) id; a larger `after` could only be an error in PostgreSQL. */
+export const MAX_USER_ID = 2_147_483_647;
+const NDJSON = "application/x-ndjson";
+
+/** Adds the users routes to `router`. */
+export function addUsersRoutes(router: Router, db: Kysely<Database>): void {
+	router.get("/users", async (ctx) => {
+		const limit = parseIntegerParam(
+			ctx.query,
+			"limit",
+			1,
+			MAX_PAGE_LIMIT,
+			DEFAULT_PAGE_LIMIT,
+		);
+		const after = parseIntegerParam(ctx.query, "after", 0, MAX_USER_ID, 0);
+		ctx.vary("Accept");
+		if (ctx.accepts("application/json", NDJSON) === NDJSON) {
+			await sendNdjson(ctx, db);
+			return;
+		}
+		const { users, hasMore } = await listUsers(db, limit, after);
+		const last = users.at(-1);
+		if (hasMore && last)
+			ctx.set("Link", `</users?limit=${limit}&after=${last.id}>; rel="next"`);
+		ctx.body = users;
+	});
+}
+
+/**
+ * Streams every user. The first batch is read before the status is sent, so
+ * a database that is down still gets a 503 rather than a cut-off 200.
+ */
+async function sendNdjson(
+	ctx: { type: string; body: unknown },
+	db: Kysely<Database>,
+): Promise<void> {
+	const users = streamUsers(db);
+	const first = await users.next();
+	async function* lines(): AsyncGenerator<string> {
+		if (first.done) return;
+		yield `${JSON.stringify(first.value)}\n`;
+		for await (const user of users) yield `${JSON.stringify(user)}\n`;
+	}
+	ctx.type = NDJSON;
+	ctx.body = Readable.from(lines());
+}

@@ -1,0 +1,102 @@
+/**
+ * The service's Prometheus metrics, registered on a registry the caller owns
+ * (never prom-client's global one, so each test gets fresh metrics).
+ */
+import {
+	Counter,
+	collectDefaultMetrics,
+	Gauge,
+	Histogram,
+	type Registry,
+} from "prom-client";
+import { describeRuntime, VERSION } from "./version.ts";
+
+/** What the pool gauges read; node-postgres' Pool has these. */
+export interface PoolStats {
+	readonly totalCount: number;
+	readonly idleCount: number;
+	readonly waitingCount: number;
+}
+
+export interface Metrics {
+	readonly registry: Registry;
+	readonly httpRequestDuration: Histogram<"method" | "route" | "status_code">;
+	readonly httpRequestsInFlight: Gauge;
+	readonly dbQueryDuration: Histogram<"outcome">;
+	readonly dbPoolErrors: Counter;
+}
+
+export interface MetricsOptions {
+	/** The pool whose connections are reported at scrape time. */
+	readonly pool?: PoolStats;
+}
+
+/** Registers every metric on `registry` and returns the ones code updates. */
+export function createMetrics(
+	registry: Registry,
+	options: MetricsOptions = {},
+): Metrics {
+	registerDefaultMetrics(registry);
+	const { pool } = options;
+	new Gauge({
+		name: "sherpany_build_info",
+		help: "Always 1; labelled with the version and the runtime.",
+		labelNames: ["version", "runtime"],
+		registers: [registry],
+	}).set({ version: VERSION, runtime: describeRuntime() }, 1);
+	new Gauge({
+		name: "sherpany_db_pool_connections",
+		help: "Database pool connections by state: total, idle, and clients waiting for one.",
+		labelNames: ["state"],
+		registers: [registry],
+		collect() {
+			if (!pool) return;
+			this.set({ state: "total" }, pool.totalCount);
+			this.set({ state: "idle" }, pool.idleCount);
+			this.set({ state: "waiting" }, pool.waitingCount);
+		},
+	});
+	return {
+		registry,
+		httpRequestDuration: new Histogram({
+			name: "http_request_duration_seconds",
+			help: "HTTP request duration by method, route template and status code.",
+			labelNames: ["method", "route", "status_code"],
+			buckets: [
+				0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+			],
+			registers: [registry],
+		}),
+		httpRequestsInFlight: new Gauge({
+			name: "http_requests_in_flight",
+			help: "HTTP requests being served right now.",
+			registers: [registry],
+		}),
+		dbQueryDuration: new Histogram({
+			name: "sherpany_db_query_duration_seconds",
+			help: "Database query duration by outcome (success or error).",
+			labelNames: ["outcome"],
+			buckets: [
+				0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
+			],
+			registers: [registry],
+		}),
+		dbPoolErrors: new Counter({
+			name: "sherpany_db_pool_errors_total",
+			help: "Errors on idle pooled connections, such as the server closing them.",
+			registers: [registry],
+		}),
+	};
+}
+
+/**
+ * Process and runtime metrics. They rely on Node internals that Deno does not
+ * all provide, so a runtime without them serves the rest rather than failing.
+ */
+function registerDefaultMetrics(registry: Registry): void {
+	try {
+		collectDefaultMetrics({ register: registry });
+	} catch {
+		// Deno: see ENVIRONMENT.md; the service's own metrics still register below.
+	}
+}
