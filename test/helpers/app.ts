@@ -1,0 +1,73 @@
+/**
+ * Builds the app on a real database for in-process HTTP tests: fresh
+ * registry, silent logger, listening on an ephemeral port, closed at teardown.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import type { Test } from "tap";
+import { loadDatabaseConfig } from "../../src/config/database.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/db/connect.ts";
+import { createMigrator } from "../../src/db/migrator.ts";
+import { type AppDeps, createApp } from "../../src/http/app.ts";
+import { createMetrics, type Metrics } from "../../src/metrics.ts";
+
+export interface TestApp {
+	readonly baseUrl: string;
+	readonly database: DatabaseHandle;
+	readonly metrics: Metrics;
+	/** Flip to make `/ready` report shutdown. */
+	shuttingDown: boolean;
+	get(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** Starts the app against `databaseUrl`. */
+export async function startApp(
+	t: Test,
+	databaseUrl: string,
+	overrides: Partial<AppDeps> = {},
+): Promise<TestApp> {
+	const database = openDatabase(
+		loadDatabaseConfig({
+			DATABASE_URL: databaseUrl,
+			PG_CONNECT_TIMEOUT_MS: "1000",
+		}),
+		{
+			onQuery: (seconds, outcome) =>
+				metrics.dbQueryDuration.observe({ outcome }, seconds),
+			onPoolError: () => {},
+		},
+	);
+	const metrics = createMetrics(new Registry(), { pool: database.pool });
+	const state = { shuttingDown: false };
+	const app = createApp({
+		db: database.db,
+		migrator: createMigrator(database.db),
+		metrics,
+		logger: pino({ level: "silent" }),
+		readyTimeoutMs: 1000,
+		isShuttingDown: () => state.shuttingDown,
+		...overrides,
+	});
+	const server = createServer(app.callback());
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	t.teardown(async () => {
+		server.closeAllConnections();
+		await new Promise((resolve) => server.close(resolve));
+		await database.close();
+	});
+	return {
+		baseUrl,
+		database,
+		metrics,
+		get shuttingDown() {
+			return state.shuttingDown;
+		},
+		set shuttingDown(value) {
+			state.shuttingDown = value;
+		},
+		get: (path, init) => fetch(`${baseUrl}${path}`, init),
+	};
+}
