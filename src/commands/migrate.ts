@@ -6,6 +6,7 @@
  */
 import type { DatabaseConfig } from "../config/database.ts";
 import { openDatabase } from "../db/connect.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { createMigrator } from "../db/migrator.ts";
 import { CommandError } from "../errors.ts";
 
@@ -50,6 +51,8 @@ export async function run(
 				deps.print(`failed ${result.migrationName}`);
 		}
 		if (error) {
+			// Left to the CLI, which names the database it could not reach.
+			if (isDatabaseUnavailable(error)) throw error;
 			const failed = results.find(
 				(result) => result.status === "Error",
 			)?.migrationName;

@@ -43,7 +43,13 @@ export async function importUsers(
 	let imported = 0;
 	const report = (line: number, message: string): void => {
 		errorCount += 1;
-		if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line, message });
+		// Clashes with the table are found only when a batch is written, after
+		// later rows were checked: keep the lowest lines, not the first found.
+		errors.push({ line, message });
+		if (errors.length > MAX_REPORTED_ERRORS) {
+			errors.sort((a, b) => a.line - b.line);
+			errors.pop();
+		}
 	};
 	try {
 		await db.transaction().execute(async (trx) => {

@@ -41,8 +41,10 @@ async function* readNdjson(path: string): AsyncGenerator<UserRow> {
 		crlfDelay: Number.POSITIVE_INFINITY,
 	});
 	let line = 0;
-	for await (const text of lines) {
+	for await (const raw of lines) {
 		line += 1;
+		// A BOM (as some editors write) would make the first line invalid JSON.
+		const text = line === 1 ? raw.replace(/^\uFEFF/, "") : raw;
 		if (text.trim() === "") continue;
 		let value: unknown;
 		try {
@@ -87,7 +89,11 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 			info: { lines: number };
 			record: Record<string, unknown>;
 		}>) {
-			yield* skipped.splice(0);
+			// The parser runs ahead of this loop, so `skipped` may already hold
+			// rows after this record: yield only those before it.
+			while (skipped[0] !== undefined && skipped[0].line < info.lines) {
+				yield skipped.shift() as UserRow;
+			}
 			yield { line: info.lines, fields: record };
 		}
 		yield* skipped.splice(0);

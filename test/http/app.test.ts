@@ -313,6 +313,10 @@ t.test("malformed input never yields a 500", async (t) => {
 			`${path.slice(0, 40)} -> ${response.status}`,
 		);
 		if (response.status >= 400)
-			t.ok((await response.json()).error, "JSON error body");
+			t.match(
+				await response.json(),
+				{ error: { code: String } },
+				"JSON error body",
+			);
 	}
 });

@@ -1,0 +1,159 @@
+import t from "tap";
+import { hasStackTrace, runCli } from "../helpers/cli.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+import { freePort, startServe } from "../helpers/serve.ts";
+
+const pg = await startPostgres(t);
+
+/** A database with the schema, the sample users and `extra` synthetic ones, through the CLI. */
+async function preparedDatabase(extra = 0): Promise<string> {
+	const url = await pg.createDatabase();
+	for (const args of [
+		["migrate"],
+		["seed"],
+		...(extra > 0 ? [["seed", "--count", String(extra)]] : []),
+	]) {
+		const result = await runCli(args, { DATABASE_URL: url });
+		if (result.code !== 0)
+			throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
+	}
+	return url;
+}
+
+t.test(
+	"migrate, seed, serve: the three users with the original shapes",
+	async (t) => {
+		const url = await preparedDatabase();
+		const serve = await startServe(t, {
+			DATABASE_URL: url.replace("postgres@", "postgres:topsecret@"),
+		});
+		const users = await fetch(`${serve.baseUrl}/users`);
+		t.same(await users.json(), [
+			{ id: 1, name: "John Doe", email: "john@example.com" },
+			{ id: 2, name: "Jane Smith", email: "jane@example.com" },
+			{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
+		]);
+		t.equal(
+			await (await fetch(`${serve.baseUrl}/health`)).text(),
+			'{"status":"healthy"}',
+		);
+
+		const live = await runCli(["check-health"], { PORT: String(serve.port) });
+		t.equal(live.code, 0, "check-health against the live server");
+		const ready = await runCli(["check-health", "--ready"], {
+			PORT: String(serve.port),
+		});
+		t.equal(ready.code, 0, "check-health --ready against the live server");
+
+		serve.child.kill("SIGTERM");
+		t.equal(await serve.exited, 0, "SIGTERM exits 0");
+		const stopped = await runCli(["check-health"], {
+			PORT: String(serve.port),
+		});
+		t.equal(stopped.code, 1, "check-health against the stopped server");
+
+		const logs = serve.lines.map(
+			(line) => JSON.parse(line) as Record<string, unknown>,
+		);
+		const request = logs.find(
+			(entry) => entry.msg === "request" && entry.route === "/users",
+		);
+		t.match(request, {
+			method: "GET",
+			route: "/users",
+			status: 200,
+			durationMs: Number,
+			requestId: String,
+		});
+		t.ok(logs.some((entry) => entry.msg === "shutdown complete"));
+		t.notMatch(
+			serve.lines.join("\n"),
+			/topsecret/,
+			"no password in any log line",
+		);
+		t.equal(serve.stderr(), "", "nothing on stderr");
+	},
+);
+
+t.test(
+	"SIGTERM: readiness fails first, in-flight requests complete, then exit 0",
+	async (t) => {
+		const url = await preparedDatabase(150_000);
+		const serve = await startServe(t, {
+			DATABASE_URL: url,
+			SHUTDOWN_DELAY_MS: "600",
+		});
+		const streaming = await fetch(`${serve.baseUrl}/users`, {
+			headers: { Accept: "application/x-ndjson" },
+		});
+		t.equal(streaming.status, 200, "response begun");
+		serve.child.kill("SIGTERM");
+		await new Promise((resolve) => setTimeout(resolve, 150));
+		const ready = await fetch(`${serve.baseUrl}/ready`);
+		t.equal(ready.status, 503, "readiness fails during the delay");
+		t.same(await ready.json(), {
+			status: "not ready",
+			checks: { shutdown: "shutting down" },
+		});
+		t.equal(
+			ready.headers.get("connection"),
+			"close",
+			"clients are told not to reuse connections",
+		);
+		t.equal(
+			(await fetch(`${serve.baseUrl}/users?limit=1`)).status,
+			200,
+			"still serving during the delay",
+		);
+
+		const body = await streaming.text();
+		t.equal(
+			body.trimEnd().split("\n").length,
+			150_003,
+			"the in-flight stream completed",
+		);
+		t.equal(await serve.exited, 0);
+		await t.rejects(fetch(`${serve.baseUrl}/health`), "no longer accepting");
+	},
+);
+
+t.test("the admin port serves /metrics apart from the API", async (t) => {
+	const url = await preparedDatabase();
+	const adminPort = await freePort();
+	const serve = await startServe(t, {
+		DATABASE_URL: url,
+		ADMIN_PORT: String(adminPort),
+		SHUTDOWN_DELAY_MS: "0",
+	});
+	t.equal(
+		(await fetch(`${serve.baseUrl}/metrics`)).status,
+		404,
+		"not on the API port",
+	);
+	const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+	t.equal(metrics.status, 200);
+	t.match(await metrics.text(), /sherpany_build_info/);
+	serve.child.kill("SIGINT");
+	t.equal(await serve.exited, 0, "SIGINT exits 0 too");
+});
+
+t.test("a port in use exits 1 with one clear line", async (t) => {
+	const url = await preparedDatabase();
+	const first = await startServe(t, {
+		DATABASE_URL: url,
+		SHUTDOWN_DELAY_MS: "0",
+	});
+	const second = await runCli(["serve"], {
+		DATABASE_URL: url,
+		PORT: String(first.port),
+		HOST: "127.0.0.1",
+	});
+	t.equal(second.code, 1);
+	t.match(
+		second.stderr,
+		/^sherpany: port \d+ on 127\.0\.0\.1 is already in use: pass --port or set PORT\n$/,
+	);
+	t.notOk(hasStackTrace(second.stderr));
+	first.child.kill("SIGTERM");
+	await first.exited;
+});

@@ -1,0 +1,328 @@
+import t from "tap";
+import {
+	describeDatabase,
+	loadDatabaseConfig,
+} from "../../src/config/database.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+const files: Record<string, string> = {
+	"/run/secrets/url": "postgres://file-user:file-pw@db.internal:6543/filedb\n",
+	"/run/secrets/pw": "pw-from-file\n",
+	"/run/secrets/empty": "",
+	"/etc/ca.pem":
+		"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+	"/etc/not-a-cert": "hello",
+};
+const io = {
+	readFile: (path: string): string => {
+		const content = files[path];
+		if (content === undefined)
+			throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+		return content;
+	},
+};
+
+t.test("DATABASE_URL is parsed into its parts", async (t) => {
+	const config = loadDatabaseConfig(
+		{
+			DATABASE_URL:
+				"postgresql://app:p%40ss@db.example.com:6432/users_db?sslmode=require",
+		},
+		{},
+		io,
+	);
+	t.match(config, {
+		kind: "postgres",
+		host: "db.example.com",
+		port: 6432,
+		database: "users_db",
+		user: "app",
+		password: "p@ss",
+		sslMode: "require",
+		sslRootCert: undefined,
+		poolMax: 10,
+		connectTimeoutMs: 5000,
+	});
+	t.ok(Object.isFrozen(config));
+	t.equal(
+		describeDatabase(config),
+		"postgres://app@db.example.com:6432/users_db (sslmode=require)",
+	);
+});
+
+t.test(
+	"defaults: port 5432, user postgres, database named after the user, sslmode disable",
+	async (t) => {
+		t.match(loadDatabaseConfig({ DATABASE_URL: "postgres://db" }, {}, io), {
+			host: "db",
+			port: 5432,
+			user: "postgres",
+			database: "postgres",
+			password: undefined,
+			sslMode: "disable",
+		});
+	},
+);
+
+t.test("flags win over environment", async (t) => {
+	const config = loadDatabaseConfig(
+		{
+			DATABASE_URL: "postgres://env-host/envdb",
+			PGSSLMODE: "require",
+			PG_POOL_MAX: "5",
+		},
+		{
+			databaseUrl: "postgres://flag-host/flagdb",
+			sslMode: "verify-full",
+			poolMax: "7",
+		},
+		io,
+	);
+	t.match(config, {
+		host: "flag-host",
+		database: "flagdb",
+		sslMode: "verify-full",
+		poolMax: 7,
+	});
+});
+
+t.test("sslmode: flag, then the URL, then PGSSLMODE", async (t) => {
+	t.equal(
+		loadDatabaseConfig(
+			{ DATABASE_URL: "postgres://h?sslmode=require", PGSSLMODE: "verify-ca" },
+			{},
+			io,
+		).sslMode,
+		"require",
+	);
+	t.equal(
+		loadDatabaseConfig(
+			{ DATABASE_URL: "postgres://h", PGSSLMODE: "verify-ca" },
+			{},
+			io,
+		).sslMode,
+		"verify-ca",
+	);
+});
+
+t.test("DATABASE_URL_FILE reads a mounted secret", async (t) => {
+	t.match(
+		loadDatabaseConfig({ DATABASE_URL_FILE: "/run/secrets/url" }, {}, io),
+		{
+			host: "db.internal",
+			port: 6543,
+			user: "file-user",
+			password: "file-pw",
+			database: "filedb",
+		},
+	);
+});
+
+t.test(
+	"libpq PG* variables, with PGPASSWORD_FILE and the CA bundle",
+	async (t) => {
+		const config = loadDatabaseConfig(
+			{
+				PGHOST: "pg.local",
+				PGPORT: "5433",
+				PGDATABASE: "app",
+				PGUSER: "svc",
+				PGPASSWORD_FILE: "/run/secrets/pw",
+				PGSSLMODE: "verify-full",
+				PGSSLROOTCERT: "/etc/ca.pem",
+			},
+			{},
+			io,
+		);
+		t.match(config, {
+			host: "pg.local",
+			port: 5433,
+			database: "app",
+			user: "svc",
+			password: "pw-from-file",
+			sslMode: "verify-full",
+			sslRootCert: /BEGIN CERTIFICATE/,
+		});
+	},
+);
+
+t.test(
+	"the original app's DB_* variables, and PG* winning over them one by one",
+	async (t) => {
+		t.match(
+			loadDatabaseConfig(
+				{
+					DB_HOST: "legacy",
+					DB_PORT: "5434",
+					DB_NAME: "flask",
+					DB_USER: "flask",
+					DB_PASSWORD: "pw",
+				},
+				{},
+				io,
+			),
+			{
+				host: "legacy",
+				port: 5434,
+				database: "flask",
+				user: "flask",
+				password: "pw",
+			},
+		);
+		t.match(
+			loadDatabaseConfig(
+				{ DB_HOST: "legacy", PGHOST: "modern", DB_USER: "flask" },
+				{},
+				io,
+			),
+			{
+				host: "modern",
+				user: "flask",
+			},
+		);
+		t.match(
+			loadDatabaseConfig(
+				{ DB_HOST: "h", DB_PASSWORD_FILE: "/run/secrets/pw" },
+				{},
+				io,
+			),
+			{
+				password: "pw-from-file",
+			},
+		);
+	},
+);
+
+t.test("DATABASE_URL wins over PG* and DB_*", async (t) => {
+	t.equal(
+		loadDatabaseConfig(
+			{ DATABASE_URL: "postgres://url-host", PGHOST: "pg", DB_HOST: "db" },
+			{},
+			io,
+		).host,
+		"url-host",
+	);
+});
+
+/** Every bad configuration: the message names the flag or variable and leaks no password. */
+const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
+	[
+		[
+			"nothing configured",
+			{},
+			{},
+			/no database configured: set DATABASE_URL .*--database-url/,
+		],
+		[
+			"unparsable URL",
+			{ DATABASE_URL: "postgres://u:hunter2@[bad" },
+			{},
+			/^DATABASE_URL is not a valid URL/,
+		],
+		[
+			"wrong scheme",
+			{ DATABASE_URL: "mysql://u:hunter2@h/db" },
+			{},
+			/^DATABASE_URL must start with postgres:\/\//,
+		],
+		[
+			"URL port out of range",
+			{ DATABASE_URL: "postgres://u:hunter2@h:70000/db" },
+			{},
+			/^DATABASE_URL is not a valid URL/,
+		],
+		[
+			"URL without host",
+			{ DATABASE_URL: "postgres:///db" },
+			{},
+			/^DATABASE_URL has no host/,
+		],
+		[
+			"flag URL",
+			{},
+			{ databaseUrl: "nope" },
+			/^--database-url is not a valid URL/,
+		],
+		[
+			"PGPORT out of range",
+			{ PGHOST: "h", PGPORT: "0" },
+			{},
+			/^PGPORT: 0 is out of range, expected 1 to 65535/,
+		],
+		[
+			"DB_PORT not a number",
+			{ DB_HOST: "h", DB_PORT: "fivefourthree" },
+			{},
+			/^DB_PORT: expected a whole number/,
+		],
+		[
+			"unknown sslmode",
+			{ DATABASE_URL: "postgres://h", PGSSLMODE: "prefer" },
+			{},
+			/^PGSSLMODE: expected one of disable, require, verify-ca, verify-full/,
+		],
+		[
+			"sslmode in URL",
+			{ DATABASE_URL: "postgres://h?sslmode=bogus" },
+			{},
+			/^DATABASE_URL \(sslmode\): expected one of/,
+		],
+		[
+			"unreadable secret file",
+			{ DATABASE_URL_FILE: "/run/secrets/missing" },
+			{},
+			/^DATABASE_URL_FILE: cannot read \/run\/secrets\/missing \(ENOENT\)/,
+		],
+		[
+			"empty secret file",
+			{ PGHOST: "h", PGPASSWORD_FILE: "/run/secrets/empty" },
+			{},
+			/^PGPASSWORD_FILE: \/run\/secrets\/empty is empty/,
+		],
+		[
+			"both forms of a secret",
+			{
+				PGHOST: "h",
+				PGPASSWORD: "hunter2",
+				PGPASSWORD_FILE: "/run/secrets/pw",
+			},
+			{},
+			/^PGPASSWORD and PGPASSWORD_FILE are both set/,
+		],
+		[
+			"unreadable CA bundle",
+			{ DATABASE_URL: "postgres://h", PGSSLROOTCERT: "/etc/missing.pem" },
+			{},
+			/^PGSSLROOTCERT: cannot read CA bundle \/etc\/missing\.pem \(ENOENT\)/,
+		],
+		[
+			"CA bundle without a certificate",
+			{ DATABASE_URL: "postgres://h" },
+			{ sslRootCert: "/etc/not-a-cert" },
+			/^--ssl-root-cert: \/etc\/not-a-cert holds no PEM certificate/,
+		],
+		[
+			"pool size",
+			{ DATABASE_URL: "postgres://h" },
+			{ poolMax: "0" },
+			/^--pool-max: 0 is out of range/,
+		],
+		[
+			"connect timeout",
+			{ DATABASE_URL: "postgres://h", PG_CONNECT_TIMEOUT_MS: "soon" },
+			{},
+			/^PG_CONNECT_TIMEOUT_MS: expected a whole number/,
+		],
+	];
+for (const [name, env, flags, message] of bad) {
+	t.test(`config error: ${name}`, async (t) => {
+		const error = t.throws(() => loadDatabaseConfig(env, flags, io)) as unknown;
+		t.type(error, ConfigError);
+		t.match((error as Error).message, message);
+		t.notMatch(
+			(error as Error).message,
+			/hunter2/,
+			"no password in the message",
+		);
+	});
+}

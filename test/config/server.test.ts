@@ -1,0 +1,140 @@
+import t from "tap";
+import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
+import { loadSeedSource } from "../../src/config/seed.ts";
+import { loadServerConfig } from "../../src/config/server.ts";
+import { ConfigError, UsageError } from "../../src/errors.ts";
+
+t.test("serve defaults", async (t) => {
+	t.same(loadServerConfig({}), {
+		port: 8080,
+		host: "0.0.0.0",
+		adminPort: undefined,
+		logLevel: "info",
+		shutdownDelayMs: 5000,
+		shutdownTimeoutMs: 20000,
+		readyTimeoutMs: 1000,
+	});
+});
+
+t.test("serve: flags, then environment, then defaults", async (t) => {
+	const config = loadServerConfig(
+		{
+			PORT: "9000",
+			ADMIN_PORT: "9100",
+			LOG_LEVEL: "debug",
+			SHUTDOWN_DELAY_MS: "0",
+		},
+		{ port: "9001", logLevel: "warn" },
+	);
+	t.match(config, {
+		port: 9001,
+		adminPort: 9100,
+		logLevel: "warn",
+		shutdownDelayMs: 0,
+	});
+	t.ok(Object.isFrozen(config));
+});
+
+t.test("serve config errors name the flag or variable", async (t) => {
+	const cases: [Record<string, string>, Record<string, string>, RegExp][] = [
+		[{ PORT: "65536" }, {}, /^PORT: 65536 is out of range/],
+		[{}, { port: "http" }, /^--port: expected a whole number/],
+		[
+			{ PORT: "8080", ADMIN_PORT: "8080" },
+			{},
+			/^ADMIN_PORT: the admin port must differ from the API port 8080/,
+		],
+		[
+			{ LOG_LEVEL: "verbose" },
+			{},
+			/^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/,
+		],
+		[
+			{ SHUTDOWN_TIMEOUT_MS: "-1" },
+			{},
+			/^SHUTDOWN_TIMEOUT_MS: expected a whole number/,
+		],
+		[{}, { readyTimeoutMs: "5" }, /^--ready-timeout-ms: 5 is out of range/],
+	];
+	for (const [env, flags, message] of cases) {
+		const error = t.throws(() => loadServerConfig(env, flags)) as Error;
+		t.type(error, ConfigError);
+		t.match(error.message, message);
+	}
+});
+
+t.test("check-health targets the local /health on PORT", async (t) => {
+	t.equal(loadCheckHealthConfig({}).url.href, "http://127.0.0.1:8080/health");
+	t.equal(
+		loadCheckHealthConfig({ PORT: "9000" }).url.href,
+		"http://127.0.0.1:9000/health",
+	);
+	t.equal(
+		loadCheckHealthConfig({ PORT: "9000" }, { port: "9001", ready: true }).url
+			.href,
+		"http://127.0.0.1:9001/ready",
+	);
+	t.equal(
+		loadCheckHealthConfig({ CHECK_HEALTH_READY: "true" }).url.href,
+		"http://127.0.0.1:8080/ready",
+	);
+	t.equal(
+		loadCheckHealthConfig(
+			{ CHECK_HEALTH_URL: "http://svc:1/x" },
+			{ url: "http://other:2/y" },
+		).url.href,
+		"http://other:2/y",
+	);
+	t.equal(loadCheckHealthConfig({}).timeoutMs, 800);
+	t.equal(
+		loadCheckHealthConfig({ CHECK_HEALTH_TIMEOUT_MS: "250" }).timeoutMs,
+		250,
+	);
+});
+
+t.test("check-health config errors", async (t) => {
+	t.throws(() => loadCheckHealthConfig({}, { url: "not a url" }), {
+		name: "ConfigError",
+		message: /^--url: "not a url" is not a URL/,
+	});
+	t.throws(
+		() => loadCheckHealthConfig({ CHECK_HEALTH_URL: "https://x/health" }),
+		{ message: /^CHECK_HEALTH_URL: only http:\/\// },
+	);
+	t.throws(() => loadCheckHealthConfig({ CHECK_HEALTH_READY: "maybe" }), {
+		message: /^CHECK_HEALTH_READY: expected true or false/,
+	});
+	t.throws(() => loadCheckHealthConfig({ PORT: "x" }), {
+		message: /^PORT: expected a whole number/,
+	});
+});
+
+t.test("seed source", async (t) => {
+	t.same(loadSeedSource({}), { kind: "sample" });
+	t.same(loadSeedSource({ SEED_COUNT: "10" }, { count: "20" }), {
+		kind: "count",
+		count: 20,
+	});
+	t.same(loadSeedSource({}, { file: "users.csv" }), {
+		kind: "file",
+		path: "users.csv",
+		format: "csv",
+	});
+	t.same(loadSeedSource({ SEED_FILE: "u.ndjson" }), {
+		kind: "file",
+		path: "u.ndjson",
+		format: "ndjson",
+	});
+	t.throws(() => loadSeedSource({}, { count: "0" }), {
+		message: /^--count: 0 is out of range/,
+	});
+	const both = t.throws(() =>
+		loadSeedSource({}, { count: "1", file: "a.csv" }),
+	) as Error;
+	t.type(both, UsageError);
+	t.match(both.message, /--count and --file cannot be combined/);
+	t.throws(() => loadSeedSource({}, { file: "users.txt" }), {
+		name: "UsageError",
+		message: /must end in \.csv, \.ndjson or \.jsonl/,
+	});
+});

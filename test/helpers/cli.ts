@@ -1,0 +1,53 @@
+/** Runs `bin/sherpany` as a user would, and collects what it printed. */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const SHERPANY_BIN = fileURLToPath(
+	new URL("../../bin/sherpany", import.meta.url),
+);
+
+export interface CliResult {
+	readonly code: number;
+	readonly stdout: string;
+	readonly stderr: string;
+}
+
+/** Runs the CLI with `args` and an environment holding only PATH plus `env`. */
+export function runCli(
+	args: readonly string[],
+	env: Record<string, string> = {},
+): Promise<CliResult> {
+	return new Promise((resolve) => {
+		execFile(
+			SHERPANY_BIN,
+			[...args],
+			{
+				env: {
+					...coverageEnv(),
+					PATH: process.env.PATH ?? "/usr/bin:/bin",
+					...env,
+				},
+				timeout: 60_000,
+			},
+			(error, stdout, stderr) => {
+				const code = error
+					? typeof error.code === "number"
+						? error.code
+						: 1
+					: 0;
+				resolve({ code, stdout, stderr });
+			},
+		);
+	});
+}
+
+/** True when the text holds a JavaScript stack frame. */
+export function hasStackTrace(text: string): boolean {
+	return /^\s+at /m.test(text);
+}
+
+/** Keeps the coverage collection of tap's run, so the child's code counts too. */
+export function coverageEnv(): Record<string, string> {
+	const dir = process.env.NODE_V8_COVERAGE;
+	return dir ? { NODE_V8_COVERAGE: dir } : {};
+}

@@ -1,0 +1,81 @@
+/** Starts `bin/sherpany serve` as a child process on a free port and waits until it listens. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import type { Test } from "tap";
+import { coverageEnv, SHERPANY_BIN } from "./cli.ts";
+
+export interface ServeProcess {
+	readonly child: ChildProcess;
+	readonly port: number;
+	readonly baseUrl: string;
+	/** Every line printed on stdout so far. */
+	readonly lines: string[];
+	readonly stderr: () => string;
+	/** Resolves with the exit code (or the signal's name). */
+	readonly exited: Promise<number | string>;
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise((resolve) => server.close(resolve));
+	if (address === null || typeof address === "string")
+		throw new Error("no port");
+	return address.port;
+}
+
+export async function startServe(
+	t: Pick<Test, "teardown">,
+	env: Record<string, string>,
+	args: string[] = [],
+	command: string = SHERPANY_BIN,
+): Promise<ServeProcess> {
+	const port = await freePort();
+	const child = spawn(command, ["serve", ...args], {
+		env: {
+			PATH: process.env.PATH ?? "/usr/bin:/bin",
+			PORT: String(port),
+			HOST: "127.0.0.1",
+			...env,
+		},
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	const lines: string[] = [];
+	let stderr = "";
+	let buffered = "";
+	child.stderr?.on("data", (chunk) => {
+		stderr += chunk;
+	});
+	const exited = new Promise<number | string>((resolve) =>
+		child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+	);
+	t.teardown(() => {
+		if (child.exitCode === null && child.signalCode === null)
+			child.kill("SIGKILL");
+		return exited;
+	});
+	await new Promise<void>((resolve, reject) => {
+		child.stdout?.on("data", (chunk) => {
+			buffered += chunk;
+			const parts = buffered.split("\n");
+			buffered = parts.pop() ?? "";
+			lines.push(...parts);
+			if (parts.some((line) => line.includes('"msg":"listening"'))) resolve();
+		});
+		exited.then((code) =>
+			reject(
+				new Error(`serve exited with ${code} before listening: ${stderr}`),
+			),
+		);
+	});
+	return {
+		child,
+		port,
+		baseUrl: `http://127.0.0.1:${port}`,
+		lines,
+		stderr: () => stderr,
+		exited,
+	};
+}

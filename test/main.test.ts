@@ -1,0 +1,138 @@
+import { Writable } from "node:stream";
+import t from "tap";
+import { main } from "../src/main.ts";
+import { hasStackTrace, runCli } from "./helpers/cli.ts";
+
+/** Runs main() in-process and captures its output. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+	let stdout = "";
+	let stderr = "";
+	const sink = (append: (text: string) => void) =>
+		new Writable({
+			write(chunk, _encoding, done) {
+				append(String(chunk));
+				done();
+			},
+		});
+	const code = await main(args, env, {
+		stdout: sink((text) => {
+			stdout += text;
+		}),
+		stderr: sink((text) => {
+			stderr += text;
+		}),
+	});
+	return { code, stdout, stderr };
+}
+
+t.test("--version names the version and the runtime", async (t) => {
+	const result = await cli(["--version"]);
+	t.equal(result.code, 0);
+	t.match(result.stdout, /^sherpany \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+\)\n$/);
+});
+
+t.test(
+	"--help works everywhere and names flags with their variables",
+	async (t) => {
+		const top = await cli(["--help"]);
+		t.equal(top.code, 0);
+		for (const command of ["serve", "migrate", "seed", "check-health"])
+			t.match(top.stdout, command);
+		const expectations: [string[], RegExp[]][] = [
+			[
+				["serve", "--help"],
+				[
+					/--port <port>.*env: PORT/s,
+					/--admin-port/,
+					/DATABASE_URL_FILE/,
+					/PGSSLMODE/,
+				],
+			],
+			[
+				["migrate", "--help"],
+				[/status/, /--database-url/],
+			],
+			[["migrate", "status", "--help"], [/--database-url/]],
+			[
+				["seed", "--help"],
+				[/--count <n>/, /--file <path>/],
+			],
+			[
+				["check-health", "--help"],
+				[/--ready/, /--url <url>/, /CHECK_HEALTH_TIMEOUT_MS/],
+			],
+		];
+		for (const [args, patterns] of expectations) {
+			const result = await cli(args);
+			t.equal(result.code, 0, args.join(" "));
+			for (const pattern of patterns)
+				t.match(result.stdout, pattern, `${args.join(" ")} ${pattern}`);
+		}
+	},
+);
+
+t.test("usage errors exit 2 with one line", async (t) => {
+	for (const args of [
+		["bogus"],
+		["serve", "--bogus"],
+		["migrate", "sideways"],
+		["seed", "--count"],
+		[],
+	]) {
+		const result = await cli(args);
+		t.equal(result.code, 2, args.join(" ") || "(no command)");
+		t.ok(result.stderr.length > 0, "says why");
+		t.notOk(hasStackTrace(result.stderr));
+	}
+});
+
+t.test(
+	"configuration errors exit 2 naming the variable, without the password",
+	async (t) => {
+		const cases: [string[], Record<string, string>, RegExp][] = [
+			[["migrate"], {}, /^sherpany: no database configured: set DATABASE_URL/],
+			[
+				["migrate"],
+				{ DATABASE_URL: "postgres://u:hunter2@h:99999/db" },
+				/^sherpany: DATABASE_URL is not a valid URL/,
+			],
+			[
+				["seed"],
+				{ PGHOST: "h", PGPASSWORD_FILE: "/nonexistent/pw" },
+				/^sherpany: PGPASSWORD_FILE: cannot read \/nonexistent\/pw \(ENOENT\)/,
+			],
+			[
+				["serve"],
+				{ DATABASE_URL: "postgres://h", PORT: "0" },
+				/^sherpany: PORT: 0 is out of range/,
+			],
+			[
+				["serve", "--log-level", "loud"],
+				{ DATABASE_URL: "postgres://h" },
+				/^sherpany: --log-level: expected one of/,
+			],
+			[
+				["check-health", "--timeout-ms", "x"],
+				{},
+				/^sherpany: --timeout-ms: expected a whole number/,
+			],
+		];
+		for (const [args, env, message] of cases) {
+			const result = await cli(args, env);
+			t.equal(result.code, 2, args.join(" "));
+			t.match(result.stderr, message);
+			t.equal(result.stderr.trim().split("\n").length, 1, "one line");
+			t.notMatch(result.stderr, /hunter2/);
+		}
+	},
+);
+
+t.test(
+	"bin/sherpany runs the CLI on the pinned Node 24, whatever node is on PATH",
+	async (t) => {
+		const result = await runCli(["--version"], { PATH: "/usr/bin:/bin" });
+		t.equal(result.code, 0, result.stderr);
+		t.match(result.stdout, /\(node 24\./);
+		t.equal(result.stderr, "", "no warnings");
+	},
+);

@@ -1,0 +1,192 @@
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import { UsageError } from "../../src/errors.ts";
+import {
+	detectFormat,
+	readUserRows,
+	type UserFileFormat,
+	type UserRow,
+} from "../../src/seed/read-users.ts";
+
+/** Writes `content` to a temp file named `name` and reads every row of it. */
+async function readAll(
+	t: Test,
+	name: string,
+	content: string,
+	format: UserFileFormat = name.endsWith(".csv") ? "csv" : "ndjson",
+): Promise<UserRow[]> {
+	const dir = t.testdir({ [name]: content });
+	const rows: UserRow[] = [];
+	for await (const row of readUserRows(join(dir, name), format)) rows.push(row);
+	return rows;
+}
+
+t.test("detectFormat", async (t) => {
+	t.equal(detectFormat("users.csv"), "csv");
+	t.equal(detectFormat("/data/Users.CSV"), "csv", "case-insensitive");
+	t.equal(detectFormat("users.ndjson"), "ndjson");
+	t.equal(detectFormat("dir.v2/users.jsonl"), "ndjson");
+	for (const path of ["users.txt", "users", "users.csv.gz", "csv"]) {
+		t.throws(
+			() => detectFormat(path),
+			UsageError,
+			`${path} is not a users file`,
+		);
+	}
+	t.throws(() => detectFormat("users.json"), {
+		name: "UsageError",
+		message: /users\.json must end in \.csv, \.ndjson or \.jsonl/,
+	});
+});
+
+t.test("CSV: a header and plain rows, with line numbers", async (t) => {
+	t.same(
+		await readAll(t, "u.csv", "name,email\nAda,ada@x.org\nBo,bo@x.org\n"),
+		[
+			{ line: 2, fields: { name: "Ada", email: "ada@x.org" } },
+			{ line: 3, fields: { name: "Bo", email: "bo@x.org" } },
+		],
+	);
+});
+
+t.test("CSV: quoted fields may hold commas and quotes", async (t) => {
+	t.same(
+		await readAll(
+			t,
+			"u.csv",
+			'name,email\n"Doe, John",john@x.org\n"Say ""hi""",hi@x.org\n',
+		),
+		[
+			{ line: 2, fields: { name: "Doe, John", email: "john@x.org" } },
+			{ line: 3, fields: { name: 'Say "hi"', email: "hi@x.org" } },
+		],
+	);
+});
+
+t.test("CSV: BOM, CRLF and empty lines", async (t) => {
+	t.same(
+		await readAll(
+			t,
+			"u.csv",
+			"\uFEFFname,email\r\nAda,ada@x.org\r\n\r\n\r\nBo,bo@x.org\r\n\r\n",
+		),
+		[
+			{ line: 2, fields: { name: "Ada", email: "ada@x.org" } },
+			{ line: 5, fields: { name: "Bo", email: "bo@x.org" } },
+		],
+		"the BOM does not stick to the first column, empty lines keep counting",
+	);
+});
+
+t.test("CSV: columns in any order, header case-insensitive", async (t) => {
+	t.same(await readAll(t, "u.csv", "email,name\nada@x.org,Ada\n"), [
+		{ line: 2, fields: { email: "ada@x.org", name: "Ada" } },
+	]);
+	t.same(await readAll(t, "v.csv", " Email , NAME \nada@x.org,Ada\n"), [
+		{ line: 2, fields: { email: "ada@x.org", name: "Ada" } },
+	]);
+});
+
+t.test("CSV: a header without email is a UsageError", async (t) => {
+	await t.rejects(readAll(t, "u.csv", "name,mail\nAda,ada@x.org\n"), {
+		name: "UsageError",
+		message: /header must name the columns name and email, got "name,mail"/,
+	});
+	await t.rejects(
+		readAll(t, "v.csv", "Ada,ada@x.org\nBo,bo@x.org\n"),
+		UsageError,
+		"a file without a header",
+	);
+});
+
+t.test(
+	"CSV: a row with the wrong number of fields is reported, reading goes on",
+	async (t) => {
+		const rows = await readAll(
+			t,
+			"u.csv",
+			"name,email\nAda,ada@x.org\nBo,bo@x.org,extra\nCy\nDi,di@x.org\n",
+		);
+		t.same(
+			rows.map((row) => row.line),
+			[2, 3, 4, 5],
+			"every row, in line order",
+		);
+		t.match(rows, [
+			{ line: 2, fields: { name: "Ada" } },
+			{ line: 3, error: /^malformed CSV: .*got 3 on line 3/ },
+			{ line: 4, error: /^malformed CSV: .*got 1 on line 4/ },
+			{ line: 5, fields: { name: "Di", email: "di@x.org" } },
+		]);
+	},
+);
+
+t.test("CSV: an unclosed quote is reported, not thrown", async (t) => {
+	const rows = await readAll(
+		t,
+		"u.csv",
+		'name,email\nAda,ada@x.org\n"Bo,bo@x.org\nCy,cy@x.org\n',
+	);
+	t.match(rows, [
+		{ line: 2, fields: { name: "Ada" } },
+		{ error: /^malformed CSV: Quote Not Closed/ },
+	]);
+	t.equal(rows.length, 2, "the rest of the file is inside the quote");
+	const last = rows.at(-1);
+	t.ok(last && last.line >= 3, "the error points at or after the quote");
+});
+
+t.test("CSV: only a header gives no rows", async (t) => {
+	t.same(await readAll(t, "u.csv", "name,email\n"), []);
+});
+
+t.test(
+	"NDJSON: objects, blank lines, and lines that are not objects",
+	async (t) => {
+		const rows = await readAll(
+			t,
+			"u.ndjson",
+			[
+				'{"name":"Ada","email":"ada@x.org"}',
+				"",
+				"   ",
+				"{not json",
+				"[1,2]",
+				"null",
+				'"a string"',
+				'{"email":"bo@x.org","name":"Bo","extra":1}',
+			].join("\n"),
+		);
+		t.same(rows, [
+			{ line: 1, fields: { name: "Ada", email: "ada@x.org" } },
+			{ line: 4, error: "not valid JSON" },
+			{
+				line: 5,
+				error: 'expected a JSON object like {"name":"…","email":"…"}',
+			},
+			{
+				line: 6,
+				error: 'expected a JSON object like {"name":"…","email":"…"}',
+			},
+			{
+				line: 7,
+				error: 'expected a JSON object like {"name":"…","email":"…"}',
+			},
+			{ line: 8, fields: { email: "bo@x.org", name: "Bo", extra: 1 } },
+		]);
+	},
+);
+
+t.test("NDJSON: BOM, CRLF line ends and a .jsonl file", async (t) => {
+	t.same(
+		await readAll(
+			t,
+			"u.jsonl",
+			'\uFEFF{"name":"Ada","email":"ada@x.org"}\r\n\r\n{"name":"Bo","email":"bo@x.org"}\r\n',
+		),
+		[
+			{ line: 1, fields: { name: "Ada", email: "ada@x.org" } },
+			{ line: 3, fields: { name: "Bo", email: "bo@x.org" } },
+		],
+	);
+});

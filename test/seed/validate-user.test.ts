@@ -1,0 +1,102 @@
+import t from "tap";
+import {
+	MAX_FIELD_LENGTH,
+	validateUser,
+} from "../../src/seed/validate-user.ts";
+
+t.test(
+	"a good row gives the user, trimmed, without extra fields",
+	async (t) => {
+		t.same(validateUser({ name: "Ada Lovelace", email: "ada@example.org" }), {
+			name: "Ada Lovelace",
+			email: "ada@example.org",
+		});
+		t.same(
+			validateUser({ name: "  Ada ", email: "\tada@example.org ", id: 7 }),
+			{ name: "Ada", email: "ada@example.org" },
+		);
+	},
+);
+
+t.test("missing, empty and non-string fields", async (t) => {
+	const email = "ada@example.org";
+	t.equal(validateUser({ email }), "missing name");
+	t.equal(validateUser({ name: null, email }), "missing name");
+	t.equal(validateUser({ name: "", email }), "missing name");
+	t.equal(validateUser({ name: "   ", email }), "missing name");
+	t.equal(validateUser({ name: "Ada" }), "missing email");
+	t.equal(validateUser({ name: "Ada", email: "" }), "missing email");
+	t.equal(validateUser({}), "missing name", "name is checked first");
+	t.equal(validateUser({ name: 42, email }), "name must be a string");
+	t.equal(validateUser({ name: ["Ada"], email }), "name must be a string");
+	t.equal(validateUser({ name: "Ada", email: true }), "email must be a string");
+	t.equal(
+		validateUser({ name: "Ada", email: { at: "x" } }),
+		"email must be a string",
+	);
+});
+
+t.test("at most 100 characters, counted as characters", async (t) => {
+	t.equal(MAX_FIELD_LENGTH, 100);
+	const email = "ada@example.org";
+	t.same(validateUser({ name: "a".repeat(100), email }), {
+		name: "a".repeat(100),
+		email,
+	});
+	t.equal(
+		validateUser({ name: "a".repeat(101), email }),
+		"name is longer than 100 characters",
+	);
+	t.same(
+		validateUser({ name: "é".repeat(100), email }),
+		{ name: "é".repeat(100), email },
+		"100 two-byte characters fit",
+	);
+	t.equal(
+		validateUser({ name: "é".repeat(101), email }),
+		"name is longer than 100 characters",
+	);
+	const emoji = "😀".repeat(100);
+	t.equal(emoji.length, 200, "200 UTF-16 units");
+	t.same(
+		validateUser({ name: emoji, email }),
+		{ name: emoji, email },
+		"100 astral characters fit",
+	);
+	t.same(
+		validateUser({ name: ` ${"a".repeat(100)} `, email }),
+		{ name: "a".repeat(100), email },
+		"the length is measured after trimming",
+	);
+	const longEmail = `${"a".repeat(88)}@example.org`;
+	t.equal(longEmail.length, 100);
+	t.same(validateUser({ name: "Ada", email: longEmail }), {
+		name: "Ada",
+		email: longEmail,
+	});
+	t.equal(
+		validateUser({ name: "Ada", email: `a${longEmail}` }),
+		"email is longer than 100 characters",
+	);
+});
+
+t.test("a bad email", async (t) => {
+	for (const email of [
+		"ada",
+		"ada@",
+		"@example.org",
+		"ada@@example.org",
+		"a da@example.org",
+		"ada@exa mple.org",
+	]) {
+		t.equal(
+			validateUser({ name: "Ada", email }),
+			`email "${email}" is not an email address`,
+			email,
+		);
+	}
+	t.same(validateUser({ name: "Ada", email: "ada@localhost" }), {
+		name: "Ada",
+		email: "ada@localhost",
+	});
+});
