@@ -46,8 +46,16 @@ export function hasStackTrace(text: string): boolean {
 	return /^\s+at /m.test(text);
 }
 
-/** Keeps the coverage collection of tap's run, so the child's code counts too. */
+/**
+ * The variables through which tap collects coverage from child processes
+ * (its processinfo loader), so code run by the CLI counts too.
+ */
 export function coverageEnv(): Record<string, string> {
-	const dir = process.env.NODE_V8_COVERAGE;
-	return dir ? { NODE_V8_COVERAGE: dir } : {};
+	return Object.fromEntries(
+		Object.entries(process.env).filter(
+			(entry): entry is [string, string] =>
+				/^(NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_PROCESSINFO_)/.test(entry[0]) &&
+				entry[1] !== undefined,
+		),
+	);
 }

@@ -35,6 +35,7 @@ export async function startServe(
 	const port = await freePort();
 	const child = spawn(command, ["serve", ...args], {
 		env: {
+			...coverageEnv(),
 			PATH: process.env.PATH ?? "/usr/bin:/bin",
 			PORT: String(port),
 			HOST: "127.0.0.1",
