@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
+	DEFAULT_DATA_DIR,
 	describeDatabase,
 	loadDatabaseConfig,
 } from "./config/database.ts";
@@ -38,8 +39,17 @@ export async function main(
 ): Promise<number> {
 	const print = (line: string): void => void io.stdout.write(`${line}\n`);
 	let database: DatabaseConfig | undefined;
-	const loadDatabase = (flags: DatabaseFlags): DatabaseConfig => {
+	/** Loads the database settings; `serve` logs the embedded notice itself, the others print it. */
+	const loadDatabase = (
+		flags: DatabaseFlags,
+		printNotice = true,
+	): DatabaseConfig => {
 		database = loadDatabaseConfig(env, flags);
+		if (database.kind === "embedded" && printNotice) {
+			io.stderr.write(
+				`sherpany: no database configured: using the ${describeDatabase(database)}; set DATABASE_URL (or PGHOST) to use PostgreSQL\n`,
+			);
+		}
 		return database;
 	};
 
@@ -124,7 +134,7 @@ export async function main(
 		const server = loadServerConfig(env, flags);
 		const logger = createLogger(server.logLevel);
 		const running = await serve.run(
-			{ server, database: loadDatabase(flags) },
+			{ server, database: loadDatabase(flags, false) },
 			{ logger },
 		);
 		await waitForShutdownSignal(
@@ -275,6 +285,14 @@ function addDatabaseOptions(command: Command): Command {
 				"PG_CONNECT_TIMEOUT_MS",
 				"5000",
 			),
+		)
+		.addOption(
+			envOption(
+				"--data-dir <dir>",
+				"embedded PGlite data directory, used when no PostgreSQL is configured; memory:// keeps it in memory",
+				"SHERPANY_DATA_DIR",
+				DEFAULT_DATA_DIR,
+			),
 		);
 }
 
@@ -287,16 +305,18 @@ function waitForShutdownSignal(
 	deadlineMs: number,
 ): Promise<void> {
 	return new Promise((resolve, reject) => {
+		// One listener for both signals, kept registered: Deno (2.9) also hands a
+		// signal to listeners added while that signal is being dispatched, so a
+		// "second signal" listener added here would fire at once and exit 1.
+		let signalled = false;
 		const onSignal = (signal: NodeJS.Signals): void => {
-			process.removeListener("SIGTERM", onSignal);
-			process.removeListener("SIGINT", onSignal);
-			process.once("SIGTERM", () => process.exit(1));
-			process.once("SIGINT", () => process.exit(1));
+			if (signalled) process.exit(1);
+			signalled = true;
 			setTimeout(() => process.exit(1), deadlineMs + 5000).unref();
 			running.shutdown(signal).then(resolve, reject);
 		};
-		process.once("SIGTERM", onSignal);
-		process.once("SIGINT", onSignal);
+		process.on("SIGTERM", onSignal);
+		process.on("SIGINT", onSignal);
 	});
 }
 

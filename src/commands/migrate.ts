@@ -26,7 +26,7 @@ export async function run(
 	options: MigrateOptions,
 	deps: MigrateDeps,
 ): Promise<void> {
-	const database = openDatabase(options.database);
+	const database = await openDatabase(options.database);
 	try {
 		const migrator = createMigrator(database.db);
 		if (options.action === "status") {

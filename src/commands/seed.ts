@@ -47,7 +47,7 @@ export interface SeedDeps {
 export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 	const { source } = options;
 	if (source.kind === "file") checkReadable(source.path);
-	const database = openDatabase(options.database);
+	const database = await openDatabase(options.database);
 	try {
 		const { db } = database;
 		await requireCurrentSchema(db);

@@ -1,5 +1,6 @@
 /**
- * `sherpany serve`: the HTTP service. Never changes the schema; `/ready`
+ * `sherpany serve`: the HTTP service. Never changes the schema of PostgreSQL
+ * (only the embedded database migrates itself); `/ready`
  * reports when it is behind. Shutdown: readiness fails, a delay lets load
  * balancers notice, the listeners stop accepting and drain in-flight requests
  * up to a deadline, then the pool closes.
@@ -7,12 +8,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import type { ServerConfig } from "../config/server.ts";
-import { openDatabase } from "../db/connect.ts";
+import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
 import { createMigrator } from "../db/migrator.ts";
+import { insertSampleUsers } from "../db/users.ts";
 import { CommandError } from "../errors.ts";
 import { type AppRoutes, createApp } from "../http/app.ts";
 import { checkReadiness } from "../http/health.ts";
@@ -48,7 +51,7 @@ export async function run(
 	let shuttingDown = false;
 	let shutdownPromise: Promise<void> | undefined;
 
-	const database = openDatabase(options.database, {
+	const database = await openDatabase(options.database, {
 		onQuery: (seconds, outcome) =>
 			metrics.dbQueryDuration.observe({ outcome }, seconds),
 		onPoolError: (error) => {
@@ -59,6 +62,14 @@ export async function run(
 	closers.push(database.close);
 	const metrics = createMetrics(new Registry(), { pool: database.pool });
 	const migrator = createMigrator(database.db);
+	if (options.database.kind === "embedded") {
+		try {
+			await prepareEmbedded(database, migrator, logger, options.database);
+		} catch (error) {
+			await closeAll(closers, logger);
+			throw error;
+		}
+	}
 	const appDeps = {
 		db: database.db,
 		migrator,
@@ -115,6 +126,34 @@ export async function run(
 	} catch (error) {
 		await closeAll(closers, logger);
 		throw error;
+	}
+}
+
+/**
+ * The embedded database is the one that `serve` migrates itself, and seeds
+ * with the sample users when it is new, so a first run shows data.
+ */
+async function prepareEmbedded(
+	database: DatabaseHandle,
+	migrator: Migrator,
+	logger: Logger,
+	config: DatabaseConfig,
+): Promise<void> {
+	logger.info(
+		{ database: describeDatabase(config) },
+		"no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL",
+	);
+	const { error, results = [] } = await migrator.migrateToLatest();
+	if (error) throw error;
+	const applied = results.map((result) => result.migrationName);
+	if (applied.length > 0)
+		logger.info({ applied }, "migrated the embedded database");
+	if (database.created) {
+		const inserted = await insertSampleUsers(database.db);
+		logger.info(
+			{ inserted },
+			"seeded the new embedded database with the sample users",
+		);
 	}
 }
 

@@ -1,6 +1,7 @@
 /**
  * Where the database is and how to reach it: `--database-url`/`DATABASE_URL`,
- * else libpq's `PG*` variables, else the original app's `DB_*` variables.
+ * else libpq's `PG*` variables, else the original app's `DB_*` variables,
+ * else the embedded PGlite database in `--data-dir`/`SHERPANY_DATA_DIR`.
  */
 import { ConfigError } from "../errors.ts";
 import {
@@ -47,7 +48,19 @@ export interface PostgresConfig {
 	readonly connectTimeoutMs: number;
 }
 
-export type DatabaseConfig = PostgresConfig;
+/** The embedded PGlite database, used when no PostgreSQL is configured. */
+export interface EmbeddedConfig {
+	readonly kind: "embedded";
+	/** A directory, or `memory://` for a database that lives only as long as the process. */
+	readonly dataDir: string;
+}
+
+export type DatabaseConfig = PostgresConfig | EmbeddedConfig;
+
+/** Where the embedded database lives when `--data-dir`/`SHERPANY_DATA_DIR` are not set. */
+export const DEFAULT_DATA_DIR = ".sherpany/data";
+/** The `--data-dir` value for an embedded database kept in memory only. */
+export const MEMORY_DATA_DIR = "memory://";
 
 /** The database flags as commander hands them over; absent flags are undefined. */
 export interface DatabaseFlags {
@@ -56,6 +69,7 @@ export interface DatabaseFlags {
 	readonly sslRootCert?: string;
 	readonly poolMax?: string;
 	readonly connectTimeoutMs?: string;
+	readonly dataDir?: string;
 }
 
 /** What the loader reads besides env and flags. */
@@ -88,9 +102,11 @@ export function loadDatabaseConfig(
 		readSecret(env, "DATABASE_URL", io.readFile);
 	const target = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
 	if (!target) {
-		throw new ConfigError(
-			"no database configured: set DATABASE_URL (or PGHOST, or DB_HOST), or pass --database-url",
-		);
+		const dataDir = pick(flags, "--data-dir", env, "SHERPANY_DATA_DIR");
+		return Object.freeze({
+			kind: "embedded",
+			dataDir: dataDir?.value ?? DEFAULT_DATA_DIR,
+		});
 	}
 	const user = target.user ?? DEFAULT_PG_USER;
 	const sslMode = parseChoice(
@@ -210,5 +226,10 @@ function readCaBundle({ value, source }: Sourced, readFile: ReadFile): string {
 
 /** A printable description of the target, with no password in it. */
 export function describeDatabase(config: DatabaseConfig): string {
+	if (config.kind === "embedded") {
+		return config.dataDir === MEMORY_DATA_DIR
+			? "embedded PGlite database in memory"
+			: `embedded PGlite database in ${config.dataDir}`;
+	}
 	return `postgres://${config.user}@${config.host}:${config.port}/${config.database} (sslmode=${config.sslMode})`;
 }

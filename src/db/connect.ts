@@ -1,10 +1,10 @@
 /**
- * Opens the database: a node-postgres pool wrapped in Kysely. Query timings
- * go to an optional observer so metrics stay outside this module.
+ * Opens the configured database: PostgreSQL through a node-postgres pool, or
+ * the embedded PGlite. The PGlite code is imported only when it is used.
  */
-import { Kysely, type LogEvent, PostgresDialect } from "kysely";
-import pg from "pg";
-import type { PostgresConfig } from "../config/database.ts";
+import type { Kysely, LogConfig, LogEvent } from "kysely";
+import type { DatabaseConfig } from "../config/database.ts";
+import type { PoolStats } from "../metrics.ts";
 import type { Database } from "./schema.ts";
 
 /** Receives every query's duration and outcome. */
@@ -19,70 +19,47 @@ export interface OpenDatabaseOptions {
 	readonly onPoolError?: (error: Error) => void;
 }
 
-/** An open database: the typed query builder and the pool behind it. */
+/** An open database: the typed query builder, and the pool behind it if there is one. */
 export interface DatabaseHandle {
 	readonly db: Kysely<Database>;
-	readonly pool: pg.Pool;
-	/** Closes every connection. Idempotent. */
+	/** The PostgreSQL pool; undefined for the embedded database. */
+	readonly pool: PoolStats | undefined;
+	/** True when this open created the database (a new embedded data directory). */
+	readonly created: boolean;
+	/** Closes every connection and releases what the database held. Idempotent. */
 	close(): Promise<void>;
 }
 
-/** Maps libpq's sslmode onto node-postgres' TLS options. */
-export function toSslOptions(config: PostgresConfig): pg.PoolConfig["ssl"] {
-	const ca = config.sslRootCert;
-	switch (config.sslMode) {
-		case "disable":
-			return false;
-		case "require":
-			return { rejectUnauthorized: false };
-		case "verify-ca":
-			// The chain is checked, the host name is not: libpq's verify-ca.
-			return {
-				rejectUnauthorized: true,
-				ca,
-				checkServerIdentity: () => undefined,
-			};
-		case "verify-full":
-			return { rejectUnauthorized: true, ca };
+/** Opens the database `config` names. */
+export async function openDatabase(
+	config: DatabaseConfig,
+	options: OpenDatabaseOptions = {},
+): Promise<DatabaseHandle> {
+	if (config.kind === "embedded") {
+		const { openEmbedded } = await import("./embedded.ts");
+		return openEmbedded(config, options);
 	}
+	const { openPostgres } = await import("./postgres.ts");
+	return openPostgres(config, options);
 }
 
-/** Opens a pooled connection to PostgreSQL. No connection is made until the first query. */
-export function openDatabase(
-	config: PostgresConfig,
-	options: OpenDatabaseOptions = {},
-): DatabaseHandle {
-	const pool = new pg.Pool({
-		host: config.host,
-		port: config.port,
-		database: config.database,
-		user: config.user,
-		password: config.password,
-		ssl: toSslOptions(config),
-		max: config.poolMax,
-		connectionTimeoutMillis: config.connectTimeoutMs,
-		idleTimeoutMillis: 30_000,
-		application_name: "sherpany",
-	});
-	pool.on("error", (error) => options.onPoolError?.(error));
-	const { onQuery } = options;
-	const db = new Kysely<Database>({
-		dialect: new PostgresDialect({ pool }),
-		log: onQuery
-			? (event: LogEvent) =>
-					onQuery(
-						event.queryDurationMillis / 1000,
-						event.level === "error" ? "error" : "success",
-					)
-			: undefined,
-	});
+/** Kysely's log hook, reporting each query to `onQuery`. */
+export function toKyselyLog(
+	onQuery: QueryObserver | undefined,
+): LogConfig | undefined {
+	if (!onQuery) return undefined;
+	return (event: LogEvent) =>
+		onQuery(
+			event.queryDurationMillis / 1000,
+			event.level === "error" ? "error" : "success",
+		);
+}
+
+/** Wraps a close function so that calling it again returns the first call's promise. */
+export function closeOnce(close: () => Promise<void>): () => Promise<void> {
 	let closing: Promise<void> | undefined;
-	return {
-		db,
-		pool,
-		close: () => {
-			closing ??= db.destroy();
-			return closing;
-		},
+	return () => {
+		closing ??= close();
+		return closing;
 	};
 }

@@ -20,7 +20,7 @@ const pg = await startPostgres(t);
 /** A fresh database migrated to the latest schema, with no users. */
 async function migratedDatabase(): Promise<string> {
 	const url = await pg.createDatabase();
-	const handle = openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
+	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
 	try {
 		const { error } = await createMigrator(handle.db).migrateToLatest();
 		if (error) throw error;

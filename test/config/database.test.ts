@@ -1,5 +1,6 @@
 import t from "tap";
 import {
+	type DatabaseConfig,
 	describeDatabase,
 	loadDatabaseConfig,
 } from "../../src/config/database.ts";
@@ -86,21 +87,37 @@ t.test("flags win over environment", async (t) => {
 	});
 });
 
+/** One field of a PostgreSQL config. */
+function field(config: DatabaseConfig, key: "sslMode" | "host"): string {
+	if (config.kind !== "postgres")
+		throw new Error("expected a PostgreSQL config");
+	return config[key];
+}
+
 t.test("sslmode: flag, then the URL, then PGSSLMODE", async (t) => {
 	t.equal(
-		loadDatabaseConfig(
-			{ DATABASE_URL: "postgres://h?sslmode=require", PGSSLMODE: "verify-ca" },
-			{},
-			io,
-		).sslMode,
+		field(
+			loadDatabaseConfig(
+				{
+					DATABASE_URL: "postgres://h?sslmode=require",
+					PGSSLMODE: "verify-ca",
+				},
+				{},
+				io,
+			),
+			"sslMode",
+		),
 		"require",
 	);
 	t.equal(
-		loadDatabaseConfig(
-			{ DATABASE_URL: "postgres://h", PGSSLMODE: "verify-ca" },
-			{},
-			io,
-		).sslMode,
+		field(
+			loadDatabaseConfig(
+				{ DATABASE_URL: "postgres://h", PGSSLMODE: "verify-ca" },
+				{},
+				io,
+			),
+			"sslMode",
+		),
 		"verify-ca",
 	);
 });
@@ -195,11 +212,14 @@ t.test(
 
 t.test("DATABASE_URL wins over PG* and DB_*", async (t) => {
 	t.equal(
-		loadDatabaseConfig(
-			{ DATABASE_URL: "postgres://url-host", PGHOST: "pg", DB_HOST: "db" },
-			{},
-			io,
-		).host,
+		field(
+			loadDatabaseConfig(
+				{ DATABASE_URL: "postgres://url-host", PGHOST: "pg", DB_HOST: "db" },
+				{},
+				io,
+			),
+			"host",
+		),
 		"url-host",
 	);
 });
@@ -207,12 +227,6 @@ t.test("DATABASE_URL wins over PG* and DB_*", async (t) => {
 /** Every bad configuration: the message names the flag or variable and leaks no password. */
 const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
 	[
-		[
-			"nothing configured",
-			{},
-			{},
-			/no database configured: set DATABASE_URL .*--database-url/,
-		],
 		[
 			"unparsable URL",
 			{ DATABASE_URL: "postgres://u:hunter2@[bad" },
@@ -326,3 +340,41 @@ for (const [name, env, flags, message] of bad) {
 		);
 	});
 }
+
+t.test(
+	"with no PostgreSQL configured, the embedded database is used",
+	async (t) => {
+		const config = loadDatabaseConfig({}, {}, io);
+		t.same(config, { kind: "embedded", dataDir: ".sherpany/data" });
+		t.equal(
+			describeDatabase(config),
+			"embedded PGlite database in .sherpany/data",
+		);
+		t.same(
+			loadDatabaseConfig({ SHERPANY_DATA_DIR: "/var/lib/sherpany" }, {}, io),
+			{
+				kind: "embedded",
+				dataDir: "/var/lib/sherpany",
+			},
+		);
+		t.same(
+			loadDatabaseConfig(
+				{ SHERPANY_DATA_DIR: "/var/lib/sherpany" },
+				{ dataDir: "memory://" },
+				io,
+			),
+			{ kind: "embedded", dataDir: "memory://" },
+			"the flag wins",
+		);
+		t.equal(
+			describeDatabase(loadDatabaseConfig({}, { dataDir: "memory://" }, io)),
+			"embedded PGlite database in memory",
+		);
+		t.equal(
+			loadDatabaseConfig({ SHERPANY_DATA_DIR: "/x", PGHOST: "db" }, {}, io)
+				.kind,
+			"postgres",
+			"a configured PostgreSQL wins over the data directory",
+		);
+	},
+);

@@ -28,7 +28,7 @@ export async function startApp(
 	databaseUrl: string,
 	overrides: Partial<AppDeps> = {},
 ): Promise<TestApp> {
-	const database = openDatabase(
+	const database = await openDatabase(
 		loadDatabaseConfig({
 			DATABASE_URL: databaseUrl,
 			PG_CONNECT_TIMEOUT_MS: "1000",

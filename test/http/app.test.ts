@@ -11,7 +11,7 @@ const pg = await startPostgres(t);
 /** A migrated database with the sample users and `extra` synthetic ones. */
 async function seededDatabase(extra = 0): Promise<string> {
 	const url = await pg.createDatabase();
-	const handle = openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
+	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
 	const { error } = await createMigrator(handle.db).migrateToLatest();
 	if (error) throw error;
 	await insertSampleUsers(handle.db);
@@ -258,7 +258,9 @@ t.test(
 	async (t) => {
 		const cluster = await startPostgres(t);
 		const url = await cluster.createDatabase();
-		const handle = openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
+		const handle = await openDatabase(
+			loadDatabaseConfig({ DATABASE_URL: url }),
+		);
 		await createMigrator(handle.db).migrateToLatest();
 		await insertSampleUsers(handle.db);
 		await handle.close();
@@ -289,7 +291,7 @@ t.test(
 		t.equal(response.status, 200, "recovered by itself");
 		t.equal(((await response.json()) as unknown[]).length, 3);
 		t.equal((await app.get("/ready")).status, 200);
-		t.ok(app.database.pool.totalCount <= 10, "no leaked connections");
+		t.ok((app.database.pool?.totalCount ?? 0) <= 10, "no leaked connections");
 	},
 );
 

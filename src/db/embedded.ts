@@ -1,0 +1,69 @@
+/**
+ * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in a
+ * data directory, or in memory, behind the same Kysely interface as
+ * PostgreSQL. One process per directory, enforced by a lock.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PGliteDialect } from "kysely";
+import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
+import { describeFsError } from "../config/sources.ts";
+import { CommandError } from "../errors.ts";
+import {
+	closeOnce,
+	type DatabaseHandle,
+	type OpenDatabaseOptions,
+	toKyselyLog,
+} from "./connect.ts";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import { loadPgliteAssets } from "./pglite-assets.ts";
+import type { Database } from "./schema.ts";
+
+/** Opens (creating if needed) the embedded database. */
+export async function openEmbedded(
+	config: EmbeddedConfig,
+	options: OpenDatabaseOptions = {},
+): Promise<DatabaseHandle> {
+	const inMemory = config.dataDir === MEMORY_DATA_DIR;
+	const dataDir = inMemory ? undefined : resolve(config.dataDir);
+	let lock: DataDirLock | undefined;
+	if (dataDir) {
+		createDirectory(dataDir);
+		lock = await lockDataDir(dataDir);
+	}
+	try {
+		// PostgreSQL writes PG_VERSION when it initialises a data directory.
+		const created = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
+		const pglite = await PGlite.create({
+			dataDir,
+			...(await loadPgliteAssets()),
+		});
+		const db = new Kysely<Database>({
+			dialect: new PGliteDialect({ pglite }),
+			log: toKyselyLog(options.onQuery),
+		});
+		const close = async (): Promise<void> => {
+			try {
+				await db.destroy();
+			} finally {
+				await lock?.release();
+			}
+		};
+		return { db, pool: undefined, created, close: closeOnce(close) };
+	} catch (error) {
+		await lock?.release();
+		throw error;
+	}
+}
+
+function createDirectory(dataDir: string): void {
+	try {
+		mkdirSync(dataDir, { recursive: true });
+	} catch (error) {
+		throw new CommandError(
+			`cannot create the data directory ${dataDir} (${describeFsError(error)}): pass --data-dir (SHERPANY_DATA_DIR) to use another`,
+			{ cause: error },
+		);
+	}
+}
