@@ -64,7 +64,7 @@ export async function run(
 	const migrator = createMigrator(database.db);
 	if (options.database.kind === "embedded") {
 		try {
-			await prepareEmbedded(database, migrator, logger, options.database);
+			await prepareEmbedded(database.db, migrator, logger, options.database);
 		} catch (error) {
 			await closeAll(closers, logger);
 			throw error;
@@ -130,11 +130,12 @@ export async function run(
 }
 
 /**
- * The embedded database is the one that `serve` migrates itself, and seeds
- * with the sample users when it is new, so a first run shows data.
+ * The embedded database is the one that `serve` migrates itself. A new one
+ * (no migration applied yet) also gets the sample users, so a first run
+ * shows data.
  */
 async function prepareEmbedded(
-	database: DatabaseHandle,
+	db: DatabaseHandle["db"],
 	migrator: Migrator,
 	logger: Logger,
 	config: DatabaseConfig,
@@ -143,13 +144,16 @@ async function prepareEmbedded(
 		{ database: describeDatabase(config) },
 		"no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL",
 	);
+	const isNew = (await migrator.getMigrations()).every(
+		(migration) => migration.executedAt === undefined,
+	);
 	const { error, results = [] } = await migrator.migrateToLatest();
 	if (error) throw error;
 	const applied = results.map((result) => result.migrationName);
 	if (applied.length > 0)
 		logger.info({ applied }, "migrated the embedded database");
-	if (database.created) {
-		const inserted = await insertSampleUsers(database.db);
+	if (isNew) {
+		const inserted = await insertSampleUsers(db);
 		logger.info(
 			{ inserted },
 			"seeded the new embedded database with the sample users",

@@ -24,8 +24,6 @@ export interface DatabaseHandle {
 	readonly db: Kysely<Database>;
 	/** The PostgreSQL pool; undefined for the embedded database. */
 	readonly pool: PoolStats | undefined;
-	/** True when this open created the database (a new embedded data directory). */
-	readonly created: boolean;
 	/** Closes every connection and releases what the database held. Idempotent. */
 	close(): Promise<void>;
 }

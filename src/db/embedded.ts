@@ -3,8 +3,8 @@
  * data directory, or in memory, behind the same Kysely interface as
  * PostgreSQL. One process per directory, enforced by a lock.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
@@ -33,8 +33,6 @@ export async function openEmbedded(
 		lock = await lockDataDir(dataDir);
 	}
 	try {
-		// PostgreSQL writes PG_VERSION when it initialises a data directory.
-		const created = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
 		const pglite = await PGlite.create({
 			dataDir,
 			...(await loadPgliteAssets()),
@@ -50,7 +48,7 @@ export async function openEmbedded(
 				await lock?.release();
 			}
 		};
-		return { db, pool: undefined, created, close: closeOnce(close) };
+		return { db, pool: undefined, close: closeOnce(close) };
 	} catch (error) {
 		await lock?.release();
 		throw error;

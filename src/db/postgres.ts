@@ -55,5 +55,5 @@ export function openPostgres(
 		dialect: new PostgresDialect({ pool }),
 		log: toKyselyLog(options.onQuery),
 	});
-	return { db, pool, created: false, close: closeOnce(() => db.destroy()) };
+	return { db, pool, close: closeOnce(() => db.destroy()) };
 }
