@@ -1,0 +1,135 @@
+/**
+ * The same `src/main.ts` under Deno 2 (`deno run -A src/main.ts …`, offline, on
+ * the repo's node_modules) against a real PostgreSQL: version and help,
+ * migrate, seed, serve with its endpoints, check-health, and SIGTERM.
+ */
+import t from "tap";
+import { hasStackTrace } from "../helpers/cli.ts";
+import {
+	DENO_SHERPANY,
+	denoEnv,
+	runDenoBinary,
+	runDenoCli,
+} from "../helpers/deno.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+import { startServe } from "../helpers/serve.ts";
+
+const baseEnv = await denoEnv(t);
+const denoVersion = await runDenoBinary(["--version"], baseEnv);
+const version = /^deno (\S+)/.exec(denoVersion.stdout)?.[1] ?? "";
+t.comment(`Deno: ${denoVersion.stdout.split("\n")[0] ?? "(none)"}`);
+t.equal(denoVersion.code, 0, "deno --version runs");
+t.match(version, /^2\./, "Deno 2");
+
+t.test("--version and --help", async (t) => {
+	const printed = await runDenoCli(["--version"], baseEnv);
+	t.equal(printed.code, 0);
+	t.match(
+		printed.stdout,
+		new RegExp(`^sherpany \\d+\\.\\d+\\.\\d+\\S* \\(deno ${version}\\)\\n$`),
+		"names the Deno runtime",
+	);
+	t.equal(printed.stderr, "");
+
+	const help = await runDenoCli(["--help"], baseEnv);
+	t.equal(help.code, 0);
+	t.match(help.stdout, /^Usage: sherpany /);
+	for (const command of ["serve", "migrate", "seed", "check-health"]) {
+		t.match(help.stdout, new RegExp(`\\n  ${command}\\b`), command);
+	}
+	t.equal(help.stderr, "");
+});
+
+t.test("a config error exits 2 with one line and no stack trace", async (t) => {
+	const result = await runDenoCli(["serve"], {
+		...baseEnv,
+		PORT: "abc",
+		DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+	});
+	t.equal(result.code, 2);
+	t.match(result.stderr, /^sherpany: PORT: .*"abc"\n$/, "one line");
+	t.notOk(hasStackTrace(result.stderr), "no stack trace");
+	t.equal(result.stdout, "");
+});
+
+t.test("migrate, seed, serve, check-health and SIGTERM", async (t) => {
+	const pg = await startPostgres(t);
+	const url = await pg.createDatabase();
+	const env = { ...baseEnv, DATABASE_URL: url };
+
+	const first = await runDenoCli(["migrate"], env);
+	t.equal(first.code, 0, "migrate", { stderr: first.stderr });
+	t.match(first.stdout, /applied 1 migration/);
+	const again = await runDenoCli(["migrate"], env);
+	t.equal(again.code, 0, "migrate again");
+	t.match(again.stdout, /up to date/);
+	const status = await runDenoCli(["migrate", "status"], env);
+	t.equal(status.code, 0, "migrate status");
+	t.match(status.stdout, /0001_create_users\s+applied/);
+	t.match(status.stdout, /1 applied, 0 pending/);
+
+	const seeded = await runDenoCli(["seed"], env);
+	t.equal(seeded.code, 0, "seed", { stderr: seeded.stderr });
+	t.match(seeded.stdout, /3 inserted/);
+	const reseeded = await runDenoCli(["seed"], env);
+	t.equal(reseeded.code, 0, "seed again");
+	t.match(reseeded.stdout, /0 inserted, 3 already present/);
+	t.same(
+		await pg.query(url, "SELECT count(*)::int AS n FROM users"),
+		[{ n: 3 }],
+		"3 users",
+	);
+
+	const serve = await startServe(
+		t,
+		{ ...env, SHUTDOWN_DELAY_MS: "0" },
+		[],
+		DENO_SHERPANY,
+	);
+	const users = await fetch(`${serve.baseUrl}/users`);
+	t.equal(users.status, 200);
+	t.same(await users.json(), [
+		{ id: 1, name: "John Doe", email: "john@example.com" },
+		{ id: 2, name: "Jane Smith", email: "jane@example.com" },
+		{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
+	]);
+	const health = await fetch(`${serve.baseUrl}/health`);
+	t.equal(health.status, 200);
+	t.equal(await health.text(), '{"status":"healthy"}');
+	const ready = await fetch(`${serve.baseUrl}/ready`);
+	t.equal(ready.status, 200, "/ready");
+	await ready.body?.cancel();
+	const metrics = await fetch(`${serve.baseUrl}/metrics`);
+	t.equal(metrics.status, 200, "/metrics");
+	const exposition = await metrics.text();
+	t.match(exposition, `sherpany_build_info{version=`, "build info is exposed");
+	t.match(
+		exposition,
+		`runtime="deno ${version}"`,
+		"labelled with the Deno runtime",
+	);
+	t.match(exposition, /http_request_duration_seconds_count\{/);
+
+	const live = await runDenoCli(["check-health"], {
+		...baseEnv,
+		PORT: String(serve.port),
+	});
+	t.equal(live.code, 0, "check-health against the live server", {
+		stderr: live.stderr,
+	});
+
+	serve.child.kill("SIGTERM");
+	t.equal(await serve.exited, 0, "SIGTERM exits 0");
+	t.ok(
+		serve.lines.some((line) => line.includes('"msg":"shutdown complete"')),
+		"shutdown completed",
+	);
+	t.equal(serve.stderr(), "", "nothing on stderr");
+
+	const stopped = await runDenoCli(["check-health"], {
+		...baseEnv,
+		PORT: String(serve.port),
+	});
+	t.equal(stopped.code, 1, "check-health against the stopped server");
+	t.notOk(hasStackTrace(stopped.stderr), "no stack trace");
+});
