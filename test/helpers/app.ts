@@ -7,7 +7,10 @@ import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import type { Test } from "tap";
-import { loadDatabaseConfig } from "../../src/config/database.ts";
+import {
+	type DatabaseConfig,
+	loadDatabaseConfig,
+} from "../../src/config/database.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
@@ -22,23 +25,24 @@ export interface TestApp {
 	get(path: string, init?: RequestInit): Promise<Response>;
 }
 
-/** Starts the app against `databaseUrl`. */
+/** Starts the app against a PostgreSQL URL or any database configuration. */
 export async function startApp(
 	t: Test,
-	databaseUrl: string,
+	target: string | DatabaseConfig,
 	overrides: Partial<AppDeps> = {},
 ): Promise<TestApp> {
-	const database = await openDatabase(
-		loadDatabaseConfig({
-			DATABASE_URL: databaseUrl,
-			PG_CONNECT_TIMEOUT_MS: "1000",
-		}),
-		{
-			onQuery: (seconds, outcome) =>
-				metrics.dbQueryDuration.observe({ outcome }, seconds),
-			onPoolError: () => {},
-		},
-	);
+	const config =
+		typeof target === "string"
+			? loadDatabaseConfig({
+					DATABASE_URL: target,
+					PG_CONNECT_TIMEOUT_MS: "1000",
+				})
+			: target;
+	const database = await openDatabase(config, {
+		onQuery: (seconds, outcome) =>
+			metrics.dbQueryDuration.observe({ outcome }, seconds),
+		onPoolError: () => {},
+	});
 	const metrics = createMetrics(new Registry(), { pool: database.pool });
 	const state = { shuttingDown: false };
 	const app = createApp({
