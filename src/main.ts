@@ -12,7 +12,7 @@ import {
 	loadDatabaseConfig,
 } from "./config/database.ts";
 import type { Env } from "./config/sources.ts";
-import { isDatabaseUnavailable } from "./db/errors.ts";
+import { isDatabaseUnavailable, isTlsFailure } from "./db/errors.ts";
 import {
 	CommandError,
 	ConfigError,
@@ -337,6 +337,8 @@ function reportError(
 		error instanceof CommandError
 	) {
 		message = error.message;
+	} else if (isTlsFailure(error) && database) {
+		message = `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;
 	} else if (isDatabaseUnavailable(error) && database) {
 		message = `cannot reach the database at ${describeDatabase(database)} (${reasonOf(error)}): check DATABASE_URL or PGHOST, or pass --database-url`;
 	} else {

@@ -45,3 +45,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 		return error.errors.some(isDatabaseUnavailable);
 	return error.cause !== undefined && isDatabaseUnavailable(error.cause);
 }
+
+/**
+ * True when the TLS handshake with the database failed: a certificate that
+ * does not verify, or a server without TLS. Retrying will not help; the
+ * sslmode or CA bundle must change.
+ */
+export function isTlsFailure(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	const code = (error as { code?: unknown }).code;
+	if (
+		typeof code === "string" &&
+		/CERT|SELF_SIGNED|UNABLE_TO_|ERR_SSL_|ERR_TLS_/.test(code)
+	)
+		return true;
+	// node-postgres' words for a server that refuses TLS.
+	return error.message.includes("does not support SSL");
+}

@@ -4,7 +4,7 @@
  */
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { isDatabaseUnavailable, isTlsFailure } from "../db/errors.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -73,7 +73,7 @@ function respondToError(ctx: Context, error: unknown, logger: Logger): void {
 		sendError(ctx, error.status, error.code, error.message);
 		return;
 	}
-	if (isDatabaseUnavailable(error)) {
+	if (isDatabaseUnavailable(error) || isTlsFailure(error)) {
 		logger.warn(
 			{ err: error, requestId: ctx.state.requestId },
 			"database unavailable",
