@@ -4,12 +4,13 @@ import type { LogLevel } from "./config/server.ts";
 import { VERSION } from "./version.ts";
 
 /**
- * Creates the logger. Passwords never reach it: configuration is logged only
- * through `describeDatabase`, and these paths are redacted as a safety net.
+ * Creates the logger, writing to stdout by default. Passwords never reach it:
+ * configuration is logged only through `describeDatabase`, and these paths
+ * are redacted as a safety net.
  */
 export function createLogger(
 	level: LogLevel,
-	destination?: DestinationStream,
+	destination: DestinationStream = pino.destination(1),
 ): Logger {
 	return pino(
 		{
@@ -23,6 +24,6 @@ export function createLogger(
 			],
 			timestamp: pino.stdTimeFunctions.isoTime,
 		},
-		destination ?? pino.destination({ sync: false }),
+		destination,
 	);
 }

@@ -3,11 +3,18 @@
  * `src/commands/*`, and maps errors to exit codes (0 ok, 1 failed, 2 usage).
  * Command modules are imported lazily so `check-health` loads no database code.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
+import {
+	addOptions,
+	CHECK_HEALTH_OPTIONS,
+	DATABASE_OPTIONS,
+	SEED_OPTIONS,
+	SERVE_OPTIONS,
+} from "./cli/options.ts";
+import { waitForShutdownSignal } from "./cli/signals.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
-	DEFAULT_DATA_DIR,
 	describeDatabase,
 	loadDatabaseConfig,
 } from "./config/database.ts";
@@ -70,61 +77,14 @@ export async function main(
 		})
 		.showSuggestionAfterError();
 
-	addDatabaseOptions(
+	addOptions(
 		program
 			.command("serve")
 			.description(
 				"run the HTTP server (never changes the schema: run migrate first)",
-			)
-			.addOption(envOption("--port <port>", "API port", "PORT", "8080"))
-			.addOption(
-				envOption(
-					"--host <address>",
-					"address to listen on",
-					"HOST",
-					"0.0.0.0",
-				),
-			)
-			.addOption(
-				envOption(
-					"--admin-port <port>",
-					"separate port for /metrics, /health, /ready",
-					"ADMIN_PORT",
-					"none",
-				),
-			)
-			.addOption(
-				envOption(
-					"--log-level <level>",
-					"fatal|error|warn|info|debug|trace|silent",
-					"LOG_LEVEL",
-					"info",
-				),
-			)
-			.addOption(
-				envOption(
-					"--shutdown-delay-ms <ms>",
-					"wait after readiness fails",
-					"SHUTDOWN_DELAY_MS",
-					"5000",
-				),
-			)
-			.addOption(
-				envOption(
-					"--shutdown-timeout-ms <ms>",
-					"drain deadline",
-					"SHUTDOWN_TIMEOUT_MS",
-					"20000",
-				),
-			)
-			.addOption(
-				envOption(
-					"--ready-timeout-ms <ms>",
-					"database check timeout",
-					"READY_TIMEOUT_MS",
-					"1000",
-				),
 			),
+		SERVE_OPTIONS,
+		DATABASE_OPTIONS,
 	).action(async (flags) => {
 		const [{ loadServerConfig }, { createLogger }, serve] = await Promise.all([
 			import("./config/server.ts"),
@@ -143,41 +103,35 @@ export async function main(
 		);
 	});
 
-	const migrate = addDatabaseOptions(
+	const migrate = addOptions(
 		program
 			.command("migrate")
 			.description(
 				"apply pending migrations (safe to run from several processes at once)",
 			),
+		DATABASE_OPTIONS,
 	).action(async (flags) => {
 		const { run } = await import("./commands/migrate.ts");
 		await run({ database: loadDatabase(flags), action: "latest" }, { print });
 	});
-	addDatabaseOptions(
+	addOptions(
 		migrate
 			.command("status")
 			.description("list applied and pending migrations"),
+		DATABASE_OPTIONS,
 	).action(async (flags) => {
 		const { run } = await import("./commands/migrate.ts");
 		await run({ database: loadDatabase(flags), action: "status" }, { print });
 	});
 
-	addDatabaseOptions(
+	addOptions(
 		program
 			.command("seed")
 			.description(
 				"insert the three sample users (idempotent), synthetic users, or users from a file",
-			)
-			.addOption(
-				envOption("--count <n>", "add N synthetic users", "SEED_COUNT"),
-			)
-			.addOption(
-				envOption(
-					"--file <path>",
-					"import a .csv (name,email header) or .ndjson file",
-					"SEED_FILE",
-				),
 			),
+		SEED_OPTIONS,
+		DATABASE_OPTIONS,
 	).action(async (flags) => {
 		const [{ loadSeedSource }, { run }] = await Promise.all([
 			import("./config/seed.ts"),
@@ -190,39 +144,20 @@ export async function main(
 		);
 	});
 
-	program
-		.command("check-health")
-		.description(
-			"probe the local server's /health (exit 0 healthy, 1 not): the liveness probe",
-		)
-		.addOption(
-			envOption(
-				"--ready",
-				"probe /ready instead of /health",
-				"CHECK_HEALTH_READY",
+	addOptions(
+		program
+			.command("check-health")
+			.description(
+				"probe the local server's /health (exit 0 healthy, 1 not): the liveness probe",
 			),
-		)
-		.addOption(
-			envOption("--url <url>", "probe this URL instead", "CHECK_HEALTH_URL"),
-		)
-		.addOption(
-			envOption("--port <port>", "port of the local server", "PORT", "8080"),
-		)
-		.addOption(
-			envOption(
-				"--timeout-ms <ms>",
-				"give up after this long",
-				"CHECK_HEALTH_TIMEOUT_MS",
-				"800",
-			),
-		)
-		.action(async (flags) => {
-			const [{ loadCheckHealthConfig }, { run }] = await Promise.all([
-				import("./config/check-health.ts"),
-				import("./commands/check-health.ts"),
-			]);
-			await run(loadCheckHealthConfig(env, flags), { print });
-		});
+		CHECK_HEALTH_OPTIONS,
+	).action(async (flags) => {
+		const [{ loadCheckHealthConfig }, { run }] = await Promise.all([
+			import("./config/check-health.ts"),
+			import("./commands/check-health.ts"),
+		]);
+		await run(loadCheckHealthConfig(env, flags), { print });
+	});
 
 	try {
 		await program.parseAsync([...argv], { from: "user" });
@@ -230,94 +165,6 @@ export async function main(
 	} catch (error) {
 		return reportError(error, database, io);
 	}
-}
-
-/** An option whose help names its environment variable and default (values are resolved in src/config). */
-function envOption(
-	flags: string,
-	description: string,
-	envName: string,
-	defaultValue?: string,
-): Option {
-	const suffix =
-		defaultValue === undefined
-			? `env: ${envName}`
-			: `env: ${envName}, default: ${defaultValue}`;
-	return new Option(flags, `${description} (${suffix})`);
-}
-
-function addDatabaseOptions(command: Command): Command {
-	return command
-		.addOption(
-			envOption(
-				"--database-url <url>",
-				"PostgreSQL URL; else PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD",
-				"DATABASE_URL or DATABASE_URL_FILE",
-			),
-		)
-		.addOption(
-			envOption(
-				"--ssl-mode <mode>",
-				"disable|require|verify-ca|verify-full",
-				"PGSSLMODE",
-				"disable",
-			),
-		)
-		.addOption(
-			envOption(
-				"--ssl-root-cert <file>",
-				"CA bundle to verify the server with",
-				"PGSSLROOTCERT",
-			),
-		)
-		.addOption(
-			envOption(
-				"--pool-max <n>",
-				"most connections in the pool",
-				"PG_POOL_MAX",
-				"10",
-			),
-		)
-		.addOption(
-			envOption(
-				"--connect-timeout-ms <ms>",
-				"database connect timeout",
-				"PG_CONNECT_TIMEOUT_MS",
-				"5000",
-			),
-		)
-		.addOption(
-			envOption(
-				"--data-dir <dir>",
-				"embedded PGlite data directory, used when no PostgreSQL is configured; memory:// keeps it in memory",
-				"SHERPANY_DATA_DIR",
-				DEFAULT_DATA_DIR,
-			),
-		);
-}
-
-/**
- * Resolves after a clean shutdown on SIGTERM or SIGINT. A second signal, or a
- * shutdown that overruns its deadline, exits at once with code 1.
- */
-function waitForShutdownSignal(
-	running: { shutdown(reason: string): Promise<void> },
-	deadlineMs: number,
-): Promise<void> {
-	return new Promise((resolve, reject) => {
-		// One listener for both signals, kept registered: Deno (2.9) also hands a
-		// signal to listeners added while that signal is being dispatched, so a
-		// "second signal" listener added here would fire at once and exit 1.
-		let signalled = false;
-		const onSignal = (signal: NodeJS.Signals): void => {
-			if (signalled) process.exit(1);
-			signalled = true;
-			setTimeout(() => process.exit(1), deadlineMs + 5000).unref();
-			running.shutdown(signal).then(resolve, reject);
-		};
-		process.on("SIGTERM", onSignal);
-		process.on("SIGINT", onSignal);
-	});
 }
 
 /** Prints one clear line (no stack trace) and returns the exit code. */

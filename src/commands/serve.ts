@@ -30,7 +30,7 @@ export interface ServeDeps {
 	readonly logger: Logger;
 }
 
-/** A started server. `shutdown` is idempotent; `closed` settles when everything is closed. */
+/** A started server. `shutdown` is idempotent and settles once everything is closed. */
 export interface RunningServer {
 	readonly port: number;
 	readonly adminPort: number | undefined;

@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import { runCli } from "../helpers/cli.ts";
 
@@ -76,3 +78,37 @@ t.test("exit 1 with one line when not healthy", async (t) => {
 	t.match(result.stderr, /did not answer within 300 ms/);
 	t.ok(Date.now() - started < 5000, "gives up on time");
 });
+
+t.test(
+	"check-health loads no database, HTTP framework or logging code",
+	async (t) => {
+		const preload = fileURLToPath(
+			new URL("../fixtures/log-modules.mjs", import.meta.url),
+		);
+		const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+		const node = fileURLToPath(
+			new URL("../../node_modules/node/bin/node", import.meta.url),
+		);
+		const { stderr } = await new Promise<{ stderr: string }>((resolve) => {
+			execFile(
+				node,
+				["--import", preload, main, "check-health", "--port", "1"],
+				{ env: { PATH: "/usr/bin:/bin" } },
+				(_error, _stdout, stderr) => resolve({ stderr }),
+			);
+		});
+		const modules = stderr
+			.split("\n")
+			.filter((line) => line.startsWith("module file:"));
+		t.ok(
+			modules.some((line) => line.includes("src/commands/check-health.ts")),
+			"the probe ran",
+		);
+		const heavy = modules.filter((line) =>
+			/node_modules\/(pg|kysely|@electric-sql|koa|@koa|pino|prom-client)\/|src\/(db\/(?!errors)|http\/)/.test(
+				line,
+			),
+		);
+		t.same(heavy, [], "nothing heavy loaded");
+	},
+);
