@@ -17,18 +17,24 @@ export function runCli(
 	args: readonly string[],
 	env: Record<string, string> = {},
 ): Promise<CliResult> {
+	return runCommand(SHERPANY_BIN, args, {
+		...coverageEnv(),
+		PATH: process.env.PATH ?? "/usr/bin:/bin",
+		...env,
+	});
+}
+
+/** Runs `file` with `args` and exactly `env`, and collects its exit code and output. */
+export function runCommand(
+	file: string,
+	args: readonly string[],
+	env: Record<string, string>,
+): Promise<CliResult> {
 	return new Promise((resolve) => {
 		execFile(
-			SHERPANY_BIN,
+			file,
 			[...args],
-			{
-				env: {
-					...coverageEnv(),
-					PATH: process.env.PATH ?? "/usr/bin:/bin",
-					...env,
-				},
-				timeout: 60_000,
-			},
+			{ env, timeout: 60_000 },
 			(error, stdout, stderr) => {
 				const code = error
 					? typeof error.code === "number"

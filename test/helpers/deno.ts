@@ -3,13 +3,12 @@
  * `test/fixtures/deno-sherpany` (`deno run -A --node-modules-dir=manual
  * --cached-only --no-lock src/main.ts`), so `startServe` can spawn it too.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Test } from "tap";
-import type { CliResult } from "./cli.ts";
+import { type CliResult, runCommand } from "./cli.ts";
 
 export const DENO_BIN = fileURLToPath(
 	new URL("../../node_modules/.bin/deno", import.meta.url),
@@ -46,7 +45,7 @@ export function runDenoBinary(
 	args: readonly string[],
 	env: Record<string, string>,
 ): Promise<CliResult> {
-	return execCollect(DENO_BIN, args, env);
+	return runCommand(DENO_BIN, args, env);
 }
 
 /** Runs the CLI under Deno with `args` and exactly `env`. */
@@ -54,27 +53,5 @@ export function runDenoCli(
 	args: readonly string[],
 	env: Record<string, string>,
 ): Promise<CliResult> {
-	return execCollect(DENO_SHERPANY, args, env);
-}
-
-function execCollect(
-	file: string,
-	args: readonly string[],
-	env: Record<string, string>,
-): Promise<CliResult> {
-	return new Promise((resolve) => {
-		execFile(
-			file,
-			[...args],
-			{ env, timeout: 60_000 },
-			(error, stdout, stderr) => {
-				const code = error
-					? typeof error.code === "number"
-						? error.code
-						: 1
-					: 0;
-				resolve({ code, stdout, stderr });
-			},
-		);
-	});
+	return runCommand(DENO_SHERPANY, args, env);
 }
