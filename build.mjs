@@ -15,12 +15,13 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
 const OUT_DIR = "dist";
-const BUNDLE = join(OUT_DIR, "sherpany.cjs");
+const LAUNCHER = join(OUT_DIR, "sherpany.cjs");
+const DEFERRED_BUNDLE = join(OUT_DIR, "deferred.cjs");
 const BLOB = join(OUT_DIR, "sea-prep.blob");
 const BINARY = join(OUT_DIR, "sherpany");
 // The fuse Node's SEA support looks for; fixed by Node.
@@ -29,6 +30,139 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // must fail like a missing module (pg then falls back to its JS client).
 const STUBBED_MODULES = ["pg-native"];
 const PGLITE_ASSETS = ["pglite.wasm", "initdb.wasm", "pglite.data"];
+// The modules main.ts imports lazily that pull in the database, HTTP and
+// logging code. The executable's main script (the launcher) holds the CLI and
+// check-health only; these go in a second bundle, a SEA asset compiled on
+// first use, so the liveness probe and --version do not pay to compile them.
+const DEFERRED = {
+	serve: "src/commands/serve.ts",
+	migrate: "src/commands/migrate.ts",
+	seed: "src/commands/seed.ts",
+	seedConfig: "src/config/seed.ts",
+	logger: "src/logger.ts",
+};
+// One copy of the typed errors serves both bundles, so main.ts's instanceof
+// checks hold for errors thrown by deferred code.
+const ERRORS_MODULE = resolve("src/errors.ts");
+
+const BUNDLE_OPTIONS = {
+	bundle: true,
+	platform: "node",
+	format: "cjs",
+	target: "node24",
+	minify: true,
+	keepNames: true,
+	legalComments: "none",
+	logLevel: "warning",
+	// CommonJS has no import.meta: PGlite's createRequire(import.meta.url)
+	// gets the executable's URL.
+	define: { "import.meta.url": "__import_meta_url" },
+	banner: {
+		js: 'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;',
+	},
+};
+
+/** Optional native add-ons fail like a missing module; pg then uses its JS client. */
+const stubOptionalModules = {
+	name: "stub-optional-modules",
+	setup(builder) {
+		const filter = new RegExp(`^(${STUBBED_MODULES.join("|")})$`);
+		builder.onResolve({ filter }, (args) => ({
+			path: args.path,
+			namespace: "stub",
+		}));
+		builder.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
+			contents: `const e = new Error("Cannot find module '${args.path}'"); e.code = "MODULE_NOT_FOUND"; throw e;`,
+			loader: "js",
+		}));
+	},
+};
+
+/**
+ * commander imports node:child_process (and with it net and stream) for
+ * subcommands run as separate executables, which sherpany has none of.
+ * In the launcher it is loaded on first use instead, keeping about 5 ms off
+ * every probe's start-up.
+ */
+const lazyChildProcess = {
+	name: "lazy-child-process",
+	setup(builder) {
+		builder.onResolve({ filter: /^(node:)?child_process$/ }, () => ({
+			path: "child_process",
+			namespace: "lazy-builtin",
+		}));
+		builder.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({
+			contents:
+				'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+			loader: "js",
+		}));
+	},
+};
+
+/** In the launcher, each deferred module becomes a property of the deferred bundle. */
+const deferCommands = {
+	name: "defer-commands",
+	setup(builder) {
+		const keys = new Map(
+			Object.entries(DEFERRED).map(([key, file]) => [resolve(file), key]),
+		);
+		builder.onResolve({ filter: /\.ts$/ }, (args) => {
+			const key = keys.get(resolve(args.resolveDir, args.path));
+			return key && args.kind === "dynamic-import"
+				? { path: key, namespace: "deferred" }
+				: undefined;
+		});
+		builder.onResolve({ filter: /^sherpany:deferred$/ }, () => ({
+			path: "loader",
+			namespace: "deferred",
+		}));
+		builder.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
+			if (args.path !== "loader") {
+				return {
+					contents: `module.exports = require("sherpany:deferred").loadDeferred().${args.path};`,
+					loader: "js",
+				};
+			}
+			return {
+				resolveDir: process.cwd(),
+				loader: "js",
+				contents: `
+					import * as errors from ${JSON.stringify(ERRORS_MODULE)};
+					import Module from "node:module";
+					import { getAsset } from "node:sea";
+					let deferred;
+					export function loadDeferred() {
+						if (!deferred) {
+							// Compiled as a CommonJS module, so its import() of Node
+							// built-ins (PGlite uses them) gets Node's default loader.
+							const module = new Module(__filename);
+							module.filename = __filename;
+							globalThis.__sherpanyShared = { errors };
+							module._compile(getAsset("deferred.cjs", "utf8"), __filename);
+							deferred = module.exports;
+						}
+						return deferred;
+					}`,
+			};
+		});
+	},
+};
+
+/** In the deferred bundle, src/errors.ts is the launcher's copy. */
+const shareErrors = {
+	name: "share-errors",
+	setup(builder) {
+		builder.onResolve({ filter: /errors\.ts$/ }, (args) =>
+			resolve(args.resolveDir, args.path) === ERRORS_MODULE
+				? { path: "errors", namespace: "shared" }
+				: undefined,
+		);
+		builder.onLoad({ filter: /.*/, namespace: "shared" }, () => ({
+			contents: "module.exports = globalThis.__sherpanyShared.errors;",
+			loader: "js",
+		}));
+	},
+};
 
 if (!process.version.startsWith("v24.")) {
 	throw new Error(
@@ -45,56 +179,46 @@ mkdirSync(OUT_DIR);
 
 const started = performance.now();
 await build({
+	...BUNDLE_OPTIONS,
 	entryPoints: ["src/main.ts"],
-	outfile: BUNDLE,
-	bundle: true,
-	platform: "node",
-	format: "cjs",
-	target: "node24",
-	minify: true,
-	keepNames: true,
-	legalComments: "none",
-	logLevel: "warning",
-	define: {
-		// CommonJS has no import.meta: main.ts runs because it is the entry,
-		// and PGlite's createRequire(import.meta.url) gets the executable's URL.
-		"import.meta.main": "true",
-		"import.meta.url": "__import_meta_url",
+	outfile: LAUNCHER,
+	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "true" },
+	plugins: [stubOptionalModules, deferCommands, lazyChildProcess],
+});
+await build({
+	...BUNDLE_OPTIONS,
+	stdin: {
+		contents: Object.entries(DEFERRED)
+			.map(
+				([key, file]) =>
+					`export * as ${key} from ${JSON.stringify(`./${file}`)};`,
+			)
+			.join("\n"),
+		resolveDir: process.cwd(),
+		sourcefile: "deferred-entry.ts",
+		loader: "ts",
 	},
-	banner: {
-		js: 'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;',
-	},
-	plugins: [
-		{
-			name: "stub-optional-modules",
-			setup(builder) {
-				const filter = new RegExp(`^(${STUBBED_MODULES.join("|")})$`);
-				builder.onResolve({ filter }, (args) => ({
-					path: args.path,
-					namespace: "stub",
-				}));
-				builder.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
-					contents: `const e = new Error("Cannot find module '${args.path}'"); e.code = "MODULE_NOT_FOUND"; throw e;`,
-					loader: "js",
-				}));
-			},
-		},
-	],
+	outfile: DEFERRED_BUNDLE,
+	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
+	plugins: [stubOptionalModules, shareErrors],
 });
 
 const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
 const seaConfig = {
-	main: BUNDLE,
+	main: LAUNCHER,
 	output: BLOB,
 	disableExperimentalSEAWarning: true,
 	useSnapshot: false,
 	useCodeCache: true,
-	assets: Object.fromEntries(
-		PGLITE_ASSETS.map((name) => [
-			name,
-			relative(process.cwd(), join(pgliteDir, name)),
-		]),
-	),
+	assets: {
+		"deferred.cjs": DEFERRED_BUNDLE,
+		...Object.fromEntries(
+			PGLITE_ASSETS.map((name) => [
+				name,
+				relative(process.cwd(), join(pgliteDir, name)),
+			]),
+		),
+	},
 };
 writeFileSync(
 	join(OUT_DIR, "sea.json"),
@@ -126,7 +250,7 @@ rmSync(BLOB);
 
 const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
 console.log(
-	`${BINARY}: ${megabytes(BINARY)} MB (bundle ${megabytes(BUNDLE)} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, deferred ${megabytes(DEFERRED_BUNDLE)} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
 
 /** Node's symbols are an eighth of the binary and no use in production; drop them when binutils is there. */
