@@ -17,6 +17,7 @@ import {
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
+import { PGLITE_ASSET_FILES } from "./src/db/pglite-assets.ts";
 
 const require = createRequire(import.meta.url);
 const OUT_DIR = "dist";
@@ -29,7 +30,6 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // Optional native add-ons: a SEA's require reaches built-ins only, so these
 // must fail like a missing module (pg then falls back to its JS client).
 const STUBBED_MODULES = ["pg-native"];
-const PGLITE_ASSETS = ["pglite.wasm", "initdb.wasm", "pglite.data"];
 // The modules main.ts imports lazily that pull in the database, HTTP and
 // logging code. The executable's main script (the launcher) holds the CLI and
 // check-health only; these go in a second bundle, a SEA asset compiled on
@@ -213,7 +213,7 @@ const seaConfig = {
 	assets: {
 		"deferred.cjs": DEFERRED_BUNDLE,
 		...Object.fromEntries(
-			PGLITE_ASSETS.map((name) => [
+			PGLITE_ASSET_FILES.map((name) => [
 				name,
 				relative(process.cwd(), join(pgliteDir, name)),
 			]),
