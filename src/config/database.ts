@@ -171,7 +171,19 @@ function parseDatabaseUrl({ value, source }: Sourced): Target {
 		throw new ConfigError(
 			`${source} has no host: expected postgres://user@host/database`,
 		);
-	const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+	// A bad escape such as `%ZZ` makes decodeURIComponent throw URIError: say
+	// which part, never its value (it may be the password).
+	const decode = (part: string, what: string): string => {
+		try {
+			return decodeURIComponent(part);
+		} catch (error) {
+			throw new ConfigError(
+				`${source} has a malformed %-escape in the ${what}: write a literal % as %25`,
+				{ cause: error },
+			);
+		}
+	};
+	const database = decode(url.pathname.replace(/^\//, ""), "database name");
 	const param = (name: string): Sourced | undefined => {
 		const found = url.searchParams.get(name);
 		return found ? { value: found, source: `${source} (${name})` } : undefined;
@@ -182,8 +194,8 @@ function parseDatabaseUrl({ value, source }: Sourced): Target {
 			? parsePort({ value: url.port, source: `${source} (port)` })
 			: DEFAULT_PG_PORT,
 		database: database || undefined,
-		user: url.username ? decodeURIComponent(url.username) : undefined,
-		password: url.password ? decodeURIComponent(url.password) : undefined,
+		user: url.username ? decode(url.username, "user name") : undefined,
+		password: url.password ? decode(url.password, "password") : undefined,
 		sslMode: param("sslmode"),
 		sslRootCert: param("sslrootcert"),
 	};

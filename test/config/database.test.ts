@@ -258,6 +258,24 @@ const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
 			/^--database-url is not a valid URL/,
 		],
 		[
+			"malformed %-escape in the password",
+			{ DATABASE_URL: "postgres://u:hunter2%ZZ@h/db" },
+			{},
+			/^DATABASE_URL has a malformed %-escape in the password: write a literal % as %25$/,
+		],
+		[
+			"malformed %-escape in the user name",
+			{},
+			{ databaseUrl: "postgres://hunter2%E0%A4@h/db" },
+			/^--database-url has a malformed %-escape in the user name/,
+		],
+		[
+			"malformed %-escape in the database name",
+			{ DATABASE_URL: "postgres://u:hunter2@h/db%" },
+			{},
+			/^DATABASE_URL has a malformed %-escape in the database name/,
+		],
+		[
 			"PGPORT out of range",
 			{ PGHOST: "h", PGPORT: "0" },
 			{},
