@@ -21,7 +21,7 @@ export function validateUser(
 	return { name: name.value, email: email.value };
 }
 
-/** A trimmed, non-empty string of at most 100 characters. */
+/** A trimmed, non-empty string of at most 100 characters, with no NUL. */
 function readField(
 	fields: Readonly<Record<string, unknown>>,
 	key: string,
@@ -33,6 +33,10 @@ function readField(
 		return { value: "", error: `${key} must be a string` };
 	const value = raw.trim();
 	if (value === "") return { value, error: `missing ${key}` };
+	// PostgreSQL text cannot hold U+0000: the insert would fail for the whole
+	// import, without a line number.
+	if (value.includes("\u0000"))
+		return { value, error: `${key} contains a NUL character` };
 	// varchar(100) counts characters, not UTF-16 units.
 	if ([...value].length > MAX_FIELD_LENGTH) {
 		return {

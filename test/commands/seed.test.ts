@@ -256,6 +256,41 @@ t.test(
 );
 
 t.test(
+	"--file: a NUL character is a bad row with its line, not a failed import",
+	async (t) => {
+		const url = await migratedDatabase();
+		const ndjson = file(
+			t,
+			"nul.ndjson",
+			[
+				'{"name":"Ada","email":"ada@example.org"}',
+				'{"name":"bad\\u0000nul","email":"nul@example.org"}',
+				'{"name":"Alan","email":"alan\\u0000@example.org"}',
+			].join("\n"),
+		);
+		await t.rejects(
+			seed(url, { kind: "file", path: ndjson, format: "ndjson" }),
+			{
+				name: "CommandError",
+				message:
+					/2 bad row\(s\) of 3; nothing was imported\n {2}line 2: name contains a NUL character\n {2}line 3: email contains a NUL character$/,
+			},
+		);
+		const csv = file(
+			t,
+			"nul.csv",
+			"name,email\nAda,ada@example.org\nbad\u0000nul,nul@example.org\n",
+		);
+		await t.rejects(seed(url, { kind: "file", path: csv, format: "csv" }), {
+			name: "CommandError",
+			message:
+				/1 bad row\(s\) of 2; nothing was imported\n {2}line 3: name contains a NUL character$/,
+		});
+		t.equal(await countUsers(url), 0);
+	},
+);
+
+t.test(
 	"--file: a bad row after several batches rolls back the batches already written",
 	async (t) => {
 		const url = await migratedDatabase();

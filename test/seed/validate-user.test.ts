@@ -36,6 +36,24 @@ t.test("missing, empty and non-string fields", async (t) => {
 	);
 });
 
+t.test("a NUL character, which PostgreSQL text cannot hold", async (t) => {
+	const email = "ada@example.org";
+	t.equal(
+		validateUser({ name: "bad\u0000nul", email }),
+		"name contains a NUL character",
+	);
+	t.equal(
+		validateUser({ name: "\u0000", email }),
+		"name contains a NUL character",
+		"a NUL is not blank",
+	);
+	t.equal(
+		validateUser({ name: "Ada", email: "ada\u0000@example.org" }),
+		"email contains a NUL character",
+		"caught before the email check, which would print it",
+	);
+});
+
 t.test("at most 100 characters, counted as characters", async (t) => {
 	t.equal(MAX_FIELD_LENGTH, 100);
 	const email = "ada@example.org";
