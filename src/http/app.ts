@@ -3,7 +3,7 @@
  * listens, so tests drive it in-process through `app.callback()`.
  */
 import { Router } from "@koa/router";
-import Koa from "koa";
+import Koa, { type Context } from "koa";
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
@@ -13,6 +13,13 @@ import { handleErrors } from "./errors.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
 import { addUsersRoutes } from "./users.ts";
+
+/** Error codes of a client that went away before its response was complete. */
+const CLIENT_GONE = new Set([
+	"EPIPE",
+	"ECONNRESET",
+	"ERR_STREAM_PREMATURE_CLOSE",
+]);
 
 /** Which routes an app serves: the API, the admin endpoints, or both on one port. */
 export type AppRoutes = "api" | "admin" | "all";
@@ -50,11 +57,31 @@ export function createApp(deps: AppDeps): Koa {
 			ctx.body = await deps.metrics.registry.metrics();
 		});
 	}
-	// Errors after the response began (a stream cut by a database failure)
-	// reach here; Koa's default would print a stack to stderr.
-	app.on("error", (error: unknown) =>
-		deps.logger.error({ err: error }, "response failed after it began"),
-	);
+	// Errors after the response began reach here; Koa's default would print a
+	// stack to stderr. A client that hangs up mid-stream is routine (debug,
+	// once per request: Koa may report one hang-up both as EPIPE and as a
+	// premature close); anything else, such as a stream cut by a database
+	// failure, is an error.
+	const hungUp = new WeakSet<Context>();
+	app.on("error", (error: unknown, ctx?: Context) => {
+		const requestId: unknown = ctx?.state.requestId;
+		const code = (error as NodeJS.ErrnoException | undefined)?.code;
+		if (code !== undefined && CLIENT_GONE.has(code)) {
+			if (ctx) {
+				if (hungUp.has(ctx)) return;
+				hungUp.add(ctx);
+			}
+			deps.logger.debug(
+				{ code, requestId },
+				"client closed the connection before the response ended",
+			);
+			return;
+		}
+		deps.logger.error(
+			{ err: error, requestId },
+			"response failed after it began",
+		);
+	});
 	app.use(observeRequests(deps.logger, deps.metrics));
 	app.use(handleErrors(deps.logger));
 	app.use(router.routes());

@@ -1,0 +1,108 @@
+import { request } from "node:http";
+import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import t from "tap";
+import { loadDatabaseConfig } from "../../src/config/database.ts";
+import { openDatabase } from "../../src/db/connect.ts";
+import { createMigrator } from "../../src/db/migrator.ts";
+import { insertSyntheticUsers } from "../../src/db/users.ts";
+import { startApp } from "../helpers/app.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+
+const pg = await startPostgres(t);
+
+/** A migrated database with `count` synthetic users: far more than fit in the socket buffers. */
+async function seededDatabase(count: number): Promise<string> {
+	const url = await pg.createDatabase();
+	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
+	const { error } = await createMigrator(handle.db).migrateToLatest();
+	if (error) throw error;
+	await insertSyntheticUsers(handle.db, "disconnect", 1, count);
+	await handle.close();
+	return url;
+}
+
+/** A debug-level logger whose lines are parsed into `lines`. */
+function capturingLogger(lines: Record<string, unknown>[]) {
+	const destination = new Writable({
+		write(chunk: Buffer, _encoding, done) {
+			for (const line of chunk.toString().split("\n")) {
+				if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+			}
+			done();
+		},
+	});
+	return pino({ level: "debug" }, destination);
+}
+
+async function inFlight(app: {
+	metrics: { registry: { metrics(): Promise<string> } };
+}): Promise<string | undefined> {
+	const text = await app.metrics.registry.metrics();
+	return /^http_requests_in_flight (\S+)$/m.exec(text)?.[1];
+}
+
+t.test(
+	"a client hanging up mid-NDJSON-stream is logged at debug, not error",
+	async (t) => {
+		const lines: Record<string, unknown>[] = [];
+		const app = await startApp(t, await seededDatabase(200_000), {
+			logger: capturingLogger(lines),
+		});
+		const requestId = "disconnect-test";
+		const received = await new Promise<number>((resolve, reject) => {
+			const req = request(`${app.baseUrl}/users`, {
+				headers: {
+					Accept: "application/x-ndjson",
+					"X-Request-Id": requestId,
+				},
+			});
+			req.on("error", () => {});
+			req.on("response", (res) => {
+				let bytes = 0;
+				res.on("error", () => {});
+				res.on("data", (chunk: Buffer) => {
+					bytes += chunk.length;
+					// Read a little, then hang up while the server is still writing.
+					if (bytes >= 64 * 1024 && !req.destroyed) {
+						req.destroy();
+						resolve(bytes);
+					}
+				});
+				res.on("end", () =>
+					reject(new Error("the whole stream arrived before the hang-up")),
+				);
+			});
+			req.end();
+		});
+		t.ok(received >= 64 * 1024, "read part of the stream");
+
+		// Wait for the server to notice and finish its bookkeeping.
+		const deadline = Date.now() + 5000;
+		while (
+			Date.now() < deadline &&
+			!lines.some((line) => line.msg === "request")
+		) {
+			await sleep(20);
+		}
+		await sleep(200);
+
+		const errors = lines.filter((line) => Number(line.level) >= 50);
+		t.same(errors, [], "nothing logged at error level or above");
+		const gone = lines.filter(
+			(line) =>
+				line.msg === "client closed the connection before the response ended",
+		);
+		t.equal(gone.length, 1, "one debug line for the hang-up");
+		t.match(gone[0], { level: 20, requestId });
+		t.match(gone[0]?.code, /^(EPIPE|ECONNRESET|ERR_STREAM_PREMATURE_CLOSE)$/);
+		t.notOk(gone[0] && "err" in gone[0], "no error object, so no stack");
+		t.match(
+			lines.find((line) => line.msg === "request"),
+			{ requestId, status: 499 },
+			"the request line records the client hang-up",
+		);
+		t.equal(await inFlight(app), "0", "the in-flight gauge returns to 0");
+	},
+);
