@@ -3,7 +3,7 @@
  * synthetic users; `--file` imports a CSV or NDJSON file in one transaction.
  */
 import { randomBytes } from "node:crypto";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import type { Kysely } from "kysely";
 import type { DatabaseConfig } from "../config/database.ts";
 import { describeFsError } from "../config/sources.ts";
@@ -127,13 +127,18 @@ async function requireCurrentSchema(db: Kysely<Database>): Promise<void> {
 	}
 }
 
+/** Fails early, as bad configuration, on a file that cannot be read at all. */
 function checkReadable(path: string): void {
+	let isDirectory: boolean;
 	try {
 		accessSync(path, constants.R_OK);
+		isDirectory = statSync(path).isDirectory();
 	} catch (error) {
 		throw new ConfigError(
 			`--file: cannot read ${path} (${describeFsError(error)})`,
 			{ cause: error },
 		);
 	}
+	// A named pipe or /dev/stdin can be read, a directory cannot.
+	if (isDirectory) throw new ConfigError(`--file: ${path} is not a file`);
 }

@@ -3,11 +3,12 @@
  * NDJSON file (one `{"name","email"}` object a line), streaming, with the
  * line number of every row so errors can point at it.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, type ReadStream } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { type CsvError, parse } from "csv-parse";
-import { UsageError } from "../errors.ts";
+import { describeFsError } from "../config/sources.ts";
+import { CommandError, UsageError } from "../errors.ts";
 
 export type UserFileFormat = "csv" | "ndjson";
 
@@ -27,7 +28,10 @@ export function detectFormat(path: string): UserFileFormat {
 	throw new UsageError(`--file: ${path} must end in .csv, .ndjson or .jsonl`);
 }
 
-/** Streams the rows of a users file. */
+/**
+ * Streams the rows of a users file. A failure to read the file (it vanished,
+ * it is a directory, an I/O error) rejects with a CommandError naming it.
+ */
 export function readUserRows(
 	path: string,
 	format: UserFileFormat,
@@ -35,11 +39,42 @@ export function readUserRows(
 	return format === "csv" ? readCsv(path) : readNdjson(path);
 }
 
+/** A read stream of the file that keeps, as a CommandError, the error it failed with. */
+class Input {
+	readonly stream: ReadStream;
+	failure: CommandError | undefined;
+
+	constructor(path: string) {
+		this.stream = createReadStream(path);
+		this.stream.once("error", (error) => {
+			this.failure = new CommandError(
+				`cannot read ${path} (${describeFsError(error)})`,
+				{ cause: error },
+			);
+		});
+	}
+}
+
 async function* readNdjson(path: string): AsyncGenerator<UserRow> {
+	const input = new Input(path);
+	// readline turns the stream's error into an error of the iteration.
 	const lines = createInterface({
-		input: createReadStream(path, "utf8"),
+		input: input.stream.setEncoding("utf8"),
 		crlfDelay: Number.POSITIVE_INFINITY,
 	});
+	try {
+		yield* ndjsonRows(lines);
+	} catch (error) {
+		throw input.failure ?? error;
+	} finally {
+		lines.close();
+		input.stream.destroy();
+	}
+}
+
+async function* ndjsonRows(
+	lines: AsyncIterable<string>,
+): AsyncGenerator<UserRow> {
 	let line = 0;
 	for await (const raw of lines) {
 		line += 1;
@@ -68,7 +103,8 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 	// Rows csv-parse cannot read (a wrong number of fields) are skipped by the
 	// parser and reported here, in line order with the rest.
 	const skipped: UserRow[] = [];
-	const parser = createReadStream(path).pipe(
+	const input = new Input(path);
+	const parser = input.stream.pipe(
 		parse({
 			bom: true,
 			columns: checkHeader,
@@ -84,6 +120,9 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 			},
 		}),
 	);
+	// pipe() does not pass on the stream's errors: without this, a read error
+	// would be an unhandled 'error' event and the parser would wait forever.
+	input.stream.once("error", () => parser.destroy(input.failure));
 	try {
 		for await (const { info, record } of parser as AsyncIterable<{
 			info: { lines: number };
@@ -98,12 +137,16 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 		}
 		yield* skipped.splice(0);
 	} catch (error) {
+		if (input.failure) throw input.failure;
 		if (error instanceof UsageError) throw error;
 		yield* skipped.splice(0);
 		yield {
 			line: lineOf(error),
 			error: `malformed CSV: ${error instanceof Error ? error.message : String(error)}`,
 		};
+	} finally {
+		// Stop reading when the parser failed or the caller stopped early.
+		input.stream.destroy();
 	}
 }
 

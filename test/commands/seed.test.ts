@@ -447,6 +447,7 @@ t.test("the CLI: exit codes and messages", async (t) => {
 		"bad.csv":
 			"name,email\nAda,ada@example.org\nNo Email,\nAda,ada@example.org\n",
 		"users.txt": "name,email\nAda,ada@example.org\n",
+		"dir.csv": {},
 	});
 
 	let result = await cli(url, [], dir);
@@ -480,6 +481,7 @@ t.test("the CLI: exit codes and messages", async (t) => {
 		["--count", "5", "--file", "good.csv"],
 		["--file", "missing.csv"],
 		["--file", "users.txt"],
+		["--file", "dir.csv"],
 	]) {
 		const what = args.join(" ");
 		result = await cli(url, args, dir);
@@ -492,6 +494,13 @@ t.test("the CLI: exit codes and messages", async (t) => {
 		noStackTrace(t, result, what);
 	}
 	t.equal(await snapshot(url), before, "none of them changed the table");
+
+	result = await cli(url, ["--file", "dir.csv"], dir);
+	t.equal(
+		result.stderr,
+		"sherpany: --file: dir.csv is not a file\n",
+		"a directory is not read",
+	);
 
 	result = await cli(url, ["--file", "good.csv"], dir);
 	t.equal(result.code, 0, "a good file exits 0");

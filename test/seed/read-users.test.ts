@@ -190,3 +190,42 @@ t.test("NDJSON: BOM, CRLF line ends and a .jsonl file", async (t) => {
 		],
 	);
 });
+
+t.test(
+	"a read error rejects with a CommandError naming the file",
+	async (t) => {
+		// Opening a directory succeeds; the first read fails with EISDIR.
+		const dir = t.testdir({ "dir.csv": {}, "dir.ndjson": {} });
+		for (const [name, format] of [
+			["dir.csv", "csv"],
+			["dir.ndjson", "ndjson"],
+			["missing.csv", "csv"],
+		] as const) {
+			const path = join(dir, name);
+			const rows: UserRow[] = [];
+			await t.rejects(
+				(async () => {
+					for await (const row of readUserRows(path, format)) rows.push(row);
+				})(),
+				{
+					name: "CommandError",
+					message: `cannot read ${path} (${name.startsWith("dir") ? "EISDIR" : "ENOENT"})`,
+				},
+				name,
+			);
+			t.same(rows, [], `${name}: no rows`);
+		}
+	},
+);
+
+t.test("stopping early ends the reading cleanly", async (t) => {
+	for (const [name, content] of [
+		["u.csv", "name,email\nAda,ada@x.org\nBo,bo@x.org\n"],
+		["u.ndjson", '{"name":"Ada"}\n{"name":"Bo"}\n'],
+	] as const) {
+		const path = join(t.testdir({ [name]: content }), name);
+		const rows = readUserRows(path, name.endsWith(".csv") ? "csv" : "ndjson");
+		t.match((await rows.next()).value, { line: name.endsWith(".csv") ? 2 : 1 });
+		t.same(await rows.return(undefined), { done: true, value: undefined });
+	}
+});
