@@ -11,7 +11,10 @@ import {
 	SEED_OPTIONS,
 	SERVE_OPTIONS,
 } from "./cli/options.ts";
-import { waitForShutdownSignal } from "./cli/signals.ts";
+import {
+	catchShutdownSignals,
+	exitIfStillRunningAfter,
+} from "./cli/signals.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
@@ -19,7 +22,11 @@ import {
 	loadDatabaseConfig,
 } from "./config/database.ts";
 import type { Env } from "./config/sources.ts";
-import { isDatabaseUnavailable, isTlsFailure } from "./db/errors.ts";
+import {
+	isDatabaseUnavailable,
+	isServerError,
+	isTlsFailure,
+} from "./db/errors.ts";
 import {
 	CommandError,
 	ConfigError,
@@ -92,15 +99,16 @@ export async function main(
 			import("./commands/serve.ts"),
 		]);
 		const server = loadServerConfig(env, flags);
+		const database = loadDatabase(flags, false);
 		const logger = createLogger(server.logLevel);
-		const running = await serve.run(
-			{ server, database: loadDatabase(flags, false) },
-			{ logger },
+		const signals = catchShutdownSignals();
+		const running = await serve.run({ server, database }, { logger });
+		const signal = await signals.first;
+		const deadlineMs = serve.shutdownDeadlineMs(server);
+		exitIfStillRunningAfter(deadlineMs, () =>
+			logger.error({ deadlineMs }, "shutdown overran its deadline: exiting"),
 		);
-		await waitForShutdownSignal(
-			running,
-			server.shutdownDelayMs + server.shutdownTimeoutMs,
-		);
+		await running.shutdown(signal);
 	});
 
 	const migrate = addOptions(
@@ -119,7 +127,9 @@ export async function main(
 			.command("status")
 			.description("list applied and pending migrations"),
 		DATABASE_OPTIONS,
-	).action(async (flags) => {
+	).action(async (_flags, command: Command) => {
+		// Options may stand before `status` too (`migrate --database-url … status`).
+		const flags = command.optsWithGlobals();
 		const { run } = await import("./commands/migrate.ts");
 		await run({ database: loadDatabase(flags), action: "status" }, { print });
 	});
@@ -188,6 +198,8 @@ function reportError(
 		message = `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;
 	} else if (isDatabaseUnavailable(error) && database) {
 		message = `cannot reach the database at ${describeDatabase(database)} (${reasonOf(error)}): check DATABASE_URL or PGHOST, or pass --database-url`;
+	} else if (isServerError(error) && database) {
+		message = `the database at ${describeDatabase(database)} refused: ${error.message}`;
 	} else {
 		message = `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
 	}
@@ -202,8 +214,8 @@ function reasonOf(error: unknown): string {
 }
 
 // Run when this file is the entry point (node src/main.ts, deno run src/main.ts).
+// It exits explicitly: after a shutdown that gave up on a hung database, a
+// socket may still hold the event loop open.
 if (import.meta.main) {
-	main(process.argv.slice(2), process.env).then((code) => {
-		process.exitCode = code;
-	});
+	main(process.argv.slice(2), process.env).then((code) => process.exit(code));
 }

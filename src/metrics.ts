@@ -27,8 +27,8 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-	/** The pool whose connections are reported at scrape time. */
-	readonly pool?: PoolStats;
+	/** Reads the pool whose connections are reported at scrape time, if there is one. */
+	readonly pool?: () => PoolStats | undefined;
 }
 
 /** Registers every metric on `registry` and returns the ones code updates. */
@@ -50,10 +50,11 @@ export function createMetrics(
 		labelNames: ["state"],
 		registers: [registry],
 		collect() {
-			if (!pool) return;
-			this.set({ state: "total" }, pool.totalCount);
-			this.set({ state: "idle" }, pool.idleCount);
-			this.set({ state: "waiting" }, pool.waitingCount);
+			const stats = pool?.();
+			if (!stats) return;
+			this.set({ state: "total" }, stats.totalCount);
+			this.set({ state: "idle" }, stats.idleCount);
+			this.set({ state: "waiting" }, stats.waitingCount);
 		},
 	});
 	return {

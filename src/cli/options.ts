@@ -15,6 +15,7 @@ import {
 	DEFAULT_HOST,
 	DEFAULT_LOG_LEVEL,
 	DEFAULT_PORT,
+	DEFAULT_QUERY_TIMEOUT_MS,
 	DEFAULT_READY_TIMEOUT_MS,
 	DEFAULT_SHUTDOWN_DELAY_MS,
 	DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -109,6 +110,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 		description: "database check timeout",
 		env: "READY_TIMEOUT_MS",
 		default: DEFAULT_READY_TIMEOUT_MS,
+	},
+	{
+		flags: "--query-timeout-ms <ms>",
+		description: "longest database query of a request before it gets a 503",
+		env: "QUERY_TIMEOUT_MS",
+		default: DEFAULT_QUERY_TIMEOUT_MS,
 	},
 ];
 

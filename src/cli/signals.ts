@@ -1,25 +1,44 @@
-/** How `serve` ends: on SIGTERM or SIGINT, with a watchdog. */
+/** How `serve` ends: SIGTERM or SIGINT, a second signal, or a watchdog. */
+
+export interface ShutdownSignals {
+	/** Settles with the first SIGTERM or SIGINT. */
+	readonly first: Promise<NodeJS.Signals>;
+}
 
 /**
- * Resolves after a clean shutdown on SIGTERM or SIGINT. A second signal, or a
- * shutdown that overruns `deadlineMs` (plus a margin), exits at once with 1.
+ * Listens for SIGTERM and SIGINT from now on, so that a signal during a slow
+ * start (creating the embedded database) is kept rather than killing the
+ * process mid-way. A second signal exits at once with code 1.
  */
-export function waitForShutdownSignal(
-	running: { shutdown(reason: string): Promise<void> },
-	deadlineMs: number,
-): Promise<void> {
-	return new Promise((resolve, reject) => {
-		// One listener for both signals, kept registered: Deno (2.9) also hands a
-		// signal to listeners added while that signal is being dispatched, so a
-		// "second signal" listener added here would fire at once and exit 1.
-		let signalled = false;
-		const onSignal = (signal: NodeJS.Signals): void => {
-			if (signalled) process.exit(1);
-			signalled = true;
-			setTimeout(() => process.exit(1), deadlineMs + 5000).unref();
-			running.shutdown(signal).then(resolve, reject);
-		};
-		process.on("SIGTERM", onSignal);
-		process.on("SIGINT", onSignal);
+export function catchShutdownSignals(): ShutdownSignals {
+	let received = false;
+	let settle: (signal: NodeJS.Signals) => void = () => {};
+	const first = new Promise<NodeJS.Signals>((resolve) => {
+		settle = resolve;
 	});
+	// One listener for both signals, kept registered: Deno (2.9) also hands a
+	// signal to listeners added while that signal is being dispatched, so a
+	// "second signal" listener added in here would fire at once.
+	const onSignal = (signal: NodeJS.Signals): void => {
+		if (received) process.exit(1);
+		received = true;
+		settle(signal);
+	};
+	process.on("SIGTERM", onSignal);
+	process.on("SIGINT", onSignal);
+	return { first };
+}
+
+/**
+ * Exits with code 1 if the process is still running after `ms`, calling
+ * `onOverrun` first (to log why). The timer does not keep the process alive.
+ */
+export function exitIfStillRunningAfter(
+	ms: number,
+	onOverrun: () => void,
+): void {
+	setTimeout(() => {
+		onOverrun();
+		process.exit(1);
+	}, ms).unref();
 }

@@ -4,9 +4,9 @@
  * lock, so several processes racing on one database each succeed and every
  * migration is applied once.
  */
+import type { Migration } from "kysely/migration";
 import type { DatabaseConfig } from "../config/database.ts";
 import { openDatabase } from "../db/connect.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
 import { createMigrator } from "../db/migrator.ts";
 import { CommandError } from "../errors.ts";
 
@@ -20,6 +20,8 @@ export interface MigrateOptions {
 export interface MigrateDeps {
 	/** Prints one line of output for the operator. */
 	readonly print: (line: string) => void;
+	/** The migrations to apply; the ones compiled into the program by default. */
+	readonly migrations?: Readonly<Record<string, Migration>>;
 }
 
 export async function run(
@@ -28,7 +30,7 @@ export async function run(
 ): Promise<void> {
 	const database = await openDatabase(options.database);
 	try {
-		const migrator = createMigrator(database.db);
+		const migrator = createMigrator(database.db, deps.migrations);
 		if (options.action === "status") {
 			const migrations = await migrator.getMigrations();
 			for (const migration of migrations) {
@@ -51,14 +53,14 @@ export async function run(
 				deps.print(`failed ${result.migrationName}`);
 		}
 		if (error) {
-			// Left to the CLI, which names the database it could not reach.
-			if (isDatabaseUnavailable(error)) throw error;
 			const failed = results.find(
 				(result) => result.status === "Error",
 			)?.migrationName;
-			const what = failed ? `migration ${failed} failed` : "migrating failed";
+			// Failing before any migration ran (connecting, TLS, the lock) is
+			// left to the CLI, which names the database it could not use.
+			if (!failed) throw error;
 			throw new CommandError(
-				`${what}: ${error instanceof Error ? error.message : String(error)}`,
+				`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
 				{ cause: error },
 			);
 		}

@@ -1,23 +1,23 @@
 /**
- * `sherpany serve`: the HTTP service. Never changes the schema of PostgreSQL
- * (only the embedded database migrates itself); `/ready`
- * reports when it is behind. Shutdown: readiness fails, a delay lets load
- * balancers notice, the listeners stop accepting and drain in-flight requests
- * up to a deadline, then the pool closes.
+ * `sherpany serve`: the HTTP service. It never changes the schema of
+ * PostgreSQL (only the embedded database migrates itself); `/ready` reports
+ * when it is behind. Shutdown: readiness fails, a delay lets load balancers
+ * notice, the listeners stop accepting and drain in-flight requests up to a
+ * deadline, then the database closes.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Migrator } from "kysely/migration";
+import type Koa from "koa";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
 import { createMigrator } from "../db/migrator.ts";
-import { insertSampleUsers } from "../db/users.ts";
+import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { CommandError } from "../errors.ts";
-import { type AppRoutes, createApp } from "../http/app.ts";
+import { type AppDeps, createApp } from "../http/app.ts";
 import { checkReadiness } from "../http/health.ts";
 import { createMetrics } from "../metrics.ts";
 
@@ -39,6 +39,19 @@ export interface RunningServer {
 
 type Closer = () => Promise<void>;
 
+/** How long closing the database may take once the listeners have drained. */
+export const DATABASE_CLOSE_TIMEOUT_MS = 5000;
+
+/** The longest a clean shutdown can take; past it, the process is stuck. */
+export function shutdownDeadlineMs(config: ServerConfig): number {
+	return (
+		config.shutdownDelayMs +
+		config.shutdownTimeoutMs +
+		DATABASE_CLOSE_TIMEOUT_MS +
+		5000
+	);
+}
+
 /** Starts the service and returns once it is listening. */
 export async function run(
 	options: ServeOptions,
@@ -50,57 +63,72 @@ export async function run(
 	const closers: Closer[] = [];
 	let shuttingDown = false;
 	let shutdownPromise: Promise<void> | undefined;
-
-	const database = await openDatabase(options.database, {
-		onQuery: (seconds, outcome) =>
-			metrics.dbQueryDuration.observe({ outcome }, seconds),
-		onPoolError: (error) => {
-			metrics.dbPoolErrors.inc();
-			logger.warn({ err: error }, "idle database connection failed");
-		},
+	let database: DatabaseHandle | undefined;
+	const metrics = createMetrics(new Registry(), {
+		pool: () => database?.pool,
 	});
-	closers.push(database.close);
-	const metrics = createMetrics(new Registry(), { pool: database.pool });
-	const migrator = createMigrator(database.db);
-	if (options.database.kind === "embedded") {
-		try {
-			await prepareEmbedded(database.db, migrator, logger, options.database);
-		} catch (error) {
-			await closeAll(closers, logger);
-			throw error;
-		}
-	}
-	const appDeps = {
-		db: database.db,
-		migrator,
-		metrics,
-		logger,
-		readyTimeoutMs: config.readyTimeoutMs,
-		isShuttingDown: () => shuttingDown,
-	};
-
-	const listen = async (port: number, routes: AppRoutes): Promise<Server> => {
-		const server = createServer(createApp({ ...appDeps, routes }).callback());
-		// Ask clients not to reuse connections once shutdown has begun.
-		server.on("request", (_request, response) => {
-			if (shuttingDown) response.setHeader("Connection", "close");
-		});
-		await listenOn(server, port, config.host);
-		closers.push(() => closeServer(server, config.shutdownTimeoutMs, logger));
-		return server;
-	};
-
 	try {
-		const api = await listen(
-			config.port,
-			config.adminPort === undefined ? "all" : "api",
+		database = await openDatabase(options.database, {
+			queryTimeoutMs: config.queryTimeoutMs,
+			onQuery: (seconds, outcome) =>
+				metrics.dbQueryDuration.observe({ outcome }, seconds),
+			onPoolError: (error) => {
+				metrics.dbPoolErrors.inc();
+				logger.warn({ err: error }, "idle database connection failed");
+			},
+		});
+		const { close } = database;
+		closers.push(() =>
+			closeWithin(DATABASE_CLOSE_TIMEOUT_MS, close, "the database", logger),
 		);
-		const admin =
+		const migrator = createMigrator(database.db);
+		if (options.database.kind === "embedded") {
+			await prepareEmbeddedDatabase(
+				database.db,
+				migrator,
+				options.database,
+				logger,
+			);
+		}
+		const appDeps: AppDeps = {
+			db: database.db,
+			migrator,
+			metrics,
+			logger,
+			readyTimeoutMs: config.readyTimeoutMs,
+			isShuttingDown: () => shuttingDown,
+		};
+		// Both listeners drain together, within one deadline.
+		const servers: Server[] = [];
+		closers.push(async () => {
+			await Promise.all(
+				servers.map((server) =>
+					closeServer(server, config.shutdownTimeoutMs, logger),
+				),
+			);
+		});
+		const listen = async (app: Koa, port: number): Promise<number> => {
+			const server = createServer(app.callback());
+			// Ask clients not to reuse connections once shutdown has begun.
+			server.on("request", (_request, response) => {
+				if (shuttingDown) response.setHeader("Connection", "close");
+			});
+			await listenOn(server, port, config.host);
+			servers.push(server);
+			return (server.address() as AddressInfo).port;
+		};
+		const separateAdmin = config.adminPort !== undefined;
+		const port = await listen(
+			createApp({ ...appDeps, routes: separateAdmin ? "api" : "all" }),
+			config.port,
+		);
+		const adminPort =
 			config.adminPort === undefined
 				? undefined
-				: await listen(config.adminPort, "admin");
-		const port = (api.address() as AddressInfo).port;
-		const adminPort = admin ? (admin.address() as AddressInfo).port : undefined;
+				: await listen(
+						createApp({ ...appDeps, routes: "admin" }),
+						config.adminPort,
+					);
 		logger.info(
 			{ port, adminPort, database: describeDatabase(options.database) },
 			"listening",
@@ -129,38 +157,6 @@ export async function run(
 	}
 }
 
-/**
- * The embedded database is the one that `serve` migrates itself. A new one
- * (no migration applied yet) also gets the sample users, so a first run
- * shows data.
- */
-async function prepareEmbedded(
-	db: DatabaseHandle["db"],
-	migrator: Migrator,
-	logger: Logger,
-	config: DatabaseConfig,
-): Promise<void> {
-	logger.info(
-		{ database: describeDatabase(config) },
-		"no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL",
-	);
-	const isNew = (await migrator.getMigrations()).every(
-		(migration) => migration.executedAt === undefined,
-	);
-	const { error, results = [] } = await migrator.migrateToLatest();
-	if (error) throw error;
-	const applied = results.map((result) => result.migrationName);
-	if (applied.length > 0)
-		logger.info({ applied }, "migrated the embedded database");
-	if (isNew) {
-		const inserted = await insertSampleUsers(db);
-		logger.info(
-			{ inserted },
-			"seeded the new embedded database with the sample users",
-		);
-	}
-}
-
 async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
 	for (const close of closers.reverse()) {
 		try {
@@ -168,6 +164,27 @@ async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
 		} catch (error) {
 			logger.error({ err: error }, "error while closing");
 		}
+	}
+}
+
+/** Runs `close`, but waits no longer than `timeoutMs` for it (a hung database). */
+async function closeWithin(
+	timeoutMs: number,
+	close: Closer,
+	what: string,
+	logger: Logger,
+): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	const timedOut = new Promise<void>((resolve) => {
+		timer = setTimeout(() => {
+			logger.warn({ timeoutMs }, `${what} did not close in time: leaving it`);
+			resolve();
+		}, timeoutMs);
+	});
+	try {
+		await Promise.race([close(), timedOut]);
+	} finally {
+		clearTimeout(timer);
 	}
 }
 

@@ -34,6 +34,8 @@ export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
 /** How long in-flight requests may take to drain; below Kubernetes' 30 s grace period with the delay. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+/** How long a request's database query may take before the request gets a 503. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** How long `/ready` waits for the database before calling it unreachable. */
 export const DEFAULT_READY_TIMEOUT_MS = 1000;
 
@@ -46,6 +48,7 @@ export interface ServerConfig {
 	readonly shutdownDelayMs: number;
 	readonly shutdownTimeoutMs: number;
 	readonly readyTimeoutMs: number;
+	readonly queryTimeoutMs: number;
 }
 
 export interface ServerFlags {
@@ -56,6 +59,7 @@ export interface ServerFlags {
 	readonly shutdownDelayMs?: string;
 	readonly shutdownTimeoutMs?: string;
 	readonly readyTimeoutMs?: string;
+	readonly queryTimeoutMs?: string;
 }
 
 /** Resolves the serve settings: flags, then environment, then defaults. Pure. */
@@ -95,6 +99,12 @@ export function loadServerConfig(
 				fallback(DEFAULT_READY_TIMEOUT_MS),
 			10,
 			60_000,
+		),
+		queryTimeoutMs: parseInteger(
+			pick(flags, "--query-timeout-ms", env, "QUERY_TIMEOUT_MS") ??
+				fallback(DEFAULT_QUERY_TIMEOUT_MS),
+			100,
+			3_600_000,
 		),
 	});
 }

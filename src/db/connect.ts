@@ -14,6 +14,12 @@ export type QueryObserver = (
 ) => void;
 
 export interface OpenDatabaseOptions {
+	/**
+	 * PostgreSQL only: a query with no answer after this long fails, so a
+	 * database that hangs cannot hold a request forever. Unset for commands
+	 * like migrate, whose statements may rightly take long.
+	 */
+	readonly queryTimeoutMs?: number;
 	readonly onQuery?: QueryObserver;
 	/** Errors from idle pooled connections (the server went away); they must not crash the process. */
 	readonly onPoolError?: (error: Error) => void;

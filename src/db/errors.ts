@@ -27,6 +27,8 @@ const POOL_MESSAGES = [
 	"timeout exceeded when trying to connect",
 	"Connection terminated",
 	"Client has encountered a connection error",
+	// query_timeout: the server did not answer in time.
+	"Query read timeout",
 ];
 
 /** True when the error means the database cannot be reached right now, so a retry may succeed. */
@@ -61,4 +63,20 @@ export function isTlsFailure(error: unknown): boolean {
 		return true;
 	// node-postgres' words for a server that refuses TLS.
 	return error.message.includes("does not support SSL");
+}
+
+/** True when the query needs a table that does not exist: the schema is not migrated yet. */
+export function isSchemaMissing(error: unknown): boolean {
+	return (error as { code?: unknown } | undefined)?.code === "42P01";
+}
+
+/** True for an error the PostgreSQL server sent (it has a SQLSTATE and a severity). */
+export function isServerError(error: unknown): error is Error {
+	if (!(error instanceof Error)) return false;
+	const { code, severity } = error as { code?: unknown; severity?: unknown };
+	return (
+		typeof code === "string" &&
+		/^[0-9A-Z]{5}$/.test(code) &&
+		typeof severity === "string"
+	);
 }

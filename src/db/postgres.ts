@@ -48,6 +48,9 @@ export function openPostgres(
 		max: config.poolMax,
 		connectionTimeoutMillis: config.connectTimeoutMs,
 		idleTimeoutMillis: 30_000,
+		query_timeout: options.queryTimeoutMs,
+		// Notices a peer that vanished (a partition, a host gone) on idle connections.
+		keepAlive: true,
 		application_name: "sherpany",
 	});
 	pool.on("error", (error) => options.onPoolError?.(error));

@@ -77,12 +77,3 @@ export async function insertSyntheticUsers(
     on conflict (email) do nothing`.execute(db);
 	return Number(result.numAffectedRows ?? 0);
 }
-
-/** How many users there are. */
-export async function countUsers(db: Kysely<Database>): Promise<number> {
-	const row = await db
-		.selectFrom("users")
-		.select((eb) => eb.fn.countAll<string>().as("count"))
-		.executeTakeFirstOrThrow();
-	return Number(row.count);
-}

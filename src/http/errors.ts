@@ -4,7 +4,11 @@
  */
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
-import { isDatabaseUnavailable, isTlsFailure } from "../db/errors.ts";
+import {
+	isDatabaseUnavailable,
+	isSchemaMissing,
+	isTlsFailure,
+} from "../db/errors.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -84,6 +88,18 @@ function respondToError(ctx: Context, error: unknown, logger: Logger): void {
 			503,
 			"database_unavailable",
 			"the database is unavailable, retry later",
+		);
+		return;
+	}
+	if (isSchemaMissing(error)) {
+		// Normal before `sherpany migrate` has run; /ready says the same.
+		logger.warn({ requestId: ctx.state.requestId }, "schema not migrated");
+		ctx.set("Retry-After", String(RETRY_AFTER_SECONDS));
+		sendError(
+			ctx,
+			503,
+			"schema_not_ready",
+			"the database schema is not ready, retry later",
 		);
 		return;
 	}

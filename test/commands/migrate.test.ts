@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { sql } from "kysely";
 import t from "tap";
+import { migrations } from "../../migrations/index.ts";
 import { run } from "../../src/commands/migrate.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { hasStackTrace, runCli } from "../helpers/cli.ts";
@@ -140,3 +142,60 @@ t.test(
 		t.equal(result.stderr.trim().split("\n").length, 1, "one line");
 	},
 );
+
+t.test(
+	"a failing migration exits 1 naming it, and applies nothing",
+	async (t) => {
+		const url = await pg.createDatabase();
+		const lines: string[] = [];
+		const failing = run(
+			{ database: loadDatabaseConfig({ DATABASE_URL: url }), action: "latest" },
+			{
+				print: (line) => lines.push(line),
+				migrations: {
+					...migrations,
+					"0002_broken": {
+						up: async (db) => {
+							await sql`select * from no_such_table`.execute(db);
+						},
+					},
+				},
+			},
+		);
+		await t.rejects(failing, {
+			name: "CommandError",
+			message:
+				/^migration 0002_broken failed: relation "no_such_table" does not exist$/,
+		});
+		t.ok(lines.includes("failed 0002_broken"));
+		const tables = await pg.query(
+			url,
+			"select count(*)::int as n from information_schema.tables where table_name = 'users'",
+		);
+		t.equal(tables[0]?.n, 0, "the whole run rolled back, 0001 included");
+	},
+);
+
+t.test("database options may stand before `status`", async (t) => {
+	const url = await pg.createDatabase();
+	const cwd = t.testdir();
+	const result = await runCli(
+		["migrate", "--database-url", url, "status"],
+		{},
+		cwd,
+	);
+	t.equal(result.code, 0, result.stderr);
+	t.equal(result.stderr, "", "no embedded-database notice");
+	t.equal(result.stdout, "0001_create_users  pending\n0 applied, 1 pending\n");
+});
+
+t.test("the server's refusal is one line naming the database", async (t) => {
+	const result = await runCli(["migrate"], {
+		DATABASE_URL: `${pg.adminUrl.replace(/\/postgres$/, "")}/no_such_db`,
+	});
+	t.equal(result.code, 1);
+	t.match(
+		result.stderr,
+		/^sherpany: the database at postgres:\/\/postgres@127\.0\.0\.1:\d+\/no_such_db \(sslmode=disable\) refused: database "no_such_db" does not exist\n$/,
+	);
+});

@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import t from "tap";
-import { hasStackTrace, runCli } from "../helpers/cli.ts";
+import { hasStackTrace, runCli, SHERPANY_BIN } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe } from "../helpers/serve.ts";
 
@@ -156,4 +158,100 @@ t.test("a port in use exits 1 with one clear line", async (t) => {
 	t.notOk(hasStackTrace(second.stderr));
 	first.child.kill("SIGTERM");
 	await first.exited;
+});
+
+t.test(
+	"a frozen database: requests get a 503 in time, shutdown still exits 0",
+	async (t) => {
+		const cluster = await startPostgres(t);
+		const url = await cluster.createDatabase();
+		for (const args of [["migrate"], ["seed"]]) {
+			t.equal((await runCli(args, { DATABASE_URL: url })).code, 0);
+		}
+		const env = {
+			DATABASE_URL: url,
+			PG_CONNECT_TIMEOUT_MS: "500",
+			SHUTDOWN_DELAY_MS: "0",
+			SHUTDOWN_TIMEOUT_MS: "500",
+		};
+		const quick = await startServe(t, { ...env, QUERY_TIMEOUT_MS: "500" });
+		// With a long query timeout, a request still holds its connection
+		// when the drain deadline passes, and closing the pool would wait.
+		const patient = await startServe(t, { ...env, QUERY_TIMEOUT_MS: "60000" });
+		for (const serve of [quick, patient]) {
+			t.equal((await fetch(`${serve.baseUrl}/users`)).status, 200);
+		}
+
+		// Stop every server process (SIGSTOP): connections stay open, nothing answers.
+		const [{ dir }] = (await cluster.query(
+			cluster.adminUrl,
+			"select current_setting('data_directory') as dir",
+		)) as [{ dir: string }];
+		const postmaster = Number(
+			(await readFile(`${dir}/postmaster.pid`, "utf8")).split("\n")[0],
+		);
+		const backends = await cluster.query(
+			cluster.adminUrl,
+			"select pid from pg_stat_activity where pid <> pg_backend_pid()",
+		);
+		const pids = [postmaster, ...backends.map((row) => Number(row.pid))];
+		const signalAll = (signal: NodeJS.Signals) => {
+			for (const pid of pids) {
+				try {
+					process.kill(pid, signal);
+				} catch {
+					// Already gone.
+				}
+			}
+		};
+		signalAll("SIGSTOP");
+		t.teardown(() => signalAll("SIGCONT"));
+
+		let started = Date.now();
+		const response = await fetch(`${quick.baseUrl}/users`);
+		t.equal(response.status, 503);
+		t.ok(Date.now() - started < 3000, "within the query timeout");
+		t.equal(
+			(await fetch(`${quick.baseUrl}/health`)).status,
+			200,
+			"still alive",
+		);
+
+		const hanging = fetch(`${patient.baseUrl}/users`).catch(() => undefined);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		started = Date.now();
+		quick.child.kill("SIGTERM");
+		patient.child.kill("SIGTERM");
+		t.equal(await quick.exited, 0, "a clean exit despite the database");
+		t.equal(await patient.exited, 0, "a clean exit with a query still waiting");
+		t.ok(Date.now() - started < 9000, "closing the database is bounded");
+		t.match(patient.lines.join("\n"), /the database did not close in time/);
+		await hanging;
+		signalAll("SIGCONT");
+	},
+);
+
+t.test("SIGTERM while starting up still shuts down cleanly", async (t) => {
+	const child = spawn(SHERPANY_BIN, ["serve"], {
+		env: {
+			PATH: process.env.PATH ?? "/usr/bin:/bin",
+			PORT: String(await freePort()),
+			SHERPANY_DATA_DIR: "memory://",
+			SHUTDOWN_DELAY_MS: "0",
+		},
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let output = "";
+	child.stdout.on("data", (chunk) => {
+		output += chunk;
+	});
+	const exited = new Promise<number | null>((resolve) =>
+		child.once("exit", (code) => resolve(code)),
+	);
+	// Creating the in-memory database takes seconds; signal in the middle of it.
+	await new Promise((resolve) => setTimeout(resolve, 700));
+	t.notMatch(output, /"msg":"listening"/, "not started yet");
+	child.kill("SIGTERM");
+	t.equal(await exited, 0);
+	t.match(output, /"msg":"shutdown complete"/);
 });

@@ -11,7 +11,11 @@ import {
 	type DatabaseConfig,
 	loadDatabaseConfig,
 } from "../../src/config/database.ts";
-import { type DatabaseHandle, openDatabase } from "../../src/db/connect.ts";
+import {
+	type DatabaseHandle,
+	type OpenDatabaseOptions,
+	openDatabase,
+} from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
@@ -30,6 +34,7 @@ export async function startApp(
 	t: Test,
 	target: string | DatabaseConfig,
 	overrides: Partial<AppDeps> = {},
+	openOptions: OpenDatabaseOptions = {},
 ): Promise<TestApp> {
 	const config =
 		typeof target === "string"
@@ -42,8 +47,9 @@ export async function startApp(
 		onQuery: (seconds, outcome) =>
 			metrics.dbQueryDuration.observe({ outcome }, seconds),
 		onPoolError: () => {},
+		...openOptions,
 	});
-	const metrics = createMetrics(new Registry(), { pool: database.pool });
+	const metrics = createMetrics(new Registry(), { pool: () => database.pool });
 	const state = { shuttingDown: false };
 	const app = createApp({
 		db: database.db,

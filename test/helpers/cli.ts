@@ -16,25 +16,28 @@ export interface CliResult {
 export function runCli(
 	args: readonly string[],
 	env: Record<string, string> = {},
+	cwd?: string,
 ): Promise<CliResult> {
-	return runCommand(SHERPANY_BIN, args, {
-		...coverageEnv(),
-		PATH: process.env.PATH ?? "/usr/bin:/bin",
-		...env,
-	});
+	return runCommand(
+		SHERPANY_BIN,
+		args,
+		{ ...coverageEnv(), PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+		cwd,
+	);
 }
 
-/** Runs `file` with `args` and exactly `env`, and collects its exit code and output. */
+/** Runs `file` with `args` and exactly `env` (in `cwd`), and collects its exit code and output. */
 export function runCommand(
 	file: string,
 	args: readonly string[],
 	env: Record<string, string>,
+	cwd?: string,
 ): Promise<CliResult> {
 	return new Promise((resolve) => {
 		execFile(
 			file,
 			[...args],
-			{ env, timeout: 60_000 },
+			{ env, cwd, timeout: 60_000 },
 			(error, stdout, stderr) => {
 				const code = error
 					? typeof error.code === "number"

@@ -1,3 +1,4 @@
+import { Client } from "pg";
 import t from "tap";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { openDatabase } from "../../src/db/connect.ts";
@@ -291,7 +292,14 @@ t.test(
 		t.equal(response.status, 200, "recovered by itself");
 		t.equal(((await response.json()) as unknown[]).length, 3);
 		t.equal((await app.get("/ready")).status, 200);
-		t.ok((app.database.pool?.totalCount ?? 0) <= 10, "no leaked connections");
+		const pool = app.database.pool;
+		t.ok(pool, "a PostgreSQL pool");
+		t.equal(pool?.waitingCount, 0, "nobody waits for a connection");
+		t.equal(
+			pool?.idleCount,
+			pool?.totalCount,
+			"every connection went back to the pool",
+		);
 	},
 );
 
@@ -321,4 +329,37 @@ t.test("malformed input never yields a 500", async (t) => {
 				"JSON error body",
 			);
 	}
+});
+
+t.test(
+	"/users on a database that is not migrated yet is a 503, not a 500",
+	async (t) => {
+		const app = await startApp(t, await pg.createDatabase());
+		const response = await app.get("/users");
+		t.equal(response.status, 503);
+		t.equal(response.headers.get("retry-after"), "5");
+		t.same(await response.json(), {
+			error: {
+				code: "schema_not_ready",
+				message: "the database schema is not ready, retry later",
+			},
+		});
+	},
+);
+
+t.test("a query the database does not answer in time is a 503", async (t) => {
+	const url = await seededDatabase();
+	const app = await startApp(t, url, {}, { queryTimeoutMs: 300 });
+	// Another session holds the table, so the SELECT waits like on a hung server.
+	const locker = new Client({ connectionString: url });
+	await locker.connect();
+	t.teardown(() => locker.end());
+	await locker.query("begin; lock table users in access exclusive mode");
+	const started = Date.now();
+	const response = await app.get("/users");
+	t.equal(response.status, 503);
+	t.match(await response.json(), { error: { code: "database_unavailable" } });
+	t.ok(Date.now() - started < 3000, "answered within the query timeout");
+	await locker.query("rollback");
+	t.equal((await app.get("/users")).status, 200, "fine again once released");
 });
