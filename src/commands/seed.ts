@@ -30,6 +30,8 @@ export type SeedSource =
 			readonly kind: "file";
 			readonly path: string;
 			readonly format: UserFileFormat;
+			/** The flag or variable that named the file, for error messages; `--file` if not given. */
+			readonly source?: string;
 	  };
 
 export interface SeedOptions {
@@ -46,7 +48,8 @@ export interface SeedDeps {
 
 export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 	const { source } = options;
-	if (source.kind === "file") checkReadable(source.path);
+	const fileSource = (source.kind === "file" && source.source) || "--file";
+	if (source.kind === "file") checkReadable(source.path, fileSource);
 	const database = await openDatabase(options.database);
 	try {
 		const { db } = database;
@@ -71,7 +74,7 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 				const progress = createProgress(deps.progress, "rows read");
 				const result = await importUsers(
 					db,
-					readUserRows(source.path, source.format),
+					readUserRows(source.path, source.format, fileSource),
 					progress.update,
 				);
 				progress.finish();
@@ -128,17 +131,17 @@ async function requireCurrentSchema(db: Kysely<Database>): Promise<void> {
 }
 
 /** Fails early, as bad configuration, on a file that cannot be read at all. */
-function checkReadable(path: string): void {
+function checkReadable(path: string, source: string): void {
 	let isDirectory: boolean;
 	try {
 		accessSync(path, constants.R_OK);
 		isDirectory = statSync(path).isDirectory();
 	} catch (error) {
 		throw new ConfigError(
-			`--file: cannot read ${path} (${describeFsError(error)})`,
+			`${source}: cannot read ${path} (${describeFsError(error)})`,
 			{ cause: error },
 		);
 	}
 	// A named pipe or /dev/stdin can be read, a directory cannot.
-	if (isDirectory) throw new ConfigError(`--file: ${path} is not a file`);
+	if (isDirectory) throw new ConfigError(`${source}: ${path} is not a file`);
 }

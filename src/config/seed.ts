@@ -22,6 +22,11 @@ export function loadSeedSource(env: Env, flags: SeedFlags = {}): SeedSource {
 	if (count)
 		return { kind: "count", count: parseInteger(count, 1, MAX_SEED_COUNT) };
 	if (file)
-		return { kind: "file", path: file.value, format: detectFormat(file.value) };
+		return {
+			kind: "file",
+			path: file.value,
+			format: detectFormat(file.value, file.source),
+			source: file.source,
+		};
 	return { kind: "sample" };
 }

@@ -20,23 +20,30 @@ export type UserRow =
 	  }
 	| { readonly line: number; readonly error: string };
 
-/** The format, from the file's extension. */
-export function detectFormat(path: string): UserFileFormat {
+/**
+ * The format, from the file's extension. `source` is the flag or variable
+ * that named the file (`--file`, `SEED_FILE`), for error messages.
+ */
+export function detectFormat(path: string, source: string): UserFileFormat {
 	const extension = extname(path).toLowerCase();
 	if (extension === ".csv") return "csv";
 	if (extension === ".ndjson" || extension === ".jsonl") return "ndjson";
-	throw new UsageError(`--file: ${path} must end in .csv, .ndjson or .jsonl`);
+	throw new UsageError(
+		`${source}: ${path} must end in .csv, .ndjson or .jsonl`,
+	);
 }
 
 /**
  * Streams the rows of a users file. A failure to read the file (it vanished,
- * it is a directory, an I/O error) rejects with a CommandError naming it.
+ * it is a directory, an I/O error) rejects with a CommandError naming it; a
+ * CSV header without name and email, with a UsageError naming `source`.
  */
 export function readUserRows(
 	path: string,
 	format: UserFileFormat,
+	source: string,
 ): AsyncGenerator<UserRow> {
-	return format === "csv" ? readCsv(path) : readNdjson(path);
+	return format === "csv" ? readCsv(path, source) : readNdjson(path);
 }
 
 /** A read stream of the file that keeps, as a CommandError, the error it failed with. */
@@ -99,7 +106,7 @@ async function* ndjsonRows(
 	}
 }
 
-async function* readCsv(path: string): AsyncGenerator<UserRow> {
+async function* readCsv(path: string, source: string): AsyncGenerator<UserRow> {
 	// Rows csv-parse cannot read (a wrong number of fields) are skipped by the
 	// parser and reported here, in line order with the rest.
 	const skipped: UserRow[] = [];
@@ -107,7 +114,7 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 	const parser = input.stream.pipe(
 		parse({
 			bom: true,
-			columns: checkHeader,
+			columns: (header: string[]) => checkHeader(header, source),
 			info: true,
 			skip_empty_lines: true,
 			skip_records_with_error: true,
@@ -150,11 +157,11 @@ async function* readCsv(path: string): AsyncGenerator<UserRow> {
 	}
 }
 
-function checkHeader(header: string[]): string[] {
+function checkHeader(header: string[], source: string): string[] {
 	const columns = header.map((column) => column.trim().toLowerCase());
 	if (!columns.includes("name") || !columns.includes("email")) {
 		throw new UsageError(
-			`--file: the CSV header must name the columns name and email, got "${header.join(",")}"`,
+			`${source}: the CSV header must name the columns name and email, got "${header.join(",")}"`,
 		);
 	}
 	return columns;

@@ -417,11 +417,13 @@ function cli(
 	url: string,
 	args: readonly string[],
 	cwd: string,
+	extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<CliResult> {
 	const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url };
 	delete env.SEED_COUNT;
 	delete env.SEED_FILE;
 	delete env.DATABASE_URL_FILE;
+	Object.assign(env, extraEnv);
 	return new Promise((resolve) => {
 		execFile(
 			BIN,
@@ -448,6 +450,7 @@ t.test("the CLI: exit codes and messages", async (t) => {
 			"name,email\nAda,ada@example.org\nNo Email,\nAda,ada@example.org\n",
 		"users.txt": "name,email\nAda,ada@example.org\n",
 		"dir.csv": {},
+		"noheader.csv": "Ada,ada@example.org\n",
 	});
 
 	let result = await cli(url, [], dir);
@@ -501,6 +504,19 @@ t.test("the CLI: exit codes and messages", async (t) => {
 		"sherpany: --file: dir.csv is not a file\n",
 		"a directory is not read",
 	);
+
+	// The messages name SEED_FILE when the file came from it.
+	for (const [seedFile, message] of [
+		["missing.csv", "SEED_FILE: cannot read missing.csv (ENOENT)"],
+		["users.txt", "SEED_FILE: users.txt must end in .csv, .ndjson or .jsonl"],
+		["dir.csv", "SEED_FILE: dir.csv is not a file"],
+		["noheader.csv", "SEED_FILE: the CSV header must name the columns"],
+	]) {
+		result = await cli(url, [], dir, { SEED_FILE: seedFile });
+		t.equal(result.code, 2, `SEED_FILE=${seedFile} exits 2`);
+		t.match(result.stderr, `sherpany: ${message}`, `SEED_FILE=${seedFile}`);
+		t.notMatch(result.stderr, /--file/, `SEED_FILE=${seedFile}: not --file`);
+	}
 
 	result = await cli(url, ["--file", "good.csv"], dir);
 	t.equal(result.code, 0, "a good file exits 0");

@@ -119,11 +119,13 @@ t.test("seed source", async (t) => {
 		kind: "file",
 		path: "users.csv",
 		format: "csv",
+		source: "--file",
 	});
 	t.same(loadSeedSource({ SEED_FILE: "u.ndjson" }), {
 		kind: "file",
 		path: "u.ndjson",
 		format: "ndjson",
+		source: "SEED_FILE",
 	});
 	t.throws(() => loadSeedSource({}, { count: "0" }), {
 		message: /^--count: 0 is out of range/,
@@ -135,6 +137,10 @@ t.test("seed source", async (t) => {
 	t.match(both.message, /--count and --file cannot be combined/);
 	t.throws(() => loadSeedSource({}, { file: "users.txt" }), {
 		name: "UsageError",
-		message: /must end in \.csv, \.ndjson or \.jsonl/,
+		message: /^--file: users\.txt must end in \.csv, \.ndjson or \.jsonl/,
+	});
+	t.throws(() => loadSeedSource({ SEED_FILE: "users.txt" }), {
+		name: "UsageError",
+		message: /^SEED_FILE: users\.txt must end in/,
 	});
 });

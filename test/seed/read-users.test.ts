@@ -17,25 +17,30 @@ async function readAll(
 ): Promise<UserRow[]> {
 	const dir = t.testdir({ [name]: content });
 	const rows: UserRow[] = [];
-	for await (const row of readUserRows(join(dir, name), format)) rows.push(row);
+	for await (const row of readUserRows(join(dir, name), format, "--file"))
+		rows.push(row);
 	return rows;
 }
 
 t.test("detectFormat", async (t) => {
-	t.equal(detectFormat("users.csv"), "csv");
-	t.equal(detectFormat("/data/Users.CSV"), "csv", "case-insensitive");
-	t.equal(detectFormat("users.ndjson"), "ndjson");
-	t.equal(detectFormat("dir.v2/users.jsonl"), "ndjson");
+	t.equal(detectFormat("users.csv", "--file"), "csv");
+	t.equal(detectFormat("/data/Users.CSV", "--file"), "csv", "case-insensitive");
+	t.equal(detectFormat("users.ndjson", "--file"), "ndjson");
+	t.equal(detectFormat("dir.v2/users.jsonl", "--file"), "ndjson");
 	for (const path of ["users.txt", "users", "users.csv.gz", "csv"]) {
 		t.throws(
-			() => detectFormat(path),
+			() => detectFormat(path, "--file"),
 			UsageError,
 			`${path} is not a users file`,
 		);
 	}
-	t.throws(() => detectFormat("users.json"), {
+	t.throws(() => detectFormat("users.json", "--file"), {
 		name: "UsageError",
 		message: /users\.json must end in \.csv, \.ndjson or \.jsonl/,
+	});
+	t.throws(() => detectFormat("users.json", "SEED_FILE"), {
+		name: "UsageError",
+		message: /^SEED_FILE: users\.json must end in/,
 	});
 });
 
@@ -91,6 +96,11 @@ t.test("CSV: a header without email is a UsageError", async (t) => {
 	await t.rejects(readAll(t, "u.csv", "name,mail\nAda,ada@x.org\n"), {
 		name: "UsageError",
 		message: /header must name the columns name and email, got "name,mail"/,
+	});
+	const path = join(t.testdir({ "u.csv": "mail\n" }), "u.csv");
+	await t.rejects(readUserRows(path, "csv", "SEED_FILE").next(), {
+		name: "UsageError",
+		message: /^SEED_FILE: the CSV header must name the columns/,
 	});
 	await t.rejects(
 		readAll(t, "v.csv", "Ada,ada@x.org\nBo,bo@x.org\n"),
@@ -205,7 +215,8 @@ t.test(
 			const rows: UserRow[] = [];
 			await t.rejects(
 				(async () => {
-					for await (const row of readUserRows(path, format)) rows.push(row);
+					for await (const row of readUserRows(path, format, "--file"))
+						rows.push(row);
 				})(),
 				{
 					name: "CommandError",
@@ -224,7 +235,11 @@ t.test("stopping early ends the reading cleanly", async (t) => {
 		["u.ndjson", '{"name":"Ada"}\n{"name":"Bo"}\n'],
 	] as const) {
 		const path = join(t.testdir({ [name]: content }), name);
-		const rows = readUserRows(path, name.endsWith(".csv") ? "csv" : "ndjson");
+		const rows = readUserRows(
+			path,
+			name.endsWith(".csv") ? "csv" : "ndjson",
+			"--file",
+		);
 		t.match((await rows.next()).value, { line: name.endsWith(".csv") ? 2 : 1 });
 		t.same(await rows.return(undefined), { done: true, value: undefined });
 	}
