@@ -13,6 +13,7 @@ t.test("serve defaults", async (t) => {
 		shutdownDelayMs: 5000,
 		shutdownTimeoutMs: 20000,
 		readyTimeoutMs: 1000,
+		queryTimeoutMs: 10000,
 	});
 });
 
