@@ -1,6 +1,14 @@
-import { spawn } from "node:child_process";
+import {
+	type ChildProcess,
+	type ChildProcessByStdio,
+	spawn,
+} from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import t from "tap";
+import t, { type Test } from "tap";
 import { lockDataDir } from "../../src/db/data-dir-lock.ts";
 import { CommandError } from "../../src/errors.ts";
 
@@ -31,6 +39,23 @@ t.test("the same directory by another path is the same lock", async (t) => {
 
 t.test("a holder killed with SIGKILL leaves no stale lock", async (t) => {
 	const dir = t.testdir();
+	const holder = await lockInChild(dir);
+	await t.rejects(
+		lockDataDir(dir),
+		new RegExp(`\\(pid ${holder.pid}\\)`),
+		"held by the child",
+	);
+	await kill(holder);
+	const lock = await lockDataDir(dir);
+	t.pass("taken after the holder died");
+	await lock.release();
+});
+
+/** A holder in a child process; resolves once it holds the lock. */
+async function lockInChild(
+	dir: string,
+	options: { abstract?: boolean } = {},
+): Promise<ChildProcessByStdio<null, Readable, null>> {
 	const lockModule = fileURLToPath(
 		new URL("../../src/db/data-dir-lock.ts", import.meta.url),
 	);
@@ -40,23 +65,115 @@ t.test("a holder killed with SIGKILL leaves no stale lock", async (t) => {
 			"--input-type=module",
 			"-e",
 			`const { lockDataDir } = await import(${JSON.stringify(lockModule)});
-			 await lockDataDir(${JSON.stringify(dir)});
+			 await lockDataDir(${JSON.stringify(dir)}, ${JSON.stringify(options)});
 			 console.log("locked");
 			 setInterval(() => {}, 1000);`,
 		],
 		{ stdio: ["ignore", "pipe", "inherit"] },
 	);
-	await new Promise<void>((resolve) =>
-		holder.stdout.once("data", () => resolve()),
-	);
-	await t.rejects(
-		lockDataDir(dir),
-		new RegExp(`\\(pid ${holder.pid}\\)`),
-		"held by the child",
-	);
+	await new Promise<void>((resolve, reject) => {
+		holder.stdout.once("data", () => resolve());
+		holder.once("exit", (code) =>
+			reject(new Error(`the holder exited (${code}) before locking`)),
+		);
+	});
+	return holder;
+}
+
+async function kill(holder: ChildProcess): Promise<void> {
+	const exited = new Promise((resolve) => holder.once("exit", resolve));
 	holder.kill("SIGKILL");
-	await new Promise((resolve) => holder.once("exit", resolve));
-	const lock = await lockDataDir(dir);
-	t.pass("taken after the holder died");
-	await lock.release();
+	await exited;
+}
+
+/** A directory with a short path, so its socket file fits in sun_path. */
+async function shortDir(t: Test): Promise<string> {
+	const dir = await mkdtemp(join(tmpdir(), "sherpany-lock-"));
+	t.teardown(() => rm(dir, { recursive: true, force: true }));
+	return dir;
+}
+
+t.test("socket-file mode (the default off Linux)", async (t) => {
+	const file = { abstract: false };
+
+	t.test(
+		"one holder at a time, by a socket file in the directory",
+		async (t) => {
+			const dir = await shortDir(t);
+			const lock = await lockDataDir(dir, file);
+			t.ok(
+				(await stat(join(dir, ".sherpany.lock"))).isSocket(),
+				"a socket file in the directory",
+			);
+			await t.rejects(
+				lockDataDir(dir, file),
+				new RegExp(
+					`is in use by another sherpany process \\(pid ${process.pid}\\)`,
+				),
+			);
+			await lock.release();
+			await lock.release();
+			await t.rejects(stat(join(dir, ".sherpany.lock")), { code: "ENOENT" });
+			const again = await lockDataDir(dir, file);
+			t.pass("taken again after release");
+			await again.release();
+		},
+	);
+
+	t.test(
+		"a holder killed with SIGKILL leaves a stale file that the next locker takes over",
+		async (t) => {
+			const dir = await shortDir(t);
+			const holder = await lockInChild(dir, file);
+			await t.rejects(
+				lockDataDir(dir, file),
+				new RegExp(`\\(pid ${holder.pid}\\)`),
+				"held by the child",
+			);
+			await kill(holder);
+			t.ok(
+				(await stat(join(dir, ".sherpany.lock"))).isSocket(),
+				"the socket file outlives its holder",
+			);
+			const lock = await lockDataDir(dir, file);
+			t.pass("taken over");
+			await t.rejects(
+				lockDataDir(dir, file),
+				new RegExp(`\\(pid ${process.pid}\\)`),
+				"and held",
+			);
+			await lock.release();
+		},
+	);
+
+	t.test("a stale file that is not a socket is taken over too", async (t) => {
+		const dir = await shortDir(t);
+		await writeFile(join(dir, ".sherpany.lock"), "");
+		const lock = await lockDataDir(dir, file);
+		t.ok(
+			(await stat(join(dir, ".sherpany.lock"))).isSocket(),
+			"replaced by the socket",
+		);
+		await lock.release();
+	});
+
+	t.test(
+		"a directory whose path is too long for a socket file uses the temp dir",
+		async (t) => {
+			const dir = join(await shortDir(t), "d".repeat(100));
+			await mkdir(dir);
+			const lock = await lockDataDir(dir, file);
+			t.same(await readdir(dir), [], "nothing in the directory");
+			await t.rejects(
+				lockDataDir(dir, file),
+				new RegExp(`\\(pid ${process.pid}\\)`),
+			);
+			await lock.release();
+			const holder = await lockInChild(dir, file);
+			await kill(holder);
+			const again = await lockDataDir(dir, file);
+			t.pass("a stale lock in the temp dir is taken over");
+			await again.release();
+		},
+	);
 });
