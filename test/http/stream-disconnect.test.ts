@@ -58,7 +58,8 @@ t.test(
 					"X-Request-Id": requestId,
 				},
 			});
-			req.on("error", () => {});
+			// After the hang-up, which settles the promise first, this is a no-op.
+			req.on("error", reject);
 			req.on("response", (res) => {
 				let bytes = 0;
 				res.on("error", () => {});
