@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import { hasStackTrace } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
-import { freePort } from "../helpers/serve.ts";
+import { freePort, watchUntilListening } from "../helpers/serve.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST_BINARY = join(ROOT, "dist", "sherpany");
@@ -189,42 +189,14 @@ async function sandbox(t: Test): Promise<Sandbox> {
 					stdio: ["ignore", "pipe", "pipe"],
 				},
 			);
-			const lines: string[] = [];
-			let stderr = "";
-			let buffered = "";
-			child.stderr.on("data", (chunk) => {
-				stderr += chunk;
-			});
-			const exited = new Promise<number | string>((resolve) =>
-				child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
-			);
-			t.teardown(() => {
-				if (child.exitCode === null && child.signalCode === null)
-					child.kill("SIGKILL");
-				return exited;
-			});
-			await new Promise<void>((resolve, reject) => {
-				child.stdout.on("data", (chunk) => {
-					buffered += chunk;
-					const parts = buffered.split("\n");
-					buffered = parts.pop() ?? "";
-					lines.push(...parts);
-					if (parts.some((line) => line.includes('"msg":"listening"')))
-						resolve();
-				});
-				exited.then((code) =>
-					reject(
-						new Error(`serve exited with ${code} before listening: ${stderr}`),
-					),
-				);
-			});
+			const { lines, stderr, exited } = await watchUntilListening(t, child);
 			return {
 				child,
 				pid: child.pid as number,
 				port,
 				baseUrl: `http://127.0.0.1:${port}`,
 				lines,
-				stderr: () => stderr,
+				stderr,
 				exited,
 				logs: () =>
 					lines.map((line) => JSON.parse(line) as Record<string, unknown>),

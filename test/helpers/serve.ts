@@ -4,15 +4,10 @@ import { createServer } from "node:net";
 import type { Test } from "tap";
 import { coverageEnv, SHERPANY_BIN } from "./cli.ts";
 
-export interface ServeProcess {
+export interface ServeProcess extends ServeOutput {
 	readonly child: ChildProcess;
 	readonly port: number;
 	readonly baseUrl: string;
-	/** Every line printed on stdout so far. */
-	readonly lines: string[];
-	readonly stderr: () => string;
-	/** Resolves with the exit code (or the signal's name). */
-	readonly exited: Promise<number | string>;
 }
 
 /** A port nothing listens on right now. */
@@ -43,6 +38,34 @@ export async function startServe(
 		},
 		stdio: ["ignore", "pipe", "pipe"],
 	});
+	const { lines, stderr, exited } = await watchUntilListening(t, child);
+	return {
+		child,
+		port,
+		baseUrl: `http://127.0.0.1:${port}`,
+		lines,
+		stderr,
+		exited,
+	};
+}
+
+/** What a spawned `serve` printed, and its exit. */
+export interface ServeOutput {
+	/** Every line printed on stdout so far. */
+	readonly lines: string[];
+	readonly stderr: () => string;
+	/** Resolves with the exit code (or the signal's name). */
+	readonly exited: Promise<number | string>;
+}
+
+/**
+ * Collects a spawned `serve`'s output and resolves once it logs "listening"
+ * (rejects if it exits first). The child is killed at teardown if still running.
+ */
+export async function watchUntilListening(
+	t: Pick<Test, "teardown">,
+	child: ChildProcess,
+): Promise<ServeOutput> {
 	const lines: string[] = [];
 	let stderr = "";
 	let buffered = "";
@@ -71,12 +94,5 @@ export async function startServe(
 			),
 		);
 	});
-	return {
-		child,
-		port,
-		baseUrl: `http://127.0.0.1:${port}`,
-		lines,
-		stderr: () => stderr,
-		exited,
-	};
+	return { lines, stderr: () => stderr, exited };
 }
