@@ -151,3 +151,24 @@ t.test("clusters are independent and torn down", async (t) => {
 		"data dir removed by teardown",
 	);
 });
+
+t.test("names the server it runs on", async (t) => {
+	const cluster = await startPostgres(t);
+	const [row] = await cluster.query(cluster.adminUrl, "SHOW server_version");
+	t.match(
+		String(row?.server_version),
+		new RegExp(`^${cluster.server.version.replace(".", "\\.")}\\b`),
+		`${cluster.server.label} is what the server reports`,
+	);
+	t.match(cluster.server.label, /^PostgreSQL \d+(\.\d+)? \((system|npm)\)$/);
+});
+
+t.test(
+	"a suite that needs a tool the server lacks fails saying so",
+	async (t) => {
+		await t.rejects(
+			startPostgres(t, { tools: ["no_such_pg_tool"] }),
+			/needs no_such_pg_tool/,
+		);
+	},
+);

@@ -6,39 +6,40 @@
  * `postgres` superuser, and durability switched off for speed. The cluster is
  * stopped and its directory removed when the test ends.
  *
- * `initdb` takes 1.4 to 1.8 s here, so the first call on a machine initdb's a
- * template data directory in `os.tmpdir()` (keyed by the server binary,
- * initdb options and OS user) and every cluster copies it with `cp -a`
- * (under 0.1 s). A warm start then takes about 0.4 s on an idle machine.
+ * The server is a system PostgreSQL or PostgreSQL 18 from npm, and a test
+ * file that starts one runs on each of them
+ * (test/helpers/postgres-servers.ts, test/helpers/postgres-matrix.ts).
+ * Clusters copy a template data directory made once per run
+ * (test/helpers/postgres-template.ts); a warm start takes about 0.4 s on an
+ * idle machine.
  *
  * @module
  */
-import { execFile, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import {
-	access,
-	chmod,
-	chown,
-	mkdir,
-	mkdtemp,
-	readdir,
-	readFile,
-	rename,
-	rm,
-	stat,
-	writeFile,
-} from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import type { Test } from "tap";
+import { makeCertificates } from "./certificates.ts";
+import { chooseServer } from "./postgres-matrix.ts";
+import type { PostgresServer, ServerUser } from "./postgres-servers.ts";
+import { copyTemplate } from "./postgres-template.ts";
+import {
+	findServerUser,
+	quoteForShell,
+	ServerTools,
+	startWatchdog,
+} from "./postgres-tools.ts";
 
 /** A running throwaway PostgreSQL cluster. */
 export interface PostgresCluster {
 	/** `postgres://postgres@127.0.0.1:PORT/postgres`: the maintenance database (superuser, trust auth, no TLS required). */
 	readonly adminUrl: string;
 	readonly port: number;
+	/** The server install it runs on (version, bindir). */
+	readonly server: PostgresServer;
 	/** Path of the PEM CA certificate that signed the server certificate; set when started with `{ ssl: true }`. */
 	readonly caFile?: string;
 	/** Creates a fresh empty database with a unique name and returns its connection URL. */
@@ -57,37 +58,28 @@ export interface PostgresCluster {
 
 /** Options of {@link startPostgres}. */
 export interface StartPostgresOptions {
-	/** Turn on TLS with a CA and server certificate made on the spot; the CA is at `cluster.caFile`. */
+	/** Turn on TLS with a CA and server certificate made on the spot (needs `openssl`); the CA is at `cluster.caFile`. */
 	ssl?: boolean;
+	/**
+	 * Server programs the test needs beside initdb, pg_ctl and postgres, such
+	 * as `pg_basebackup` (replication): only a system PostgreSQL has them,
+	 * and the test fails saying so when none is installed.
+	 */
+	tools?: readonly string[];
 }
 
 /** The part of a tap `Test` the helper needs. */
 type TestWithTeardown = Pick<Test, "teardown">;
 
-/** OS user that runs the server when the tests run as root (initdb and postgres refuse root). */
-const SERVER_USER_WHEN_ROOT = "postgres";
-const INITDB_ARGS = [
-	"--auth=trust",
-	"-U",
-	"postgres",
-	"--encoding=UTF8",
-	// Fixed so that the template does not depend on the caller's LANG; C.UTF-8 is built into glibc >= 2.35.
-	"--locale=C.UTF-8",
-	"--no-sync",
-];
 const SERVER_SETTINGS = [
 	"listen_addresses=127.0.0.1",
 	"fsync=off",
 	"full_page_writes=off",
 	"synchronous_commit=off",
 ];
-const TEMPLATE_PREFIX = "sherpany-pg-template-";
-const INSTALL_HINT =
-	"install PostgreSQL server binaries (`apt-get install -y postgresql`, or run .ci/install-postgres.sh) or set PG_BIN to the directory holding initdb, pg_ctl and postgres";
 
 let databaseCounter = 0;
-let serverBinaries: Promise<string> | undefined;
-let serverUser: Promise<OsUser | undefined> | undefined;
+let serverUser: Promise<ServerUser | undefined> | undefined;
 
 /**
  * Starts a throwaway PostgreSQL cluster for one tap test and registers its
@@ -98,12 +90,11 @@ export async function startPostgres(
 	options: StartPostgresOptions = {},
 ): Promise<PostgresCluster> {
 	// Looked up once per process: each spawn costs tens of milliseconds.
-	serverBinaries ??= findServerBinaries();
 	serverUser ??=
-		process.getuid?.() === 0
-			? lookUpUser(SERVER_USER_WHEN_ROOT)
-			: Promise.resolve(undefined);
-	const [bindir, runAs] = await Promise.all([serverBinaries, serverUser]);
+		process.getuid?.() === 0 ? findServerUser() : Promise.resolve(undefined);
+	const runAs = await serverUser;
+	const server = await chooseServer(runAs, options.tools);
+	const bindir = server.bindir;
 	const dir = await mkdtemp(join(tmpdir(), "sherpany-pg-"));
 	const dataDir = join(dir, "data");
 	const socketDir = join(dir, "sock");
@@ -192,6 +183,7 @@ export async function startPostgres(
 		const cluster: PostgresCluster = {
 			adminUrl,
 			port,
+			server,
 			...(caFile === undefined ? {} : { caFile }),
 			async createDatabase() {
 				databaseCounter += 1;
@@ -241,38 +233,6 @@ function urlFor(port: number, database: string): string {
 	return `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
-interface OsUser {
-	name: string;
-	uid: number;
-	gid: number;
-}
-
-/** Runs server tools directly, or as the server user through `runuser` when we are root. */
-class ServerTools {
-	readonly bindir: string;
-	readonly runAs: OsUser | undefined;
-	readonly cwd: string;
-
-	constructor(bindir: string, runAs: OsUser | undefined, cwd: string) {
-		this.bindir = bindir;
-		this.runAs = runAs;
-		this.cwd = cwd;
-	}
-
-	/** The argv that runs `tool` with `args` as the server user. */
-	command(tool: string, args: readonly string[]): string[] {
-		const path = join(this.bindir, tool);
-		return this.runAs
-			? ["runuser", "-u", this.runAs.name, "--", path, ...args]
-			: [path, ...args];
-	}
-
-	run(tool: string, args: readonly string[], cwd = this.cwd): Promise<string> {
-		const [file, ...rest] = this.command(tool, args);
-		return exec(file as string, rest, cwd);
-	}
-}
-
 class PortOrStartError extends Error {
 	readonly portTaken: boolean;
 
@@ -289,97 +249,6 @@ class PortOrStartError extends Error {
 	}
 }
 
-function exec(
-	file: string,
-	args: readonly string[],
-	cwd: string,
-): Promise<string> {
-	return new Promise((resolve, reject) => {
-		execFile(file, args, { cwd, env: serverEnv() }, (error, stdout, stderr) => {
-			if (error) {
-				const command = [file, ...args].join(" ");
-				reject(
-					new Error(`${command} failed: ${stderr.trim() || error.message}`, {
-						cause: error,
-					}),
-				);
-			} else {
-				resolve(stdout);
-			}
-		});
-	});
-}
-
-/** The caller's environment without PG* variables, so a developer's PGDATA or PGPORT can't leak in. */
-function serverEnv(): NodeJS.ProcessEnv {
-	const env: NodeJS.ProcessEnv = {};
-	for (const [key, value] of Object.entries(process.env)) {
-		if (!key.startsWith("PG")) env[key] = value;
-	}
-	return env;
-}
-
-function quoteForShell(word: string): string {
-	return /^[\w@%+=:,./-]+$/.test(word)
-		? word
-		: `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-async function isServerBindir(dir: string): Promise<boolean> {
-	try {
-		await Promise.all(
-			["initdb", "pg_ctl", "postgres"].map((tool) => access(join(dir, tool))),
-		);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-/** Finds initdb/pg_ctl/postgres: `PG_BIN`, then `pg_config --bindir`, then the newest `/usr/lib/postgresql/N/bin`. */
-async function findServerBinaries(): Promise<string> {
-	const fromEnv = process.env.PG_BIN;
-	if (fromEnv) {
-		if (await isServerBindir(fromEnv)) return fromEnv;
-		throw new Error(
-			`PG_BIN=${fromEnv} holds no initdb, pg_ctl and postgres: point PG_BIN at the bin directory of a PostgreSQL server install, or unset it`,
-		);
-	}
-	const fromPgConfig = await exec(
-		"pg_config",
-		["--bindir"],
-		process.cwd(),
-	).then(
-		(out) => out.trim(),
-		() => "",
-	);
-	if (fromPgConfig && (await isServerBindir(fromPgConfig))) return fromPgConfig;
-	const versions = await readdir("/usr/lib/postgresql").catch(
-		() => [] as string[],
-	);
-	versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
-	for (const version of versions) {
-		const dir = join("/usr/lib/postgresql", version, "bin");
-		if (await isServerBindir(dir)) return dir;
-	}
-	throw new Error(`No PostgreSQL server binaries found: ${INSTALL_HINT}`);
-}
-
-async function lookUpUser(name: string): Promise<OsUser> {
-	try {
-		const [uid, gid] = await Promise.all([
-			exec("id", ["-u", name], "/"),
-			exec("id", ["-g", name], "/"),
-		]);
-		return { name, uid: Number(uid.trim()), gid: Number(gid.trim()) };
-	} catch (error) {
-		throw new Error(
-			`Running as root, but there is no "${name}" OS user to run PostgreSQL as: ${INSTALL_HINT} (the package creates the user), or run the tests as a non-root user`,
-			{ cause: error },
-		);
-	}
-}
-
 function findFreePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = createServer();
@@ -393,150 +262,4 @@ function findFreePort(): Promise<number> {
 			);
 		});
 	});
-}
-
-/**
- * Copies the cached template data directory to `dataDir`, making the template
- * first if this machine has none for this server and user. The template is
- * built in a temp dir and renamed into place, so readers never see half of one.
- */
-async function copyTemplate(
-	tools: ServerTools,
-	dataDir: string,
-): Promise<void> {
-	// The binary's size and mtime change with every package upgrade; stat is cheaper than `postgres --version`.
-	const binary = await stat(join(tools.bindir, "postgres"));
-	const version = `${binary.size}:${binary.mtimeMs}`;
-	const key = createHash("sha256")
-		.update(
-			[
-				tools.bindir,
-				version,
-				INITDB_ARGS.join(" "),
-				tools.runAs?.name ?? process.getuid?.(),
-			].join("\n"),
-		)
-		.digest("hex")
-		.slice(0, 16);
-	const template = join(tmpdir(), `${TEMPLATE_PREFIX}${key}`);
-	const templateData = join(template, "data");
-
-	if (!(await isCompleteDataDir(templateData))) {
-		// A dir without a complete data dir was half-deleted (tmp cleaners): replace it.
-		await rm(template, { recursive: true, force: true }).catch(() => {});
-		const staging = await mkdtemp(
-			join(tmpdir(), `${TEMPLATE_PREFIX}${key}.tmp-`),
-		);
-		try {
-			if (tools.runAs) await chown(staging, tools.runAs.uid, tools.runAs.gid);
-			await tools.run(
-				"initdb",
-				["-D", join(staging, "data"), ...INITDB_ARGS],
-				staging,
-			);
-			await writeFile(
-				join(staging, "data", "sherpany-template-complete"),
-				`${version}`,
-			);
-			await rename(staging, template);
-		} catch (error) {
-			await rm(staging, { recursive: true, force: true });
-			// Losing the race to another test process is fine: use its template.
-			if (!(await isCompleteDataDir(templateData))) throw error;
-		}
-	}
-	await exec("cp", ["-a", templateData, dataDir], "/");
-	await rm(join(dataDir, "sherpany-template-complete"), { force: true });
-}
-
-async function isCompleteDataDir(dir: string): Promise<boolean> {
-	try {
-		await access(join(dir, "sherpany-template-complete"));
-		await access(join(dir, "global", "pg_control"));
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-interface Certificates {
-	caFile: string;
-	certFile: string;
-	keyFile: string;
-}
-
-/** Makes a CA and a server certificate for 127.0.0.1/localhost signed by it, with P-256 keys (faster than RSA). */
-async function makeCertificates(
-	dir: string,
-	runAs: OsUser | undefined,
-): Promise<Certificates> {
-	await mkdir(dir);
-	const path = (name: string) => join(dir, name);
-	const openssl = (args: string) => exec("openssl", args.split(" "), dir);
-	const newKey = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-	await writeFile(
-		path("server.ext"),
-		"subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n" +
-			"keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-	);
-	// Names without spaces, so the argument strings can be split on spaces.
-	await Promise.all([
-		openssl(
-			`req -x509 ${newKey} -keyout ca.key -out ca.crt -days 2 -subj /CN=sherpany-test-ca ` +
-				"-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
-		),
-		openssl(
-			`req ${newKey} -keyout server.key -out server.csr -subj /CN=127.0.0.1`,
-		),
-	]);
-	await openssl(
-		"x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt",
-	);
-	// PostgreSQL refuses a key that others can read or that another user owns.
-	await chmod(path("server.key"), 0o600);
-	if (runAs) {
-		for (const name of ["", "server.key", "server.crt"]) {
-			await chown(path(name), runAs.uid, runAs.gid);
-		}
-	}
-	return {
-		caFile: path("ca.crt"),
-		certFile: path("server.crt"),
-		keyFile: path("server.key"),
-	};
-}
-
-/**
- * Best effort against a crashed test process leaving a postgres running: a
- * detached shell polls this process and, once it is gone, stops the cluster
- * and removes its directory. Normal teardown kills the watchdog.
- */
-function startWatchdog(
-	tools: ServerTools,
-	dataDir: string,
-	dir: string,
-): number | undefined {
-	const script =
-		'parent=$1; dir=$2; shift 2; while kill -0 "$parent" 2>/dev/null; do sleep 1; done; "$@" >/dev/null 2>&1; rm -rf "$dir"';
-	const stop = tools.command("pg_ctl", [
-		"-D",
-		dataDir,
-		"-m",
-		"immediate",
-		"-w",
-		"stop",
-	]);
-	const child = spawn(
-		"sh",
-		["-c", script, "sherpany-pg-watchdog", String(process.pid), dir, ...stop],
-		{
-			cwd: "/",
-			detached: true,
-			stdio: "ignore",
-			env: serverEnv(),
-		},
-	);
-	child.on("error", () => {});
-	child.unref();
-	return child.pid;
 }
