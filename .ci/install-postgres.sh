@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the PostgreSQL server binaries and openssl that test/helpers/postgres.ts
-# needs, when they are missing. Idempotent: does nothing when both are present.
+# Installs a system PostgreSQL (Debian's 15) and openssl, when they are missing:
+# CI runs the database suites on it beside PostgreSQL 18 from npm (which npm ci
+# installs), and the TLS tests make certificates with openssl. Idempotent: does
+# nothing when both are present.
 # Finds the server the way the helper does: $PG_BIN, then `pg_config --bindir`,
 # then the newest /usr/lib/postgresql/*/bin.
 set -euo pipefail

@@ -15,7 +15,7 @@ import {
 import { openDatabase } from "../../src/db/connect.ts";
 import { CommandError } from "../../src/errors.ts";
 import { startApp } from "../helpers/app.ts";
-import { startPostgres } from "../helpers/postgres.ts";
+import { isPostgresRerun, startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
 
@@ -25,21 +25,21 @@ interface Backend {
 	fresh(t: Test): Promise<DatabaseConfig>;
 }
 
-const backends: Backend[] = [
-	{
-		name: "PostgreSQL",
-		fresh: async () =>
-			loadDatabaseConfig({ DATABASE_URL: await pg.createDatabase() }),
+const postgres: Backend = {
+	name: "PostgreSQL",
+	fresh: async () =>
+		loadDatabaseConfig({ DATABASE_URL: await pg.createDatabase() }),
+};
+const pglite: Backend = {
+	name: "PGlite",
+	fresh: async (t) => {
+		const dir = await mkdtemp(join(tmpdir(), "sherpany-pglite-"));
+		t.teardown(() => rm(dir, { recursive: true, force: true }));
+		return { kind: "embedded", dataDir: join(dir, "data") };
 	},
-	{
-		name: "PGlite",
-		fresh: async (t) => {
-			const dir = await mkdtemp(join(tmpdir(), "sherpany-pglite-"));
-			t.teardown(() => rm(dir, { recursive: true, force: true }));
-			return { kind: "embedded", dataDir: join(dir, "data") };
-		},
-	},
-];
+};
+// PGlite does not change with the PostgreSQL server: it runs in the first pass only.
+const backends: Backend[] = isPostgresRerun() ? [postgres] : [postgres, pglite];
 
 const quiet = {
 	print: () => {},

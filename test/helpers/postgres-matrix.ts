@@ -21,7 +21,18 @@ import {
 } from "./postgres-servers.ts";
 import { findRunId } from "./test-run-cache.ts";
 
+const RERUN_VARIABLE = "SHERPANY_TEST_POSTGRES_RERUN";
+
 let chosen: Promise<PostgresServer> | undefined;
+
+/**
+ * True in a test file's re-run on another PostgreSQL server. A suite whose
+ * tests do not all use PostgreSQL (the PGlite half of a comparison, say)
+ * leaves those out of the re-run: they ran, the same, in the first pass.
+ */
+export function isPostgresRerun(): boolean {
+	return process.env[RERUN_VARIABLE] === "1";
+}
 
 /**
  * The server this process starts clusters on; on the first call, also
@@ -47,6 +58,7 @@ export function chooseServer(
 						env: {
 							...process.env,
 							SHERPANY_TEST_POSTGRES: other.source,
+							[RERUN_VARIABLE]: "1",
 							// The re-run shares this run's cache (templates), and its clean-up.
 							SHERPANY_TEST_RUN_ID: findRunId(),
 						},

@@ -24,6 +24,9 @@ import { Client } from "pg";
 import type { Test } from "tap";
 import { makeCertificates } from "./certificates.ts";
 import { chooseServer } from "./postgres-matrix.ts";
+
+export { isPostgresRerun } from "./postgres-matrix.ts";
+
 import type { PostgresServer, ServerUser } from "./postgres-servers.ts";
 import { copyTemplate } from "./postgres-template.ts";
 import {
