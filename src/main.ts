@@ -15,6 +15,7 @@ import {
 	catchShutdownSignals,
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
+import { formatUsageError } from "./cli/usage-errors.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
@@ -88,7 +89,7 @@ export async function main(
 		program
 			.command("serve")
 			.description(
-				"run the HTTP server (never changes the schema: run migrate first)",
+				"run the HTTP server; it migrates the embedded database itself, but never changes a PostgreSQL schema: run migrate first",
 			),
 		SERVE_OPTIONS,
 		DATABASE_OPTIONS,
@@ -169,12 +170,27 @@ export async function main(
 		await run(loadCheckHealthConfig(env, flags), { print });
 	});
 
+	rewriteUsageErrors(program, "sherpany");
+
 	try {
 		await program.parseAsync([...argv], { from: "user" });
 		return EXIT_OK;
 	} catch (error) {
 		return reportError(error, database, io);
 	}
+}
+
+/** Makes commander's parse errors, on every command, print in the `sherpany: …` form. */
+function rewriteUsageErrors(command: Command, path: string): void {
+	const context = {
+		path,
+		commands: command.commands.map((sub) => sub.name()),
+	};
+	command.configureOutput({
+		outputError: (text, write) => write(formatUsageError(text, context)),
+	});
+	for (const sub of command.commands)
+		rewriteUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Prints one clear line (no stack trace) and returns the exit code. */
