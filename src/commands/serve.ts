@@ -79,16 +79,18 @@ export async function run(
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
 	});
-	if (options.database.kind === "embedded") {
-		// Said before opening: creating a new database takes seconds, and a
-		// first run should not sit silent meanwhile.
-		logger.info(
-			{ database: describeDatabase(options.database) },
-			`no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; ${describeEmbeddedOpening(options.database)}`,
-		);
-	}
+	const { database: databaseConfig } = options;
 	try {
-		database = await openDatabase(options.database, {
+		database = await openDatabase(databaseConfig, {
+			// Said before PGlite starts: creating a new database takes seconds,
+			// and a first run should not sit silent meanwhile.
+			onEmbeddedOpening: () => {
+				if (databaseConfig.kind !== "embedded") return;
+				logger.info(
+					{ database: describeDatabase(databaseConfig) },
+					`no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; ${describeEmbeddedOpening(databaseConfig)}`,
+				);
+			},
 			queryTimeoutMs: config.queryTimeoutMs,
 			onQuery: (seconds, outcome) =>
 				metrics.dbQueryDuration.observe({ outcome }, seconds),

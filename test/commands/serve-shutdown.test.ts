@@ -4,7 +4,7 @@
  * how Ctrl-C and a second signal end it. Orchestrated PostgreSQL deployments
  * keep the delay that lets load balancers notice.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import t from "tap";
 import { coverageEnv, SHERPANY_BIN } from "../helpers/cli.ts";
@@ -32,6 +32,12 @@ async function waitForLine(
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
 	throw new Error("no such log line in 30 s");
+}
+
+/** Resolves once the child's stdout has ended: lines may follow the exit event. */
+async function outputEnded(child: ChildProcess): Promise<void> {
+	if (child.stdout && !child.stdout.readableEnded)
+		await new Promise((resolve) => child.stdout?.once("end", resolve));
 }
 
 t.test(
@@ -64,6 +70,7 @@ t.test(
 		const stopping = Date.now();
 		first.child.kill("SIGINT");
 		t.equal(await first.exited, 0, "SIGINT exits 0");
+		await outputEnded(first.child);
 		t.match(
 			parse(first.lines).find((entry) => entry.reason === "SIGINT"),
 			{
@@ -105,6 +112,7 @@ t.test(
 		);
 		serve.child.kill("SIGINT");
 		t.equal(await serve.exited, 1, "the second signal exits 1");
+		await outputEnded(serve.child);
 		const logs = parse(serve.lines);
 		t.equal(
 			logs.filter((entry) => /^second /.test(String(entry.msg))).length,
@@ -148,9 +156,7 @@ t.test(
 		child.stdin?.write("\x03");
 		t.equal(await exited, 0, "exits 0");
 		t.ok(Date.now() - stopping < 4000, "well within the 5 s delay");
-		// Output may still be in the pipe when the exit is reported.
-		if (child.stdout?.readableEnded === false)
-			await new Promise((resolve) => child.stdout?.once("end", resolve));
+		await outputEnded(child);
 		t.match(
 			parse(lines).find((entry) => entry.reason === "SIGINT"),
 			{
