@@ -133,6 +133,11 @@ t.test("serve --help is true for both databases", async (t) => {
 	const text = result.stdout.replace(/\s+/g, " ");
 	t.match(text, /migrates the embedded database itself/);
 	t.match(text, /never changes a PostgreSQL schema: run migrate first/);
+	t.match(
+		text,
+		/--shutdown-delay-ms <ms> .*default: 5000, 0 on the embedded database/,
+		"the delay's two defaults",
+	);
 });
 
 t.test(
