@@ -23,8 +23,8 @@ import {
 	loadDatabaseConfig,
 	MEMORY_DATA_DIR,
 } from "./config/database.ts";
+import { embeddedDatabaseExists } from "./config/embedded-state.ts";
 import type { Env } from "./config/sources.ts";
-import { embeddedDatabaseExists } from "./db/embedded-state.ts";
 import {
 	isDatabaseUnavailable,
 	isServerError,
