@@ -42,9 +42,10 @@ build_tar() {
 	# extract: unpack the packages without running any maintainer script, so
 	# nothing from the build (a shell, dpkg, apt) has to be in the result.
 	# Security updates come from the matching debian-security suite.
-	# Nothing runs inside the tree, so mmdebstrap's policy-rc.d guard is moot.
+	# Nothing runs inside the tree, so mmdebstrap's policy-rc.d guard is moot;
+	# /dev comes from the container runtime, so the tarball holds no devices.
 	mmdebstrap --quiet --variant=extract --include="$packages" \
-		--skip=chroot/policy-rc.d,chroot/start-stop-daemon \
+		--skip=chroot/policy-rc.d,chroot/start-stop-daemon,output/dev,output/mknod \
 		--format=tar --extract-hook="\"$here/base-hook.sh\" \"\$1\"" \
 		"$SUITE" "$1" \
 		"deb $mirror $SUITE main" \

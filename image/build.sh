@@ -30,6 +30,11 @@ revision=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
 # The commit time, so that two builds of one commit agree; else now.
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}
 
+# One build at a time on this machine (test files build in parallel): two
+# would race to import the same base tag.
+exec 9>"${TMPDIR:-/tmp}/sherpany-image-build.lock"
+flock 9
+
 base=$(PODMAN=$podman "$here/base.sh" --print-ref)
 if [[ ${SHERPANY_REBUILD_BASE:-} == 1 ]] || ! "$podman" image exists "$base"; then
 	command -v mmdebstrap >/dev/null ||
@@ -39,8 +44,10 @@ if [[ ${SHERPANY_REBUILD_BASE:-} == 1 ]] || ! "$podman" image exists "$base"; th
 fi
 
 # --format docker: the OCI format has no HEALTHCHECK. --pull=never: the base
-# is local and nothing may be pulled. --timestamp: reproducible dates.
-"$podman" build --quiet --format docker --pull=never \
+# is local and nothing may be pulled. --timestamp and --layers=false: the
+# layers are byte-identical for one commit (the Docker-format config still
+# records the build container's id, so the image id differs per build).
+"$podman" build --quiet --format docker --pull=never --layers=false \
 	--timestamp "$epoch" \
 	--build-arg "BASE_IMAGE=$base" \
 	--build-arg "VERSION=$version" \
