@@ -4,8 +4,9 @@
 # builds the base first (image/base.sh) and passes the arguments below.
 # The HEALTHCHECK needs the Docker image format: `podman build --format docker`.
 
-# Made locally from Debian packages by image/base.sh; never pulled.
-ARG BASE_IMAGE=localhost/sherpany-base:bookworm-20251128
+# Made locally from Debian packages by image/base.sh, never pulled; build.sh
+# passes the exact tag (bookworm-<date>-<digest of the base's definition>).
+ARG BASE_IMAGE=localhost/sherpany-base:bookworm
 FROM ${BASE_IMAGE}
 
 # Declared again: an ARG before FROM is out of scope after it.

@@ -121,6 +121,11 @@ export async function imageOrSkip(t: Test): Promise<BuiltImage | undefined> {
 	return built;
 }
 
+/** Runs `npm run image` again, whatever was built before (for reproducibility checks). */
+export function rebuildImage(): Promise<BuiltImage> {
+	return buildImage();
+}
+
 async function buildImage(): Promise<BuiltImage> {
 	await access(DIST_BINARY).catch((error: unknown) => {
 		throw new Error(
