@@ -14,7 +14,14 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import {
+	access,
+	chmod,
+	mkdtemp,
+	readFile,
+	rm,
+	writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,9 +102,16 @@ async function hasCommand(name: string): Promise<boolean> {
 	return result.code === 0;
 }
 
-/** The image references `npm run image` printed: `localhost/sherpany:<version>` first, then `:latest`. */
+/** What `npm run image` built. */
 export interface BuiltImage {
+	/**
+	 * The image ID. Tests run and inspect this, not a tag: on a shared
+	 * machine another checkout's build may move the tags at any moment.
+	 */
+	readonly id: string;
+	/** `localhost/sherpany:<version>`, as the script printed it. */
 	readonly versioned: string;
+	/** `localhost/sherpany:latest`. */
 	readonly latest: string;
 }
 
@@ -142,15 +156,29 @@ async function buildImage(): Promise<BuiltImage> {
 	);
 	// The pinned Node (node_modules/.bin), as npm run puts it first on PATH.
 	env.PATH = `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`;
-	const result = await run("bash", [BUILD_SCRIPT], 600_000, env);
-	if (result.code !== 0)
-		throw new Error(
-			`npm run image failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+	const dir = await mkdtemp(join(tmpdir(), "sherpany-image-build-"));
+	try {
+		const iidfile = join(dir, "iid");
+		const result = await run(
+			"bash",
+			[BUILD_SCRIPT, "--iidfile", iidfile],
+			600_000,
+			env,
 		);
-	const [versioned, latest] = result.stdout.trim().split("\n");
-	if (!versioned || !latest)
-		throw new Error(`npm run image printed no image names:\n${result.stdout}`);
-	return { versioned, latest };
+		if (result.code !== 0)
+			throw new Error(
+				`npm run image failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+			);
+		const [versioned, latest] = result.stdout.trim().split("\n");
+		if (!versioned || !latest)
+			throw new Error(
+				`npm run image printed no image names:\n${result.stdout}`,
+			);
+		const id = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
+		return { id, versioned, latest };
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
 }
 
 /** Options of {@link runContainer} and {@link startContainer}. */

@@ -46,8 +46,8 @@ const run = promisify(execFile);
 
 const image = await imageOrSkip(t);
 if (image) {
-	const inspected = await inspectImage(image.versioned);
-	const saved = await saveImage(t, image.versioned, inspected);
+	const inspected = await inspectImage(image.id);
+	const saved = await saveImage(t, image.id, inspected);
 
 	t.test(
 		"configuration: entrypoint, command, user, ports, volume, health check",
@@ -68,11 +68,9 @@ if (image) {
 				"/usr/local/bin/sherpany",
 				"check-health",
 			]);
-			t.equal(
-				(await inspectImage(image.latest)).Id,
-				inspected.Id,
-				":latest and :<version> are one image",
-			);
+			t.equal(image.versioned, `localhost/sherpany:${pkg.version}`);
+			t.equal(image.latest, "localhost/sherpany:latest");
+			t.equal(inspected.Id, image.id, "the ID npm run image reported");
 		},
 	);
 
@@ -140,12 +138,12 @@ if (image) {
 			"the data directory belongs to the app user",
 		);
 
-		const shell = await runContainer(image.versioned, ["-c", "true"], {
+		const shell = await runContainer(image.id, ["-c", "true"], {
 			flags: ["--entrypoint", "/bin/sh"],
 		});
 		t.not(shell.code, 0, "podman run --entrypoint /bin/sh fails");
 		t.match(shell.stderr, /\/bin\/sh.*no such file or directory/);
-		const passwd = await fileInImage(image.versioned, "etc/passwd");
+		const passwd = await fileInImage(image.id, "etc/passwd");
 		t.match(passwd, /^nonroot:x:65532:65532:/m);
 	});
 
@@ -164,7 +162,7 @@ if (image) {
 			);
 			const again = await rebuildImage();
 			t.same(
-				(await inspectImage(again.versioned)).RootFS.Layers,
+				(await inspectImage(again.id)).RootFS.Layers,
 				inspected.RootFS.Layers,
 			);
 		},
