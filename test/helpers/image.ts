@@ -116,6 +116,8 @@ export interface BuiltImage {
 }
 
 let built: Promise<BuiltImage> | undefined;
+/** IDs this process built, removed at its end unless they still carry a tag. */
+const builtIds: string[] = [];
 
 /**
  * Builds the image with `npm run image` (once per test process) and returns
@@ -131,8 +133,30 @@ export async function imageOrSkip(t: Test): Promise<BuiltImage | undefined> {
 		t.plan(0, message);
 		return undefined;
 	}
-	built ??= buildImage();
+	if (!built) {
+		built = buildImage();
+		t.teardown(removeSupersededImages);
+	}
 	return built;
+}
+
+/**
+ * Every build leaves a full copy of the binary's layer, and a later build
+ * takes the tags: remove this process's images that no tag names any more.
+ * An image still tagged (the newest build) stays for `podman run`.
+ */
+async function removeSupersededImages(): Promise<void> {
+	for (const id of builtIds) {
+		const tags = await podman([
+			"image",
+			"inspect",
+			id,
+			"--format",
+			"{{len .RepoTags}}",
+		]);
+		if (tags.code === 0 && tags.stdout.trim() === "0")
+			await podman(["rmi", id]);
+	}
 }
 
 /** Runs `npm run image` again, whatever was built before (for reproducibility checks). */
@@ -175,6 +199,7 @@ async function buildImage(): Promise<BuiltImage> {
 				`npm run image printed no image names:\n${result.stdout}`,
 			);
 		const id = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
+		builtIds.push(id);
 		return { id, versioned, latest };
 	} finally {
 		await rm(dir, { recursive: true, force: true });

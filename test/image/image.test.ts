@@ -301,6 +301,6 @@ async function fileInImage(ref: string, path: string): Promise<string> {
 			await rm(dir, { recursive: true, force: true });
 		}
 	} finally {
-		await podman(["rm", "--force", name]);
+		await podman(["rm", "--force", "--volumes", name]);
 	}
 }
