@@ -13,6 +13,7 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
+import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import {
 	healthcheckTest,
@@ -145,6 +146,29 @@ if (image) {
 		t.match(shell.stderr, /\/bin\/sh.*no such file or directory/);
 		const passwd = await fileInImage(image.id, "etc/passwd");
 		t.match(passwd, /^nonroot:x:65532:65532:/m);
+	});
+
+	t.test("the base has every shared library dist/sherpany links", async (t) => {
+		const { stdout } = await run("ldd", [
+			fileURLToPath(new URL("dist/sherpany", ROOT)),
+		]);
+		// "libstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x...)", and ld.so by path.
+		const needed = [...stdout.matchAll(/^\s*(\S+\.so[.\d]*)(?: =>|\s+\()/gm)]
+			.map((m) => m[1]?.split("/").pop() ?? "")
+			.filter((name) => name && !name.startsWith("linux-vdso"));
+		t.ok(
+			needed.includes("libc.so.6") && needed.includes("libstdc++.so.6"),
+			needed.join(" "),
+		);
+		const names = new Set(
+			(await listFiles(saved.layers)).map((f) => f.path.split("/").pop()),
+		);
+		for (const library of needed) {
+			t.ok(
+				names.has(library),
+				`${library} is in the image (else add its package to image/base-packages)`,
+			);
+		}
 	});
 
 	t.test(
