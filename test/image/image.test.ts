@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
-import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import {
 	healthcheckTest,
