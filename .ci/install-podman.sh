@@ -11,8 +11,10 @@ command -v mmdebstrap >/dev/null 2>&1 || packages+=(mmdebstrap)
 # mmdebstrap verifies Debian's archive with it; Ubuntu (the release
 # workflow's runner) does not have it by default.
 [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || packages+=(debian-archive-keyring)
+# mmdebstrap (a Recommends) reads the keyring with gpg to write signed-by.
+command -v gpg >/dev/null 2>&1 || packages+=(gpg)
 if ((${#packages[@]} == 0)); then
-	echo "podman, runc, mmdebstrap and Debian's archive keyring: present"
+	echo "podman, runc, mmdebstrap, gpg and Debian's archive keyring: present"
 	exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then

@@ -12,6 +12,9 @@
 #   SHERPANY_DEBIAN_MIRROR
 #                       Debian mirror (default deb.debian.org). Point it at a
 #                       snapshot.debian.org URL to pin every package version.
+#   SHERPANY_DEBIAN_SECURITY_MIRROR
+#                       the same for debian-security (default
+#                       deb.debian.org/debian-security)
 #   PODMAN              podman command (default: image/podman.sh)
 #
 # The same SOURCE_DATE_EPOCH and the same package versions give a

@@ -40,7 +40,7 @@ if (image) {
 				api: string;
 			}> => {
 				const port = await freePort();
-				const name = await startContainer(t, image.latest, [], {
+				const name = await startContainer(t, image.id, [], {
 					env: { PORT: String(port), ADMIN_PORT: String(await freePort()) },
 					flags: mount,
 				});
@@ -95,7 +95,7 @@ if (image) {
 		"without a writable data directory it fails, without a stack trace",
 		async (t) => {
 			// A read-only tmpfs over the data directory: nowhere to write.
-			const result = await runContainer(image.latest, ["migrate"], {
+			const result = await runContainer(image.id, ["migrate"], {
 				flags: ["--mount", "type=tmpfs,target=/var/lib/sherpany,ro"],
 			});
 			t.not(result.code, 0, "migrate fails");

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
 import t, { type Test } from "tap";
@@ -46,8 +47,8 @@ const run = promisify(execFile);
 
 const image = await imageOrSkip(t);
 if (image) {
-	const inspected = await inspectImage(image.versioned);
-	const saved = await saveImage(t, image.versioned, inspected);
+	const inspected = await inspectImage(image.id);
+	const saved = await saveImage(t, image.id, inspected);
 
 	t.test(
 		"configuration: entrypoint, command, user, ports, volume, health check",
@@ -68,11 +69,9 @@ if (image) {
 				"/usr/local/bin/sherpany",
 				"check-health",
 			]);
-			t.equal(
-				(await inspectImage(image.latest)).Id,
-				inspected.Id,
-				":latest and :<version> are one image",
-			);
+			t.equal(image.versioned, `localhost/sherpany:${pkg.version}`);
+			t.equal(image.latest, "localhost/sherpany:latest");
+			t.equal(inspected.Id, image.id, "the ID npm run image reported");
 		},
 	);
 
@@ -140,13 +139,36 @@ if (image) {
 			"the data directory belongs to the app user",
 		);
 
-		const shell = await runContainer(image.versioned, ["-c", "true"], {
+		const shell = await runContainer(image.id, ["-c", "true"], {
 			flags: ["--entrypoint", "/bin/sh"],
 		});
 		t.not(shell.code, 0, "podman run --entrypoint /bin/sh fails");
 		t.match(shell.stderr, /\/bin\/sh.*no such file or directory/);
-		const passwd = await fileInImage(image.versioned, "etc/passwd");
+		const passwd = await fileInImage(image.id, "etc/passwd");
 		t.match(passwd, /^nonroot:x:65532:65532:/m);
+	});
+
+	t.test("the base has every shared library dist/sherpany links", async (t) => {
+		const { stdout } = await run("ldd", [
+			fileURLToPath(new URL("dist/sherpany", ROOT)),
+		]);
+		// "libstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x...)", and ld.so by path.
+		const needed = [...stdout.matchAll(/^\s*(\S+\.so[.\d]*)(?: =>|\s+\()/gm)]
+			.map((m) => m[1]?.split("/").pop() ?? "")
+			.filter((name) => name && !name.startsWith("linux-vdso"));
+		t.ok(
+			needed.includes("libc.so.6") && needed.includes("libstdc++.so.6"),
+			needed.join(" "),
+		);
+		const names = new Set(
+			(await listFiles(saved.layers)).map((f) => f.path.split("/").pop()),
+		);
+		for (const library of needed) {
+			t.ok(
+				names.has(library),
+				`${library} is in the image (else add its package to image/base-packages)`,
+			);
+		}
 	});
 
 	t.test(
@@ -164,7 +186,7 @@ if (image) {
 			);
 			const again = await rebuildImage();
 			t.same(
-				(await inspectImage(again.versioned)).RootFS.Layers,
+				(await inspectImage(again.id)).RootFS.Layers,
 				inspected.RootFS.Layers,
 			);
 		},
@@ -303,6 +325,6 @@ async function fileInImage(ref: string, path: string): Promise<string> {
 			await rm(dir, { recursive: true, force: true });
 		}
 	} finally {
-		await podman(["rm", "--force", name]);
+		await podman(["rm", "--force", "--volumes", name]);
 	}
 }
