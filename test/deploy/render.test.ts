@@ -53,6 +53,7 @@ for (const combination of await listCombinations()) {
 		checkDeployment(t, objects, combination);
 		checkEgress(t, objects, combination);
 		checkIngress(t, objects);
+		checkDatabaseCa(t, objects);
 		checkSeedJob(t, objects);
 		checkServiceMonitors(t, objects);
 	});
@@ -366,6 +367,23 @@ function checkEgress(
 		[["http"], ["admin"]],
 		"the app is reachable on its ports only",
 	);
+}
+
+/** Only the public half of the CloudNativePG CA reaches the app's pods. */
+function checkDatabaseCa(t: Tap, objects: KubeObject[]): void {
+	const deployment = findObject<IDeployment & KubeObject>(
+		objects,
+		"Deployment",
+		"sherpany",
+	);
+	for (const volume of deployment.spec?.template.spec?.volumes ?? [])
+		for (const source of volume.projected?.sources ?? [])
+			if (source.secret?.name === "sherpany-db-ca")
+				t.same(
+					source.secret.items,
+					[{ key: "ca.crt", path: "ca.crt" }],
+					"only ca.crt of sherpany-db-ca is mounted, never ca.key",
+				);
 }
 
 function checkIngress(t: Tap, objects: KubeObject[]): void {
