@@ -15,6 +15,9 @@
  * what they should, and SIGTERM ends serve cleanly within the grace period
  * left after preStop.
  *
+ * The image is run by the ID its build reported (`npm run image`): on a
+ * shared machine another checkout may move the tags.
+ *
  * What the manifests leave to the cluster the test supplies: the Secrets'
  * contents, Service DNS names (pointed at the pod's 127.0.0.1, where a
  * bridge forwards port 5432 to the test PostgreSQL), and the CA bundle an
@@ -161,7 +164,7 @@ if (image && process.getuid?.() !== 0) {
 	// at a time keeps the file well inside tap's timeout on a busy machine.
 	t.jobs = 2;
 	for (const variant of VARIANTS)
-		t.test(variant.label, (t) => runVariant(t, variant, image.versioned));
+		t.test(variant.label, (t) => runVariant(t, variant, image.id));
 }
 
 async function runVariant(
