@@ -18,7 +18,7 @@ import { createMigrator } from "../db/migrator.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
-import { checkReadiness } from "../http/health.ts";
+import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { createMetrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -64,8 +64,11 @@ export async function run(
 	let shuttingDown = false;
 	let shutdownPromise: Promise<void> | undefined;
 	let database: DatabaseHandle | undefined;
+	let readinessDeps: ReadinessDeps | undefined;
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
+		readiness: async () =>
+			readinessDeps && (await checkReadiness(readinessDeps)).checks,
 	});
 	try {
 		database = await openDatabase(options.database, {
@@ -98,6 +101,9 @@ export async function run(
 			readyTimeoutMs: config.readyTimeoutMs,
 			isShuttingDown: () => shuttingDown,
 		};
+		// The metric describes the database, so it ignores shutdown (which
+		// `/ready` reports on its own, with no database check).
+		readinessDeps = { ...appDeps, isShuttingDown: () => false };
 		// Both listeners drain together, within one deadline.
 		const servers: Server[] = [];
 		closers.push(async () => {
