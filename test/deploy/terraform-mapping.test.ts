@@ -1,0 +1,516 @@
+/**
+ * The Terraform module applies exactly the objects of `deploy/kubernetes/`
+ * for the same choices: for each choice of variables, the real terraform
+ * runs the provider-free `modules/kustomization`, its kustomization is
+ * rendered with `kubectl kustomize`, and the objects must equal those of a
+ * kustomization this test writes by itself (base, components, image,
+ * namespace, replicas, settings) — and, for the dev and release choices,
+ * those of the shipped overlays. So the module and the manifests can't drift.
+ *
+ * Also: invalid choices are refused by the variables' validations with
+ * their own messages, and the rendered objects pass the deploy policies.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import t, { type Test } from "tap";
+import { checkPolicies } from "../helpers/kube-policy.ts";
+import {
+	KUBERNETES_DIR,
+	type KubeObject,
+	kustomize,
+	listComponents,
+} from "../helpers/kustomize.ts";
+import {
+	createMappingRoot,
+	findTerraform,
+	type MappingRoot,
+	MISSING_TERRAFORM,
+} from "../helpers/terraform.ts";
+
+const { version } = JSON.parse(
+	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const CA_BUNDLE =
+	"-----BEGIN CERTIFICATE-----\nMIIBdummyCertificateForTheTestOnly\n-----END CERTIFICATE-----\n";
+const RECOMMENDED_LABELS = {
+	"app.kubernetes.io/name": "sherpany",
+	"app.kubernetes.io/instance": "sherpany",
+	"app.kubernetes.io/part-of": "sherpany",
+	"app.kubernetes.io/managed-by": "kustomize",
+	"app.kubernetes.io/component": "database",
+};
+
+/** What the test expects for one choice, in its own terms. */
+interface Expected {
+	readonly namespace: string;
+	readonly components: readonly string[];
+	readonly image: { newName?: string; newTag: string; digest?: string };
+	readonly replicas: { min: number; max: number };
+	readonly logLevel: string;
+	/** A Secret generated from these literals. */
+	readonly secret?: { name: string; literals: string[] };
+	/** Patches in this test's own form (mostly strategic merge). */
+	readonly patches?: readonly unknown[];
+}
+
+interface Case {
+	readonly label: string;
+	readonly variables: Record<string, unknown>;
+	readonly expected: Expected;
+	/** Release-style: every image pinned by digest. */
+	readonly release?: boolean;
+}
+
+const CASES: readonly Case[] = [
+	{
+		label: "defaults: in-cluster PostgreSQL, password from a variable",
+		variables: { database_password: "a-password-of-24-chars!" },
+		expected: {
+			namespace: "sherpany",
+			components: ["postgres"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			secret: {
+				name: "sherpany-database",
+				literals: ["password=a-password-of-24-chars!"],
+			},
+		},
+	},
+	{
+		label:
+			"in-cluster in another namespace, own registry by digest, Ingress, ExternalSecret, seed Job",
+		variables: {
+			namespace: "shop",
+			image: {
+				name: "registry.example.com/team/sherpany",
+				tag: version,
+				digest: DIGEST,
+			},
+			replicas: { min: 3, max: 9 },
+			log_level: "warn",
+			database: {
+				mode: "in-cluster",
+				image: `docker.io/library/postgres:17.6-bookworm@${DIGEST}`,
+			},
+			credentials: {
+				source: "external-secret",
+				external_secret: {
+					store_kind: "SecretStore",
+					store_name: "vault",
+					remote_key: "prod/sherpany",
+				},
+			},
+			ingress: {
+				host: "users.shop.example",
+				tls_secret_name: "users-tls",
+				class_name: "traefik",
+				annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+			},
+			seed_job: true,
+		},
+		release: true,
+		expected: {
+			namespace: "shop",
+			components: ["postgres", "ingress", "external-secret", "seed-job"],
+			image: {
+				newName: "registry.example.com/team/sherpany",
+				newTag: version,
+				digest: DIGEST,
+			},
+			replicas: { min: 3, max: 9 },
+			logLevel: "warn",
+			patches: [
+				strategic("apps/v1", "StatefulSet", "sherpany-postgres", {
+					spec: {
+						template: {
+							spec: {
+								containers: [
+									{
+										name: "postgres",
+										image: `docker.io/library/postgres:17.6-bookworm@${DIGEST}`,
+									},
+								],
+							},
+						},
+					},
+				}),
+				strategic(
+					"external-secrets.io/v1",
+					"ExternalSecret",
+					"sherpany-database",
+					{
+						spec: {
+							secretStoreRef: { kind: "SecretStore", name: "vault" },
+							dataFrom: [{ extract: { key: "prod/sherpany" } }],
+						},
+					},
+				),
+				...ingressPatches("users.shop.example", "users-tls", "traefik", {
+					"cert-manager.io/cluster-issuer": "letsencrypt",
+				}),
+			],
+		},
+	},
+	{
+		label: "CloudNativePG with the operator's secret, Ingress, seed Job",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			ingress: { host: "api.example.org" },
+			seed_job: true,
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["cloudnativepg", "ingress", "seed-job"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			patches: ingressPatches("api.example.org", "sherpany-tls", "nginx", {}),
+		},
+	},
+	{
+		label: "external database with a CA bundle, URL from a variable",
+		variables: {
+			database: { mode: "external", ca_bundle: CA_BUNDLE },
+			database_url: "postgres://app:pw@db.example.com:5432/app",
+			replicas: { min: 1, max: 1 },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-db"],
+			image: { newTag: version },
+			replicas: { min: 1, max: 1 },
+			logLevel: "info",
+			secret: {
+				name: "sherpany-database",
+				literals: ["uri=postgres://app:pw@db.example.com:5432/app"],
+			},
+			patches: [
+				strategic("v1", "ConfigMap", "sherpany-database-ca", {
+					data: { "ca.crt": CA_BUNDLE },
+				}),
+			],
+		},
+	},
+	{
+		label:
+			"external database without a CA bundle, existing Secret: the base alone",
+		variables: {
+			database: { mode: "external" },
+			credentials: { source: "existing-secret" },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: [],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+		},
+	},
+	{
+		label: "monitoring",
+		variables: {
+			database: { mode: "external" },
+			credentials: { source: "external-secret" },
+			monitoring: true,
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-secret", "monitoring"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+		},
+	},
+];
+
+/** Variables that reproduce each shipped overlay. */
+const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
+	dev: {
+		image: { name: "localhost/sherpany", tag: version },
+		replicas: { min: 1, max: 2 },
+		log_level: "debug",
+		database_password: "dev-only-not-a-secret",
+		seed_job: true,
+	},
+	release: {
+		image: { tag: version, digest: `sha256:${"0".repeat(64)}` },
+		database: {
+			mode: "cloudnativepg",
+			image: `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@sha256:${"0".repeat(64)}`,
+		},
+		credentials: { source: "operator" },
+		ingress: { host: "api.example.com" },
+		seed_job: true,
+	},
+};
+
+/** Invalid choices and the validation message each must meet. */
+const REFUSED: ReadonlyArray<{
+	label: string;
+	variables: Record<string, unknown>;
+	message: RegExp;
+}> = [
+	{
+		label: "cloudnativepg with a password of our own",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			database_password: "x".repeat(20),
+		},
+		message: /credentials\.source must be "operator" exactly when/,
+	},
+	{
+		label: "in-cluster with a generated Secret but no password",
+		variables: {},
+		message: /database_password is required when database\.mode is in-cluster/,
+	},
+	{
+		label: "the latest tag",
+		variables: { image: { tag: "latest" }, database_password: "x".repeat(20) },
+		message: /image\.tag must be a version tag \(not "latest"\)/,
+	},
+	{
+		label: "min replicas above max",
+		variables: {
+			replicas: { min: 3, max: 2 },
+			database_password: "x".repeat(20),
+		},
+		message: /replicas must satisfy 1 <= min <= max <= 100/,
+	},
+	{
+		label: "a CA bundle that is no PEM",
+		variables: {
+			database: { mode: "external", ca_bundle: "not a certificate" },
+			database_url: "postgres://a:b@c/d",
+		},
+		message: /database\.ca_bundle must hold PEM certificates/,
+	},
+	{
+		label: "an unknown database mode",
+		variables: { database: { mode: "sqlite" } },
+		message:
+			/database\.mode must be one of in-cluster, cloudnativepg, external/,
+	},
+	{
+		label: "an Ingress host that is no DNS name",
+		variables: {
+			ingress: { host: "https://api.example.com/" },
+			database_password: "x".repeat(20),
+		},
+		message: /ingress\.host must be a fully qualified DNS name/,
+	},
+];
+
+async function runSuite(): Promise<void> {
+	const root = await createMappingRoot();
+	t.teardown(() => root.close());
+	const onDisk = new Set(await listComponents());
+
+	for (const choice of CASES) {
+		t.test(choice.label, async (t) => {
+			const missing = choice.expected.components.filter(
+				(name) => !onDisk.has(name),
+			);
+			if (missing.length > 0) {
+				// A component another branch adds (monitoring): the module must
+				// refuse it clearly rather than render without it.
+				await t.rejects(
+					root.apply(choice.variables),
+					/deploy\/kubernetes lacks the base or a chosen component/,
+					`refused while components/${missing.join(", ")} is not in this checkout`,
+				);
+				return;
+			}
+			const outputs = await root.apply(choice.variables);
+			t.same(
+				outputs.components,
+				choice.expected.components,
+				"components in order",
+			);
+			const fromModule = await renderModule(root, outputs.kustomization_yaml);
+			const expected = await kustomize(
+				await writeExpected(root, choice.label, choice.expected),
+			);
+			assertSameObjects(t, fromModule, expected);
+			t.same(
+				checkPolicies(fromModule, { release: choice.release }),
+				[],
+				"the objects pass the deploy policies",
+			);
+			assertSecretsSeparated(t, outputs);
+		});
+	}
+
+	for (const [overlay, variables] of Object.entries(OVERLAYS)) {
+		t.test(`variables that match overlays/${overlay}`, async (t) => {
+			const outputs = await root.apply(variables);
+			const fromModule = await renderModule(root, outputs.kustomization_yaml);
+			const expected = await kustomize(`overlays/${overlay}`);
+			assertSameObjects(t, fromModule, expected);
+		});
+	}
+
+	for (const refused of REFUSED) {
+		t.test(`refuses ${refused.label}`, async (t) => {
+			await t.rejects(root.apply(refused.variables), refused.message);
+		});
+	}
+}
+
+/** Writes the module's kustomization where terraform ran, and renders it. */
+async function renderModule(
+	root: MappingRoot,
+	yaml: string,
+): Promise<KubeObject[]> {
+	await writeFile(join(root.dir, "kustomization.yaml"), yaml);
+	return kustomize(root.dir);
+}
+
+/** Writes this test's own kustomization for a choice; returns its directory. */
+async function writeExpected(
+	root: MappingRoot,
+	label: string,
+	expected: Expected,
+): Promise<string> {
+	const dir = join(
+		root.dir,
+		"expected",
+		label.replace(/[^a-z0-9]+/gi, "-").toLowerCase(),
+	);
+	await mkdir(dir, { recursive: true });
+	const toRepo = (path: string) => relative(dir, join(KUBERNETES_DIR, path));
+	const kustomization = {
+		apiVersion: "kustomize.config.k8s.io/v1beta1",
+		kind: "Kustomization",
+		namespace: expected.namespace,
+		resources: [toRepo("base")],
+		components: expected.components.map((name) => toRepo(`components/${name}`)),
+		images: [{ name: "ghcr.io/sherpany/sherpany", ...expected.image }],
+		configMapGenerator: [
+			{
+				name: "sherpany",
+				behavior: "merge",
+				literals: [`LOG_LEVEL=${expected.logLevel}`],
+			},
+		],
+		secretGenerator: expected.secret
+			? [{ ...expected.secret, options: { labels: RECOMMENDED_LABELS } }]
+			: [],
+		patches: [
+			strategic("autoscaling/v2", "HorizontalPodAutoscaler", "sherpany", {
+				spec: {
+					minReplicas: expected.replicas.min,
+					maxReplicas: expected.replicas.max,
+				},
+			}),
+			...(expected.patches ?? []),
+		],
+	};
+	// JSON is YAML.
+	await writeFile(
+		join(dir, "kustomization.yaml"),
+		JSON.stringify(kustomization),
+	);
+	return dir;
+}
+
+/** A strategic-merge patch (a JSON merge patch for custom resources). */
+function strategic(
+	apiVersion: string,
+	kind: string,
+	name: string,
+	body: Record<string, unknown>,
+): unknown {
+	// A target, so that kustomize matches by kind and name whatever namespace
+	// the manifest declares.
+	return {
+		target: { kind, name },
+		patch: JSON.stringify({ apiVersion, kind, metadata: { name }, ...body }),
+	};
+}
+
+/** The Ingress's host, TLS secret, class and annotations. */
+function ingressPatches(
+	host: string,
+	tlsSecret: string,
+	className: string,
+	annotations: Record<string, string>,
+): unknown[] {
+	// rules and tls are lists without merge keys: patch their fields in place.
+	const ops = [
+		{ op: "replace", path: "/spec/rules/0/host", value: host },
+		{ op: "replace", path: "/spec/tls/0/hosts", value: [host] },
+		{ op: "replace", path: "/spec/tls/0/secretName", value: tlsSecret },
+	];
+	return [
+		{
+			target: { kind: "Ingress", name: "sherpany" },
+			patch: JSON.stringify(ops),
+		},
+		strategic("networking.k8s.io/v1", "Ingress", "sherpany", {
+			...(Object.keys(annotations).length > 0
+				? { metadata: { name: "sherpany", annotations } }
+				: {}),
+			spec: { ingressClassName: className },
+		}),
+	];
+}
+
+/** Same objects by kind, namespace and name, and each equal in full. */
+function assertSameObjects(
+	t: Test,
+	actual: readonly KubeObject[],
+	expected: readonly KubeObject[],
+): void {
+	const byId = (objects: readonly KubeObject[]) =>
+		new Map(
+			objects.map((object) => [
+				`${object.kind} ${object.metadata.namespace ?? "-"}/${object.metadata.name}`,
+				object,
+			]),
+		);
+	const actualById = byId(actual);
+	const expectedById = byId(expected);
+	t.same(
+		[...actualById.keys()].sort(),
+		[...expectedById.keys()].sort(),
+		"the same objects (kind, namespace, name)",
+	);
+	for (const [id, object] of expectedById)
+		if (actualById.has(id)) t.same(actualById.get(id), object, `${id} equal`);
+}
+
+/** The plain output holds no secret value; the sensitive ones complete it. */
+function assertSecretsSeparated(
+	t: Test,
+	outputs: Awaited<ReturnType<MappingRoot["apply"]>>,
+): void {
+	const plain = JSON.stringify(outputs.kustomization);
+	for (const literals of Object.values(outputs.secret_literals))
+		for (const literal of literals)
+			t.notOk(
+				plain.includes(literal.slice(literal.indexOf("=") + 1)),
+				"the kustomization output holds no secret value",
+			);
+	const generators = (
+		outputs.kustomization as { secretGenerator: Array<{ name: string }> }
+	).secretGenerator;
+	t.same(
+		generators.map((generator) => generator.name).sort(),
+		Object.keys(outputs.secret_literals).sort(),
+		"every generated Secret has its literals in secret_literals",
+	);
+}
+
+const terraform = await findTerraform();
+if (!terraform) {
+	// CI runs where /usr/local/bin/terraform exists; say loudly when it doesn't.
+	if (process.env.CI) console.error(`# ${MISSING_TERRAFORM}`);
+	t.test(MISSING_TERRAFORM, { skip: MISSING_TERRAFORM }, () => {});
+} else {
+	t.comment(`using ${terraform}`);
+	await runSuite();
+}
