@@ -257,3 +257,14 @@ async function listTerraformFiles(dir: string): Promise<string[]> {
 		relative(TERRAFORM_DIR, a).localeCompare(relative(TERRAFORM_DIR, b)),
 	);
 }
+
+t.test("the README's variables table lists every variable", async (t) => {
+	const readme = await readFile(join(TERRAFORM_DIR, "README.md"), "utf8");
+	const listed = new Set(
+		[...readme.matchAll(/^\| `(\w+)` +\|/gm)].map((match) => match[1]),
+	);
+	for (const name of Object.keys(
+		moduleBlocks("modules/sherpany").variable ?? {},
+	))
+		t.ok(listed.has(name), `${name} is in deploy/terraform/README.md`);
+});
