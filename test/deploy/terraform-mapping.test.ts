@@ -10,7 +10,7 @@
  * Also: invalid choices are refused by the variables' validations with
  * their own messages, and the rendered objects pass the deploy policies.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import t, { type Test } from "tap";
 import { checkPolicies } from "../helpers/kube-policy.ts";
@@ -25,6 +25,7 @@ import {
 	findTerraform,
 	type MappingRoot,
 	MISSING_TERRAFORM,
+	TERRAFORM_DIR,
 } from "../helpers/terraform.ts";
 
 const { version } = JSON.parse(
@@ -305,6 +306,8 @@ const REFUSED: ReadonlyArray<{
 ];
 
 async function runSuite(): Promise<void> {
+	// Compared after the runs: no state, .terraform or lock file may appear.
+	const before = await listTerraformDir();
 	const root = await createMappingRoot();
 	t.teardown(() => root.close());
 	const onDisk = new Set(await listComponents());
@@ -358,6 +361,19 @@ async function runSuite(): Promise<void> {
 			await t.rejects(root.apply(refused.variables), refused.message);
 		});
 	}
+
+	t.test("terraform wrote nothing into the repository", async (t) => {
+		t.same(
+			await listTerraformDir(),
+			before,
+			"deploy/terraform holds the same files as before the runs",
+		);
+	});
+}
+
+/** Every path under deploy/terraform, sorted. */
+async function listTerraformDir(): Promise<string[]> {
+	return (await readdir(TERRAFORM_DIR, { recursive: true })).sort();
 }
 
 /** Writes the module's kustomization where terraform ran, and renders it. */
