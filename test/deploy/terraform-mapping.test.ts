@@ -249,6 +249,14 @@ const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 	},
 };
 
+/** The kustomization's list fields and the dynamic blocks of modules/sherpany that take them. */
+const DYNAMIC_BLOCKS: Readonly<Record<string, string>> = {
+	images: "images",
+	configMapGenerator: "config_map_generator",
+	secretGenerator: "secret_generator",
+	patches: "patches",
+};
+
 /** Invalid choices and the validation message each must meet. */
 const REFUSED: ReadonlyArray<{
 	label: string;
@@ -308,6 +316,7 @@ const REFUSED: ReadonlyArray<{
 async function runSuite(): Promise<void> {
 	// Compared after the runs: no state, .terraform or lock file may appear.
 	const before = await listTerraformDir();
+	const produced: Array<Record<string, unknown>> = [];
 	const root = await createMappingRoot();
 	t.teardown(() => root.close());
 	const onDisk = new Set(await listComponents());
@@ -328,6 +337,7 @@ async function runSuite(): Promise<void> {
 				return;
 			}
 			const outputs = await root.apply(choice.variables);
+			produced.push(outputs.kustomization);
 			t.same(
 				outputs.components,
 				choice.expected.components,
@@ -350,6 +360,7 @@ async function runSuite(): Promise<void> {
 	for (const [overlay, variables] of Object.entries(OVERLAYS)) {
 		t.test(`variables that match overlays/${overlay}`, async (t) => {
 			const outputs = await root.apply(variables);
+			produced.push(outputs.kustomization);
 			const fromModule = await renderModule(root, outputs.kustomization_yaml);
 			const expected = await kustomize(`overlays/${overlay}`);
 			assertSameObjects(t, fromModule, expected);
@@ -361,6 +372,50 @@ async function runSuite(): Promise<void> {
 			await t.rejects(root.apply(refused.variables), refused.message);
 		});
 	}
+
+	t.test(
+		"modules/sherpany hands the provider every field the mapping produced",
+		async (t) => {
+			// Only the mapping runs here; a field that main.tf did not pass on
+			// would silently never reach the cluster.
+			const main = await readFile(
+				join(TERRAFORM_DIR, "modules/sherpany/main.tf"),
+				"utf8",
+			);
+			const consumed = new Set(
+				[...main.matchAll(/local\.kustomization\.(\w+)/g)].map((m) => m[1]),
+			);
+			const fields = new Set(produced.flatMap((k) => Object.keys(k)));
+			for (const field of fields)
+				if (field !== "apiVersion" && field !== "kind")
+					t.ok(consumed.has(field), `${field} is passed to the provider`);
+			for (const [field, iterator] of Object.entries(DYNAMIC_BLOCKS)) {
+				const used = new Set(
+					[
+						...main.matchAll(
+							new RegExp(
+								`${iterator}\\.value\\.(\\w+)|lookup\\(${iterator}\\.value, "(\\w+)"`,
+								"g",
+							),
+						),
+					].map((m) => m[1] ?? m[2]),
+				);
+				const keys = new Set(
+					produced.flatMap((k) =>
+						((k[field] ?? []) as Array<Record<string, unknown>>).flatMap(
+							(entry) => Object.keys(entry),
+						),
+					),
+				);
+				t.ok(keys.size > 0, `the cases produced ${field}`);
+				for (const key of keys)
+					t.ok(
+						used.has(key),
+						`${field}[].${key} reaches dynamic "${iterator}"`,
+					);
+			}
+		},
+	);
 
 	t.test("terraform wrote nothing into the repository", async (t) => {
 		t.same(
