@@ -15,6 +15,9 @@
  * what they should, and SIGTERM ends serve cleanly within the grace period
  * left after preStop.
  *
+ * The image is run by the ID its build reported (`npm run image`): on a
+ * shared machine another checkout may move the tags.
+ *
  * What the manifests leave to the cluster the test supplies: the Secrets'
  * contents, Service DNS names (pointed at the pod's 127.0.0.1, where a
  * bridge forwards port 5432 to the test PostgreSQL), and the CA bundle an
@@ -33,6 +36,7 @@ import { podSpecOf } from "../helpers/kube-policy.ts";
 import {
 	findObject,
 	type KubeObject,
+	kustomize,
 	renderWith,
 } from "../helpers/kustomize.ts";
 import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
@@ -48,7 +52,11 @@ const POSTGRES_PORT = 5432;
 
 interface Variant {
 	readonly label: string;
+	/** The base with these components, or the overlay when one is named. */
 	readonly components: readonly string[];
+	readonly overlay?: string;
+	/** The image the manifests name; the locally built one runs in its place. */
+	readonly manifestImage?: string;
 	readonly ssl: boolean;
 	/** Prepares the database and returns the Secret, DNS and ConfigMap facts for it. */
 	setUp(
@@ -60,6 +68,14 @@ interface Variant {
 		hosts?: Record<string, string>;
 		configMapData?: Record<string, Record<string, string>>;
 	}>;
+}
+
+/** What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start. */
+async function createSherpanyDatabase(
+	pg: Awaited<ReturnType<typeof startPostgres>>,
+): Promise<void> {
+	await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
+	await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
 }
 
 const VARIANTS: Variant[] = [
@@ -84,9 +100,7 @@ const VARIANTS: Variant[] = [
 		components: ["postgres", "seed-job"],
 		ssl: false,
 		async setUp(pg) {
-			// What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start.
-			await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
-			await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
+			await createSherpanyDatabase(pg);
 			return {
 				database: "sherpany",
 				secrets: {
@@ -148,6 +162,22 @@ const VARIANTS: Variant[] = [
 			};
 		},
 	},
+	{
+		label: "overlay dev: as applied, with its generated Secret",
+		components: [],
+		overlay: "dev",
+		manifestImage: `localhost/sherpany:${version}`,
+		ssl: false,
+		async setUp(pg) {
+			await createSherpanyDatabase(pg);
+			// The Secret is the overlay's own (secretGenerator), read from the rendered objects.
+			return {
+				database: "sherpany",
+				secrets: {},
+				hosts: { "sherpany-postgres": "127.0.0.1" },
+			};
+		},
+	},
 ];
 
 const image = await imageOrSkip(t);
@@ -161,7 +191,7 @@ if (image && process.getuid?.() !== 0) {
 	// at a time keeps the file well inside tap's timeout on a busy machine.
 	t.jobs = 2;
 	for (const variant of VARIANTS)
-		t.test(variant.label, (t) => runVariant(t, variant, image.versioned));
+		t.test(variant.label, (t) => runVariant(t, variant, image.id));
 }
 
 async function runVariant(
@@ -169,7 +199,9 @@ async function runVariant(
 	variant: Variant,
 	localImage: string,
 ): Promise<void> {
-	const objects = await renderWith(variant.components);
+	const objects = variant.overlay
+		? await kustomize(`overlays/${variant.overlay}`)
+		: await renderWith(variant.components);
 	const deployment = findObject<IDeployment & KubeObject>(
 		objects,
 		"Deployment",
@@ -186,7 +218,7 @@ async function runVariant(
 	);
 	t.equal(
 		serve.image,
-		`ghcr.io/sherpany/sherpany:${version}`,
+		variant.manifestImage ?? `ghcr.io/sherpany/sherpany:${version}`,
 		"the manifest's image is this version's",
 	);
 
@@ -204,7 +236,28 @@ async function runVariant(
 		expose: (serve.ports ?? []).map((p) => p.containerPort),
 		forward: { [POSTGRES_PORT]: { host: "127.0.0.1", port: pg.port } },
 	});
-	const facts = { ...cluster, image: localImage, network: sandbox.network };
+	// Secrets the manifests themselves carry (an overlay's secretGenerator), then the test's.
+	const renderedSecrets = Object.fromEntries(
+		objects
+			.filter((o) => o.kind === "Secret")
+			.map((o) => [
+				o.metadata.name,
+				Object.fromEntries(
+					Object.entries((o.data ?? {}) as Record<string, string>).map(
+						([key, value]) => [
+							key,
+							Buffer.from(value, "base64").toString("utf8"),
+						],
+					),
+				),
+			]),
+	);
+	const facts = {
+		...cluster,
+		secrets: { ...renderedSecrets, ...cluster.secrets },
+		image: localImage,
+		network: sandbox.network,
+	};
 	const databaseUrl = pg.adminUrl.replace(
 		/\/postgres$/,
 		`/${cluster.database}`,

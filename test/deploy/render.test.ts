@@ -477,6 +477,11 @@ function checkSeedJob(t: Tap, objects: KubeObject[]): void {
 		"with the Deployment's pod security context",
 	);
 	t.equal(
+		seed.serviceAccountName,
+		pod.serviceAccountName,
+		"as the Deployment's ServiceAccount",
+	);
+	t.equal(
 		seed.restartPolicy,
 		"Never",
 		"a failed seed is retried by the Job, not restarted in place",
