@@ -1,0 +1,113 @@
+# The cluster to deploy to, then the module's choices (described in full in
+# ../../modules/sherpany/variables.tf, which also validates them).
+
+variable "kubeconfig_path" {
+  description = "Path of the kubeconfig file with the cluster's credentials."
+  type        = string
+  default     = "~/.kube/config"
+  nullable    = false
+}
+
+variable "kube_context" {
+  description = "The kubeconfig context to deploy to; empty for the current context."
+  type        = string
+  default     = ""
+  nullable    = false
+}
+
+variable "namespace" {
+  description = "Namespace of every namespaced object."
+  type        = string
+  default     = "sherpany"
+}
+
+variable "image" {
+  description = "The sherpany image: name, tag and (for production) digest."
+  type = object({
+    name   = optional(string, "ghcr.io/sherpany/sherpany")
+    tag    = optional(string, "0.1.0")
+    digest = optional(string)
+  })
+  default = {}
+}
+
+variable "replicas" {
+  description = "Bounds of the HorizontalPodAutoscaler."
+  type = object({
+    min = number
+    max = number
+  })
+  default = { min = 2, max = 6 }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of serve, migrate and seed."
+  type        = string
+  default     = "info"
+}
+
+variable "database" {
+  description = "Where PostgreSQL runs: mode in-cluster, cloudnativepg or external; ca_bundle (PEM) for external; image for in-cluster and cloudnativepg."
+  type = object({
+    mode      = string
+    ca_bundle = optional(string)
+    image     = optional(string)
+  })
+  default = { mode = "in-cluster" }
+}
+
+variable "database_ca_bundle_file" {
+  description = "Path of the external database's CA bundle (PEM), read into database.ca_bundle; a tfvars file can't call file() itself."
+  type        = string
+  default     = null
+}
+
+variable "credentials" {
+  description = "How the database credentials arrive: source secret, existing-secret, external-secret (with external_secret's store and key) or operator (cloudnativepg)."
+  type = object({
+    source = string
+    external_secret = optional(object({
+      store_kind = optional(string, "ClusterSecretStore")
+      store_name = optional(string, "sherpany")
+      remote_key = optional(string, "sherpany/database")
+    }), {})
+  })
+  default = { source = "secret" }
+}
+
+variable "database_password" {
+  description = "Password of the in-cluster PostgreSQL when credentials.source is secret (set TF_VAR_database_password rather than writing it in a file)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "database_url" {
+  description = "postgres:// URL of the external database when credentials.source is secret (set TF_VAR_database_url rather than writing it in a file)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "ingress" {
+  description = "The public Ingress (host, tls_secret_name, class_name, annotations), or null for none."
+  type = object({
+    host            = string
+    tls_secret_name = optional(string, "sherpany-tls")
+    class_name      = optional(string, "nginx")
+    annotations     = optional(map(string), {})
+  })
+  default = null
+}
+
+variable "seed_job" {
+  description = "Add the template of an ad hoc `sherpany seed` Job."
+  type        = bool
+  default     = true
+}
+
+variable "monitoring" {
+  description = "Add the ServiceMonitor, alert rules and Grafana dashboard (needs the Prometheus Operator)."
+  type        = bool
+  default     = false
+}

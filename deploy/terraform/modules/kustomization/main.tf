@@ -1,0 +1,153 @@
+# The mapping from this module's variables to one kustomization of
+# deploy/kubernetes: the base, the components chosen, and the image,
+# namespace, replica bounds and settings on top. It renders nothing itself:
+# ../sherpany hands the result to the kustomization provider, and the tests
+# write it to a kustomization.yaml and run `kubectl kustomize` on it. Either
+# way the objects come from deploy/kubernetes, the one source of truth.
+
+locals {
+  # Paths in a kustomization are relative to the kustomization's directory;
+  # the kustomization provider puts its virtual one in the directory
+  # Terraform runs in, which is also what path.module is relative to.
+  kubernetes_dir = coalesce(var.kubernetes_dir, "${path.module}/../../../kubernetes")
+
+  # The image every manifest names; kustomize's images transformer rewrites it.
+  manifest_image = "ghcr.io/sherpany/sherpany"
+
+  database_component = {
+    in-cluster    = "postgres"
+    cloudnativepg = "cloudnativepg"
+    # Without a CA bundle the base alone reads the `uri` key; the URL carries its TLS settings.
+    external = var.database.ca_bundle == null ? null : "external-db"
+  }[var.database.mode]
+
+  # seed-job copies the Deployment's image, settings and secret volumes, so it
+  # comes after every component that changes them (its README says so).
+  components = compact([
+    local.database_component,
+    var.ingress == null ? null : "ingress",
+    var.credentials.source == "external-secret" ? "external-secret" : null,
+    var.monitoring ? "monitoring" : null,
+    var.seed_job ? "seed-job" : null,
+  ])
+
+  # The Secret the Deployment (and the postgres StatefulSet) mount: the key
+  # each database mode reads.
+  secret_name = var.credentials.source == "operator" ? "sherpany-db-app" : "sherpany-database"
+  secret_key  = var.database.mode == "in-cluster" ? "password" : "uri"
+
+  image = { for key, value in {
+    name    = local.manifest_image
+    newName = var.image.name
+    newTag  = var.image.tag
+    digest  = var.image.digest
+  } : key => value if value != null }
+
+  # JSON patches (RFC 6902), written as JSON: kustomize reads both forms.
+  replicas_patch = {
+    target = { kind = "HorizontalPodAutoscaler", name = "sherpany" }
+    patch = jsonencode([
+      { op = "replace", path = "/spec/minReplicas", value = var.replicas.min },
+      { op = "replace", path = "/spec/maxReplicas", value = var.replicas.max },
+    ])
+  }
+
+  ingress_patches = var.ingress == null ? [] : [{
+    target = { kind = "Ingress", name = "sherpany" }
+    patch = jsonencode(concat(
+      [
+        { op = "replace", path = "/spec/ingressClassName", value = var.ingress.class_name },
+        { op = "replace", path = "/spec/rules/0/host", value = var.ingress.host },
+        { op = "replace", path = "/spec/tls/0/hosts/0", value = var.ingress.host },
+        { op = "replace", path = "/spec/tls/0/secretName", value = var.ingress.tls_secret_name },
+      ],
+      # The component's Ingress has no annotations: `add` creates the map.
+      length(var.ingress.annotations) == 0 ? [] : [
+        { op = "add", path = "/metadata/annotations", value = var.ingress.annotations },
+      ],
+    ))
+  }]
+
+  external_secret_patches = var.credentials.source != "external-secret" ? [] : [{
+    target = { kind = "ExternalSecret", name = "sherpany-database" }
+    patch = jsonencode([
+      { op = "replace", path = "/spec/secretStoreRef/kind", value = var.credentials.external_secret.store_kind },
+      { op = "replace", path = "/spec/secretStoreRef/name", value = var.credentials.external_secret.store_name },
+      { op = "replace", path = "/spec/dataFrom/0/extract/key", value = var.credentials.external_secret.remote_key },
+    ])
+  }]
+
+  # The external-db component generates this ConfigMap with a placeholder.
+  # A generator here could not replace it (kustomize runs an overlay's
+  # generators before its components), but a patch runs after them, and the
+  # name's hash suffix follows the new content, so the pods roll on a change.
+  ca_bundle_patches = local.database_component != "external-db" ? [] : [{
+    target = { kind = "ConfigMap", name = "sherpany-database-ca" }
+    patch = jsonencode([
+      { op = "replace", path = "/data/ca.crt", value = var.database.ca_bundle },
+    ])
+  }]
+
+  # Where each database component names its PostgreSQL image.
+  database_image_patches = var.database.image == null ? [] : [{
+    target = {
+      in-cluster    = { kind = "StatefulSet", name = "sherpany-postgres" }
+      cloudnativepg = { kind = "Cluster", name = "sherpany-db" }
+    }[var.database.mode]
+    patch = jsonencode([{
+      op    = "replace"
+      path  = var.database.mode == "in-cluster" ? "/spec/template/spec/containers/0/image" : "/spec/imageName"
+      value = var.database.image
+    }])
+  }]
+
+  # Everything but secret values: safe to show in a plan and to iterate on.
+  kustomization = {
+    apiVersion = "kustomize.config.k8s.io/v1beta1"
+    kind       = "Kustomization"
+    namespace  = var.namespace
+    resources  = ["${local.kubernetes_dir}/base"]
+    components = [for name in local.components : "${local.kubernetes_dir}/components/${name}"]
+    images     = [local.image]
+    configMapGenerator = [{
+      name     = "sherpany"
+      behavior = "merge"
+      literals = ["LOG_LEVEL=${var.log_level}"]
+    }]
+    # Values in output secret_literals, by name.
+    secretGenerator = var.credentials.source != "secret" ? [] : [{
+      name = local.secret_name
+      # An overlay's generator gets the namespace but none of the base's labels.
+      options = {
+        labels = {
+          "app.kubernetes.io/name"       = "sherpany"
+          "app.kubernetes.io/instance"   = "sherpany"
+          "app.kubernetes.io/part-of"    = "sherpany"
+          "app.kubernetes.io/managed-by" = "kustomize"
+          "app.kubernetes.io/component"  = "database"
+        }
+      }
+    }]
+    patches = concat(
+      [local.replicas_patch],
+      local.ingress_patches,
+      local.external_secret_patches,
+      local.ca_bundle_patches,
+      local.database_image_patches,
+    )
+  }
+
+  secret_literals = var.credentials.source != "secret" ? {} : {
+    (local.secret_name) = [
+      "${local.secret_key}=${local.secret_key == "password" ? var.database_password : var.database_url}",
+    ]
+  }
+
+  # The same kustomization with the secret values in: a kustomization.yaml.
+  kustomization_with_secrets = merge(local.kustomization, {
+    secretGenerator = [
+      for generator in local.kustomization.secretGenerator :
+      merge(generator, { literals = local.secret_literals[generator.name] })
+    ]
+  })
+}

@@ -1,0 +1,243 @@
+# The deployment's choices: the same variables as ../kustomization, which this
+# module hands them to (the tests check both declare them alike), then the
+# ones about applying.
+
+variable "namespace" {
+  description = "Namespace of every namespaced object, created by the module (its Namespace object enforces the restricted Pod Security Standard)."
+  type        = string
+  default     = "sherpany"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.namespace))
+    error_message = "namespace must be a DNS label: lower-case letters, digits and '-', at most 63 characters."
+  }
+}
+
+variable "image" {
+  description = "The sherpany image: `name` (default ghcr.io/sherpany/sherpany), `tag` (the release version) and, for production, `digest` (sha256:…), which pins the exact image whatever the tag points to."
+  type = object({
+    name   = optional(string, "ghcr.io/sherpany/sherpany")
+    tag    = optional(string, "0.1.0")
+    digest = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", var.image.name))
+    error_message = "image.name must be an image reference without tag or digest, e.g. ghcr.io/sherpany/sherpany."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image.tag)) && var.image.tag != "latest"
+    error_message = "image.tag must be a version tag (not \"latest\"): letters, digits, '_', '.', '-', at most 128 characters."
+  }
+  validation {
+    condition     = var.image.digest == null || can(regex("^sha256:[a-f0-9]{64}$", var.image.digest))
+    error_message = "image.digest must be null or sha256: followed by 64 lower-case hex digits."
+  }
+}
+
+variable "replicas" {
+  description = "Bounds of the HorizontalPodAutoscaler, which owns the Deployment's replica count (it scales on CPU at 70 %). Keep `min` at 2 or more in production, so that a drain or rollout never leaves no pod."
+  type = object({
+    min = number
+    max = number
+  })
+  default  = { min = 2, max = 6 }
+  nullable = false
+
+  validation {
+    condition     = floor(var.replicas.min) == var.replicas.min && floor(var.replicas.max) == var.replicas.max
+    error_message = "replicas.min and replicas.max must be whole numbers."
+  }
+  validation {
+    condition     = var.replicas.min >= 1 && var.replicas.max >= var.replicas.min && var.replicas.max <= 100
+    error_message = "replicas must satisfy 1 <= min <= max <= 100."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of serve, migrate and seed (pino levels)."
+  type        = string
+  default     = "info"
+  nullable    = false
+
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace", "silent"], var.log_level)
+    error_message = "log_level must be one of fatal, error, warn, info, debug, trace, silent."
+  }
+}
+
+variable "database" {
+  description = <<-EOT
+    Where PostgreSQL runs. `mode`: `in-cluster` (one PostgreSQL StatefulSet, component postgres),
+    `cloudnativepg` (a three-instance CloudNativePG Cluster; needs the operator) or `external`
+    (a managed database reached with the `uri` of the credentials Secret). With `external`,
+    `ca_bundle` (PEM) turns on sslmode=verify-full against it (component external-db); without
+    it the URL's own sslmode parameters apply. `image` replaces the PostgreSQL image of
+    in-cluster or cloudnativepg (pin it by digest in production), null keeps the manifests' one.
+  EOT
+  type = object({
+    mode      = string
+    ca_bundle = optional(string)
+    image     = optional(string)
+  })
+  default  = { mode = "in-cluster" }
+  nullable = false
+
+  validation {
+    condition     = contains(["in-cluster", "cloudnativepg", "external"], var.database.mode)
+    error_message = "database.mode must be one of in-cluster, cloudnativepg, external."
+  }
+  validation {
+    condition     = var.database.ca_bundle == null || var.database.mode == "external"
+    error_message = "database.ca_bundle applies to mode external only (cloudnativepg brings its own CA; in-cluster runs without TLS inside the namespace)."
+  }
+  validation {
+    condition     = var.database.ca_bundle == null || can(regex("-----BEGIN CERTIFICATE-----", coalesce(var.database.ca_bundle, "-")))
+    error_message = "database.ca_bundle must hold PEM certificates (-----BEGIN CERTIFICATE-----), e.g. file(\"global-bundle.pem\")."
+  }
+  validation {
+    condition     = var.database.image == null || var.database.mode != "external"
+    error_message = "database.image applies to modes in-cluster and cloudnativepg only: an external database runs no image here."
+  }
+  validation {
+    condition     = var.database.image == null || can(regex("^[a-z0-9][A-Za-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$", coalesce(var.database.image, "-")))
+    error_message = "database.image must be an image reference, e.g. ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@sha256:…."
+  }
+}
+
+variable "credentials" {
+  description = <<-EOT
+    How the database credentials reach the pods (always as the files of a Secret, read through
+    *_FILE settings). `source`: `secret` (the module creates Secret `sherpany-database` from
+    `database_password` or `database_url`), `existing-secret` (you create Secret
+    `sherpany-database` in the namespace beforehand, key `password` for in-cluster, `uri`
+    for external), `external-secret` (an ExternalSecret makes it from your secret manager;
+    `external_secret` says which store and key) or `operator` (cloudnativepg only: the
+    operator generates Secret `sherpany-db-app`).
+  EOT
+  type = object({
+    source = string
+    external_secret = optional(object({
+      store_kind = optional(string, "ClusterSecretStore")
+      store_name = optional(string, "sherpany")
+      remote_key = optional(string, "sherpany/database")
+    }), {})
+  })
+  default  = { source = "secret" }
+  nullable = false
+
+  validation {
+    condition     = contains(["secret", "existing-secret", "external-secret", "operator"], var.credentials.source)
+    error_message = "credentials.source must be one of secret, existing-secret, external-secret, operator."
+  }
+  validation {
+    condition     = (var.credentials.source == "operator") == (var.database.mode == "cloudnativepg")
+    error_message = "credentials.source must be \"operator\" exactly when database.mode is \"cloudnativepg\": the operator generates that database's credentials, and nothing else does."
+  }
+  validation {
+    condition     = contains(["SecretStore", "ClusterSecretStore"], var.credentials.external_secret.store_kind)
+    error_message = "credentials.external_secret.store_kind must be SecretStore or ClusterSecretStore."
+  }
+  validation {
+    condition     = length(var.credentials.external_secret.store_name) > 0 && length(var.credentials.external_secret.remote_key) > 0
+    error_message = "credentials.external_secret.store_name and remote_key must not be empty."
+  }
+}
+
+variable "database_password" {
+  description = "Password of the in-cluster PostgreSQL (user sherpany), put in the Secret the module creates when database.mode is in-cluster and credentials.source is secret; null otherwise. It ends up in the Terraform state: protect the state, or prefer external-secret."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = (var.database_password != null) == (var.database.mode == "in-cluster" && var.credentials.source == "secret")
+    error_message = "database_password is required when database.mode is in-cluster and credentials.source is secret, and must be null otherwise."
+  }
+  validation {
+    condition     = var.database_password == null || length(coalesce(var.database_password, "-")) >= 16
+    error_message = "database_password must be at least 16 characters (e.g. openssl rand -hex 24)."
+  }
+}
+
+variable "database_url" {
+  description = "postgres:// URL of the external database (with user and password), put in the Secret the module creates when database.mode is external and credentials.source is secret; null otherwise. It ends up in the Terraform state: protect the state, or prefer external-secret."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = (var.database_url != null) == (var.database.mode == "external" && var.credentials.source == "secret")
+    error_message = "database_url is required when database.mode is external and credentials.source is secret, and must be null otherwise."
+  }
+  validation {
+    condition     = var.database_url == null || can(regex("^postgres(ql)?://", coalesce(var.database_url, "-")))
+    error_message = "database_url must start with postgres:// or postgresql://."
+  }
+}
+
+variable "ingress" {
+  description = "The public Ingress with TLS (routes /users and /health only), or null for none. `host`: the public DNS name; `tls_secret_name`: the certificate's Secret (made by cert-manager through `annotations`, or by hand); `class_name`: the IngressClass."
+  type = object({
+    host            = string
+    tls_secret_name = optional(string, "sherpany-tls")
+    class_name      = optional(string, "nginx")
+    annotations     = optional(map(string), {})
+  })
+  default = null
+
+  validation {
+    condition     = var.ingress == null || can(regex("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", try(var.ingress.host, "")))
+    error_message = "ingress.host must be a fully qualified DNS name in lower case, e.g. api.example.com."
+  }
+  validation {
+    condition     = var.ingress == null || can(regex("^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$", try(var.ingress.tls_secret_name, "")))
+    error_message = "ingress.tls_secret_name must be a Kubernetes object name."
+  }
+  validation {
+    condition     = var.ingress == null || can(regex("^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$", try(var.ingress.class_name, "")))
+    error_message = "ingress.class_name must be a Kubernetes object name."
+  }
+}
+
+variable "seed_job" {
+  description = "Add the suspended CronJob sherpany-seed, the template of an ad hoc `sherpany seed` Job (kubectl create job --from=cronjob/sherpany-seed …)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "monitoring" {
+  description = "Add the monitoring component: ServiceMonitor, PrometheusRule and Grafana dashboard ConfigMap. Needs the Prometheus Operator's CRDs in the cluster."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "kubernetes_dir" {
+  description = "Path of deploy/kubernetes, relative to the directory Terraform runs in; null for the copy next to this module (the usual case, also when the module comes from git)."
+  type        = string
+  default     = null
+}
+
+variable "wait" {
+  description = "Wait, on each apply, until the Deployment (and the in-cluster PostgreSQL StatefulSet) has rolled out: its init container migrated the database and its pods are ready."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "timeout" {
+  description = "How long an apply waits for objects to be created or updated (a Terraform duration such as \"10m\") before it fails."
+  type        = string
+  default     = "10m"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", var.timeout)) && var.timeout != ""
+    error_message = "timeout must be a duration such as 10m, 1h or 90s."
+  }
+}

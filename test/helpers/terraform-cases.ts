@@ -1,0 +1,386 @@
+/**
+ * The choices of variables the Terraform mapping test runs, and what the
+ * test expects of each in its own terms: a kustomization it writes by itself
+ * (strategic-merge patches where the module writes JSON patches), so that
+ * the module's mapping is compared with an independent statement of intent.
+ *
+ * @module
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { KUBERNETES_DIR } from "./kustomize.ts";
+
+const { version } = JSON.parse(
+	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const CA_BUNDLE =
+	"-----BEGIN CERTIFICATE-----\nMIIBdummyCertificateForTheTestOnly\n-----END CERTIFICATE-----\n";
+const RECOMMENDED_LABELS = {
+	"app.kubernetes.io/name": "sherpany",
+	"app.kubernetes.io/instance": "sherpany",
+	"app.kubernetes.io/part-of": "sherpany",
+	"app.kubernetes.io/managed-by": "kustomize",
+	"app.kubernetes.io/component": "database",
+};
+
+/** What the test expects for one choice, in its own terms. */
+export interface Expected {
+	readonly namespace: string;
+	readonly components: readonly string[];
+	readonly image: { newName?: string; newTag: string; digest?: string };
+	readonly replicas: { min: number; max: number };
+	readonly logLevel: string;
+	/** A Secret generated from these literals. */
+	readonly secret?: { name: string; literals: string[] };
+	/** Patches in this test's own form (mostly strategic merge). */
+	readonly patches?: readonly unknown[];
+}
+
+export interface Case {
+	readonly label: string;
+	readonly variables: Record<string, unknown>;
+	readonly expected: Expected;
+	/** Release-style: every image pinned by digest. */
+	readonly release?: boolean;
+}
+
+export const CASES: readonly Case[] = [
+	{
+		label: "defaults: in-cluster PostgreSQL, password from a variable",
+		variables: { database_password: "a-password-of-24-chars!" },
+		expected: {
+			namespace: "sherpany",
+			components: ["postgres"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			secret: {
+				name: "sherpany-database",
+				literals: ["password=a-password-of-24-chars!"],
+			},
+		},
+	},
+	{
+		label:
+			"in-cluster in another namespace, own registry by digest, Ingress, ExternalSecret, seed Job",
+		variables: {
+			namespace: "shop",
+			image: {
+				name: "registry.example.com/team/sherpany",
+				tag: version,
+				digest: DIGEST,
+			},
+			replicas: { min: 3, max: 9 },
+			log_level: "warn",
+			database: {
+				mode: "in-cluster",
+				image: `docker.io/library/postgres:17.6-bookworm@${DIGEST}`,
+			},
+			credentials: {
+				source: "external-secret",
+				external_secret: {
+					store_kind: "SecretStore",
+					store_name: "vault",
+					remote_key: "prod/sherpany",
+				},
+			},
+			ingress: {
+				host: "users.shop.example",
+				tls_secret_name: "users-tls",
+				class_name: "traefik",
+				annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+			},
+			seed_job: true,
+		},
+		release: true,
+		expected: {
+			namespace: "shop",
+			components: ["postgres", "ingress", "external-secret", "seed-job"],
+			image: {
+				newName: "registry.example.com/team/sherpany",
+				newTag: version,
+				digest: DIGEST,
+			},
+			replicas: { min: 3, max: 9 },
+			logLevel: "warn",
+			patches: [
+				strategic("apps/v1", "StatefulSet", "sherpany-postgres", {
+					spec: {
+						template: {
+							spec: {
+								containers: [
+									{
+										name: "postgres",
+										image: `docker.io/library/postgres:17.6-bookworm@${DIGEST}`,
+									},
+								],
+							},
+						},
+					},
+				}),
+				strategic(
+					"external-secrets.io/v1",
+					"ExternalSecret",
+					"sherpany-database",
+					{
+						spec: {
+							secretStoreRef: { kind: "SecretStore", name: "vault" },
+							dataFrom: [{ extract: { key: "prod/sherpany" } }],
+						},
+					},
+				),
+				...ingressPatches("users.shop.example", "users-tls", "traefik", {
+					"cert-manager.io/cluster-issuer": "letsencrypt",
+				}),
+			],
+		},
+	},
+	{
+		label: "CloudNativePG with the operator's secret, Ingress, seed Job",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			ingress: { host: "api.example.org" },
+			seed_job: true,
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["cloudnativepg", "ingress", "seed-job"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			patches: ingressPatches("api.example.org", "sherpany-tls", "nginx", {}),
+		},
+	},
+	{
+		label: "external database with a CA bundle, URL from a variable",
+		variables: {
+			database: { mode: "external", ca_bundle: CA_BUNDLE },
+			database_url: "postgres://app:pw@db.example.com:5432/app",
+			replicas: { min: 1, max: 1 },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-db"],
+			image: { newTag: version },
+			replicas: { min: 1, max: 1 },
+			logLevel: "info",
+			secret: {
+				name: "sherpany-database",
+				literals: ["uri=postgres://app:pw@db.example.com:5432/app"],
+			},
+			patches: [
+				strategic("v1", "ConfigMap", "sherpany-database-ca", {
+					data: { "ca.crt": CA_BUNDLE },
+				}),
+			],
+		},
+	},
+	{
+		label:
+			"external database without a CA bundle, existing Secret: the base alone",
+		variables: {
+			database: { mode: "external" },
+			credentials: { source: "existing-secret" },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: [],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+		},
+	},
+	{
+		label: "monitoring",
+		variables: {
+			database: { mode: "external" },
+			credentials: { source: "external-secret" },
+			monitoring: true,
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-secret", "monitoring"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+		},
+	},
+];
+
+/** Variables that reproduce each shipped overlay. */
+export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
+	dev: {
+		image: { name: "localhost/sherpany", tag: version },
+		replicas: { min: 1, max: 2 },
+		log_level: "debug",
+		database_password: "dev-only-not-a-secret",
+		seed_job: true,
+	},
+	release: {
+		image: { tag: version, digest: `sha256:${"0".repeat(64)}` },
+		database: {
+			mode: "cloudnativepg",
+			image: `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@sha256:${"0".repeat(64)}`,
+		},
+		credentials: { source: "operator" },
+		ingress: { host: "api.example.com" },
+		seed_job: true,
+	},
+};
+
+/** The kustomization's list fields and the dynamic blocks of modules/sherpany that take them. */
+export const DYNAMIC_BLOCKS: Readonly<Record<string, string>> = {
+	images: "images",
+	configMapGenerator: "config_map_generator",
+	secretGenerator: "secret_generator",
+	patches: "patches",
+};
+
+/** Invalid choices and the validation message each must meet. */
+export const REFUSED: ReadonlyArray<{
+	label: string;
+	variables: Record<string, unknown>;
+	message: RegExp;
+}> = [
+	{
+		label: "cloudnativepg with a password of our own",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			database_password: "x".repeat(20),
+		},
+		message: /credentials\.source must be "operator" exactly when/,
+	},
+	{
+		label: "in-cluster with a generated Secret but no password",
+		variables: {},
+		message: /database_password is required when database\.mode is in-cluster/,
+	},
+	{
+		label: "the latest tag",
+		variables: { image: { tag: "latest" }, database_password: "x".repeat(20) },
+		message: /image\.tag must be a version tag \(not "latest"\)/,
+	},
+	{
+		label: "min replicas above max",
+		variables: {
+			replicas: { min: 3, max: 2 },
+			database_password: "x".repeat(20),
+		},
+		message: /replicas must satisfy 1 <= min <= max <= 100/,
+	},
+	{
+		label: "a CA bundle that is no PEM",
+		variables: {
+			database: { mode: "external", ca_bundle: "not a certificate" },
+			database_url: "postgres://a:b@c/d",
+		},
+		message: /database\.ca_bundle must hold PEM certificates/,
+	},
+	{
+		label: "an unknown database mode",
+		variables: { database: { mode: "sqlite" } },
+		message:
+			/database\.mode must be one of in-cluster, cloudnativepg, external/,
+	},
+	{
+		label: "an Ingress host that is no DNS name",
+		variables: {
+			ingress: { host: "https://api.example.com/" },
+			database_password: "x".repeat(20),
+		},
+		message: /ingress\.host must be a fully qualified DNS name/,
+	},
+];
+
+/** Writes this test's own kustomization for a choice; returns its directory. */
+export async function writeExpected(
+	parent: string,
+	label: string,
+	expected: Expected,
+): Promise<string> {
+	const dir = join(
+		parent,
+		"expected",
+		label.replace(/[^a-z0-9]+/gi, "-").toLowerCase(),
+	);
+	await mkdir(dir, { recursive: true });
+	const toRepo = (path: string) => relative(dir, join(KUBERNETES_DIR, path));
+	const kustomization = {
+		apiVersion: "kustomize.config.k8s.io/v1beta1",
+		kind: "Kustomization",
+		namespace: expected.namespace,
+		resources: [toRepo("base")],
+		components: expected.components.map((name) => toRepo(`components/${name}`)),
+		images: [{ name: "ghcr.io/sherpany/sherpany", ...expected.image }],
+		configMapGenerator: [
+			{
+				name: "sherpany",
+				behavior: "merge",
+				literals: [`LOG_LEVEL=${expected.logLevel}`],
+			},
+		],
+		secretGenerator: expected.secret
+			? [{ ...expected.secret, options: { labels: RECOMMENDED_LABELS } }]
+			: [],
+		patches: [
+			strategic("autoscaling/v2", "HorizontalPodAutoscaler", "sherpany", {
+				spec: {
+					minReplicas: expected.replicas.min,
+					maxReplicas: expected.replicas.max,
+				},
+			}),
+			...(expected.patches ?? []),
+		],
+	};
+	// JSON is YAML.
+	await writeFile(
+		join(dir, "kustomization.yaml"),
+		JSON.stringify(kustomization),
+	);
+	return dir;
+}
+
+/** A strategic-merge patch (a JSON merge patch for custom resources). */
+function strategic(
+	apiVersion: string,
+	kind: string,
+	name: string,
+	body: Record<string, unknown>,
+): unknown {
+	// A target, so that kustomize matches by kind and name whatever namespace
+	// the manifest declares.
+	return {
+		target: { kind, name },
+		patch: JSON.stringify({ apiVersion, kind, metadata: { name }, ...body }),
+	};
+}
+
+/** The Ingress's host, TLS secret, class and annotations. */
+function ingressPatches(
+	host: string,
+	tlsSecret: string,
+	className: string,
+	annotations: Record<string, string>,
+): unknown[] {
+	// rules and tls are lists without merge keys: patch their fields in place.
+	const ops = [
+		{ op: "replace", path: "/spec/rules/0/host", value: host },
+		{ op: "replace", path: "/spec/tls/0/hosts", value: [host] },
+		{ op: "replace", path: "/spec/tls/0/secretName", value: tlsSecret },
+	];
+	return [
+		{
+			target: { kind: "Ingress", name: "sherpany" },
+			patch: JSON.stringify(ops),
+		},
+		strategic("networking.k8s.io/v1", "Ingress", "sherpany", {
+			...(Object.keys(annotations).length > 0
+				? { metadata: { name: "sherpany", annotations } }
+				: {}),
+			spec: { ingressClassName: className },
+		}),
+	];
+}
