@@ -54,6 +54,7 @@ for (const combination of await listCombinations()) {
 		checkEgress(t, objects, combination);
 		checkIngress(t, objects);
 		checkSeedJob(t, objects);
+		checkServiceMonitors(t, objects);
 	});
 }
 
@@ -446,6 +447,40 @@ function checkSeedJob(t: Tap, objects: KubeObject[]): void {
 		"Never",
 		"a failed seed is retried by the Job, not restarted in place",
 	);
+}
+
+/** A ServiceMonitor (monitoring component) must select a Service that exists, on a port it has. */
+function checkServiceMonitors(t: Tap, objects: KubeObject[]): void {
+	type Monitor = KubeObject & {
+		spec: {
+			selector: { matchLabels?: Record<string, string> };
+			endpoints: { port?: string }[];
+		};
+	};
+	for (const monitor of objects.filter(
+		(o) => o.kind === "ServiceMonitor",
+	) as Monitor[]) {
+		const wanted = monitor.spec.selector.matchLabels ?? {};
+		const services = (
+			objects.filter((o) => o.kind === "Service") as (IService & KubeObject)[]
+		).filter((service) =>
+			Object.entries(wanted).every(
+				([key, value]) => service.metadata.labels?.[key] === value,
+			),
+		);
+		t.same(
+			services.map((s) => s.metadata.name),
+			["sherpany-admin"],
+			`ServiceMonitor ${monitor.metadata.name} selects Service sherpany-admin (its labels survive every component)`,
+		);
+		for (const endpoint of monitor.spec.endpoints)
+			t.ok(
+				services.some((s) =>
+					s.spec?.ports?.some((p) => p.name === endpoint.port),
+				),
+				`ServiceMonitor ${monitor.metadata.name} scrapes a port the Service has (${endpoint.port})`,
+			);
+	}
 }
 
 type Tap = Test;

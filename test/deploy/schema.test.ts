@@ -9,6 +9,7 @@ import {
 	renderCombination,
 } from "../helpers/deploy-combinations.ts";
 import { validateObject } from "../helpers/kube-schemas.ts";
+import { findUnknownFields } from "../helpers/kube-types.ts";
 import { findObject, type KubeObject } from "../helpers/kustomize.ts";
 
 const combinations = await listCombinations();
@@ -111,3 +112,26 @@ t.test("the validators reject what the API server would", async (t) => {
 /** Mutated copies of rendered objects: the tests reach into arbitrary fields to break them. */
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Loose = any;
+
+t.test("no object has a field its schema does not declare", async (t) => {
+	const seen = new Map<string, KubeObject>();
+	for (const combination of combinations)
+		for (const object of await renderCombination(combination))
+			seen.set(JSON.stringify(object), object);
+	t.same(
+		findUnknownFields([...seen.values()]),
+		[],
+		`${seen.size} distinct objects`,
+	);
+	const base = await renderCombination({ label: "base", components: [] });
+	const deployment: Loose = structuredClone(
+		findObject(base, "Deployment", "sherpany"),
+	);
+	deployment.spec.template.spec.containers[0].readinessProbes =
+		deployment.spec.template.spec.containers[0].readinessProbe;
+	t.match(
+		findUnknownFields([deployment]).join("\n"),
+		/Deployment\/sherpany: .*'"?readinessProbes"?' does not exist in type 'IContainer'/,
+		"a misspelt field is caught, naming the object and the field",
+	);
+});

@@ -64,14 +64,27 @@ export async function validateObject(object: KubeObject): Promise<void> {
 	}
 }
 
+/**
+ * The module whose exports model `apiVersion` (a class per kind and an
+ * `I<Kind>` interface), or undefined for the vendored CRDs.
+ */
+export function modelModule(apiVersion: string): string | undefined {
+	const [group, version] = apiVersion.includes("/")
+		? (apiVersion.split("/") as [string, string])
+		: ["", apiVersion];
+	if (group in VENDORED_CRDS) return undefined;
+	const pkg = MODEL_PACKAGES[group] ?? "kubernetes-models";
+	return group === "" ? `${pkg}/${version}` : `${pkg}/${group}/${version}`;
+}
+
 async function findModel(
 	group: string,
 	version: string,
 	kind: string,
 ): Promise<ModelClass> {
-	const pkg = MODEL_PACKAGES[group] ?? "kubernetes-models";
-	const specifier =
-		group === "" ? `${pkg}/${version}` : `${pkg}/${group}/${version}`;
+	const specifier = modelModule(
+		group ? `${group}/${version}` : version,
+	) as string;
 	let exports: Record<string, unknown>;
 	try {
 		exports = (await import(specifier)) as Record<string, unknown>;
