@@ -131,6 +131,13 @@ if (await ansibleOrSkip(t)) {
 			"site.yml",
 		]);
 		t.not(result.code, 0, "it fails without a cluster");
+		// The module took its arguments and imported its client: only the
+		// cluster is missing.
+		t.match(
+			result.stdout,
+			/Could not create API client: Invalid kube-config file/,
+			"for want of a kubeconfig",
+		);
 		const failedTask =
 			/TASK \[([^\]]+)\][^\n]*\n(?:(?!TASK \[)[\s\S])*?fatal:/.exec(
 				result.stdout,

@@ -23,7 +23,7 @@ export const ANSIBLE_DIR = fileURLToPath(
 const TOOLS = ["ansible-playbook", "ansible-lint", "yamllint"] as const;
 
 const INSTALL_HINT =
-	"run `sudo bash .ci/install-ansible.sh` (Debian's ansible, ansible-lint and yamllint) to test deploy/ansible";
+	"run `sudo bash .ci/install-ansible.sh` (Debian's ansible, ansible-lint, yamllint and python3-kubernetes) to test deploy/ansible";
 
 /** What a finished command left behind. */
 export interface ToolResult {
@@ -49,7 +49,17 @@ export interface RunToolOptions {
  */
 export async function ansibleOrSkip(t: Test): Promise<boolean> {
 	const missing: string[] = [];
-	for (const tool of TOOLS) if (!(await onPath(tool))) missing.push(tool);
+	const found = new Map<string, string>();
+	for (const tool of TOOLS) {
+		const path = await onPath(tool);
+		if (path) found.set(tool, path);
+		else missing.push(tool);
+	}
+	// What the kubernetes.core modules import, on the Python that runs
+	// ansible-playbook (its shebang), not whichever python3 is first on PATH.
+	const playbook = found.get("ansible-playbook");
+	if (playbook && !(await importsKubernetes(playbook)))
+		missing.push("python3-kubernetes");
 	if (missing.length === 0) return true;
 	const message = `${missing.join(", ")} not installed: ${INSTALL_HINT}`;
 	if (process.env.CI) throw new Error(`${message} (CI is set, so this fails)`);
@@ -180,15 +190,23 @@ function toolEnv(): NodeJS.ProcessEnv {
 	};
 }
 
-async function onPath(command: string): Promise<boolean> {
+/** The path of `command` on PATH, or undefined. */
+async function onPath(command: string): Promise<string | undefined> {
 	for (const dir of (process.env.PATH ?? "").split(delimiter)) {
 		if (!dir) continue;
 		try {
 			await access(join(dir, command), constants.X_OK);
-			return true;
+			return join(dir, command);
 		} catch {
 			// Not in this directory.
 		}
 	}
-	return false;
+	return undefined;
+}
+
+/** Whether the interpreter of a Python script's shebang can import the Kubernetes client. */
+async function importsKubernetes(script: string): Promise<boolean> {
+	const shebang = /^#!\s*(\S+)/.exec(await readFile(script, "utf8"))?.[1];
+	if (!shebang) return false;
+	return (await runTool(shebang, ["-c", "import kubernetes"])).code === 0;
 }
