@@ -37,6 +37,7 @@ import {
 } from "../helpers/kustomize.ts";
 import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { useServerCertificate } from "../helpers/server-certificate.ts";
 
 const { version } = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
@@ -50,7 +51,10 @@ interface Variant {
 	readonly components: readonly string[];
 	readonly ssl: boolean;
 	/** Prepares the database and returns the Secret, DNS and ConfigMap facts for it. */
-	setUp(pg: Awaited<ReturnType<typeof startPostgres>>): Promise<{
+	setUp(
+		pg: Awaited<ReturnType<typeof startPostgres>>,
+		t: Test,
+	): Promise<{
 		database: string;
 		secrets: Record<string, Record<string, string>>;
 		hosts?: Record<string, string>;
@@ -114,6 +118,36 @@ const VARIANTS: Variant[] = [
 			};
 		},
 	},
+	{
+		label:
+			"cloudnativepg component: the operator's app secret and CA, verify-full on the -rw service",
+		components: ["cloudnativepg", "seed-job"],
+		ssl: true,
+		async setUp(pg, t) {
+			// What the operator makes: database and owner app, a server
+			// certificate naming the -rw service, and the secrets below.
+			await pg.query(pg.adminUrl, "CREATE ROLE app LOGIN");
+			await pg.query(pg.adminUrl, "CREATE DATABASE app OWNER app");
+			const host = "sherpany-db-rw.sherpany";
+			const ca = await useServerCertificate(t, pg, [host, "sherpany-db-rw"]);
+			return {
+				database: "app",
+				secrets: {
+					"sherpany-db-app": {
+						username: "app",
+						password: "not-checked-trust-auth",
+						dbname: "app",
+						host: "sherpany-db-rw",
+						port: String(POSTGRES_PORT),
+						uri: `postgresql://app:not-checked-trust-auth@${host}:${POSTGRES_PORT}/app`,
+					},
+					// Only ca.crt may reach the pod.
+					"sherpany-db-ca": { "ca.crt": ca, "ca.key": "must not be mounted" },
+				},
+				hosts: { [host]: "127.0.0.1" },
+			};
+		},
+	},
 ];
 
 const image = await imageOrSkip(t);
@@ -123,6 +157,9 @@ if (image && process.getuid?.() !== 0) {
 	if (process.env.CI) throw new Error(`${message}; CI is set, so this fails`);
 	t.plan(0, message);
 } else if (image) {
+	// Each variant has its own PostgreSQL, namespace and container names: two
+	// at a time keeps the file well inside tap's timeout on a busy machine.
+	t.jobs = 2;
 	for (const variant of VARIANTS)
 		t.test(variant.label, (t) => runVariant(t, variant, image.versioned));
 }
@@ -154,7 +191,7 @@ async function runVariant(
 	);
 
 	const pg = await startPostgres(t, { ssl: variant.ssl });
-	const cluster = await variant.setUp(pg);
+	const cluster = await variant.setUp(pg, t);
 	const portOf = (name: string | number | undefined): number => {
 		const port = serve.ports?.find(
 			(p) => p.name === name || p.containerPort === name,
@@ -352,6 +389,13 @@ async function runVariant(
 		"and says which *_FILE setting it could not read",
 	);
 
+	// Memory: what this run peaked at, against the manifest's limit.
+	const peak = await peakMemory(name);
+	if (peak !== undefined)
+		t.comment(
+			`serve's container peaked at ${(peak / 2 ** 20).toFixed(0)} MiB (page cache included) under the ${serve.resources?.limits?.memory} limit`,
+		);
+
 	// Shutdown: preStop, then SIGTERM; serve must end by itself within the grace period.
 	const grace = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
 	const preStop = (serve.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
@@ -371,6 +415,13 @@ async function runVariant(
 	);
 	const stopMs = Date.now() - stopStart;
 	t.equal(exitCode, 0, "serve exits 0 on SIGTERM");
+	t.equal(
+		(
+			await podmanOk(["inspect", "--format", "{{.State.OOMKilled}}", name])
+		).trim(),
+		"false",
+		"and was never OOM-killed under its memory limit",
+	);
 	t.ok(
 		preStop + stopMs < grace,
 		`and within the grace period: preStop ${preStop} ms + ${stopMs} ms < ${grace} ms`,
@@ -398,4 +449,19 @@ async function pollUntil200(
 async function logsOf(name: string): Promise<string> {
 	const { stdout, stderr } = await podman(["logs", "--tail", "20", name]);
 	return `${stdout}${stderr}`;
+}
+
+/** The container cgroup's peak memory in bytes (cgroup v1 or v2), when the kernel reports it. */
+async function peakMemory(name: string): Promise<number | undefined> {
+	const path = (
+		await podmanOk(["inspect", "--format", "{{.State.CgroupPath}}", name])
+	).trim();
+	for (const file of [
+		`/sys/fs/cgroup/memory${path}/memory.max_usage_in_bytes`,
+		`/sys/fs/cgroup${path}/memory.peak`,
+	]) {
+		const text = await readFile(file, "utf8").catch(() => undefined);
+		if (text !== undefined) return Number(text.trim());
+	}
+	return undefined;
 }
