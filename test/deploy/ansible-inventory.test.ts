@@ -12,6 +12,7 @@ import { join } from "node:path";
 import t, { type Test } from "tap";
 import {
 	ansibleOrSkip,
+	type Rendered,
 	type RenderOptions,
 	renderWithAnsible,
 } from "../helpers/ansible.ts";
@@ -57,15 +58,26 @@ const REFUSED: readonly {
 ];
 
 if (await ansibleOrSkip(t)) {
+	// Every play starts at once: each spends most of its time starting processes.
+	const example = Promise.all([
+		renderWithAnsible(
+			{ vault_sherpany_db_password: DEV_PASSWORD },
+			{ inventory: "inventory/example.yml" },
+		),
+		kustomize("overlays/dev"),
+		kustomize("overlays/release"),
+	]);
+	const twice = renderTwice();
+	const refusals = Promise.all(
+		REFUSED.map((refused) =>
+			renderWithAnsible(refused.vars, { allowFailure: true }),
+		),
+	);
+	// A failure is reported by its subtest, not as an unhandled rejection.
+	for (const pending of [example, twice, refusals]) pending.catch(() => {});
+
 	t.test("the example inventory renders the example overlays", async (t) => {
-		const [rendered, dev, release] = await Promise.all([
-			renderWithAnsible(
-				{ vault_sherpany_db_password: DEV_PASSWORD },
-				{ inventory: "inventory/example.yml" },
-			),
-			kustomize("overlays/dev"),
-			kustomize("overlays/release"),
-		]);
+		const [rendered, dev, release] = await example;
 		t.same(
 			Object.keys(rendered.objects).sort(),
 			["dev", "production"],
@@ -81,8 +93,26 @@ if (await ansibleOrSkip(t)) {
 	});
 
 	t.test("a second render changes nothing", async (t) => {
-		const scratch = await mkdtemp(join(tmpdir(), "sherpany-ansible-twice-"));
-		t.teardown(() => rm(scratch, { recursive: true, force: true }));
+		const [first, second] = await twice;
+		t.ok((first.changed.localhost ?? 0) > 0, "the first run writes files");
+		t.equal(second.changed.localhost, 0, "the second run reports changed=0");
+		t.same(second.objects, first.objects, "and renders the same objects");
+	});
+
+	t.test("choices that cannot work are refused", async (t) => {
+		const results = await refusals;
+		for (const [index, refused] of REFUSED.entries()) {
+			const { result } = results[index] as (typeof results)[number];
+			t.not(result.code, 0, `${refused.label}: the play fails`);
+			t.match(result.stdout, refused.message, `${refused.label}: it says why`);
+		}
+	});
+}
+
+/** Renders one choice twice into the same directory. */
+async function renderTwice(): Promise<[Rendered, Rendered]> {
+	const scratch = await mkdtemp(join(tmpdir(), "sherpany-ansible-twice-"));
+	try {
 		const options: RenderOptions = { renderDir: join(scratch, "out") };
 		const vars = {
 			sherpany_database: "external",
@@ -91,24 +121,11 @@ if (await ansibleOrSkip(t)) {
 				"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 		};
 		const first = await renderWithAnsible(vars, options);
-		t.ok((first.changed.localhost ?? 0) > 0, "the first run writes files");
 		const second = await renderWithAnsible(vars, options);
-		t.equal(second.changed.localhost, 0, "the second run reports changed=0");
-		t.same(second.objects, first.objects, "and renders the same objects");
-	});
-
-	t.test("choices that cannot work are refused", async (t) => {
-		const results = await Promise.all(
-			REFUSED.map((refused) =>
-				renderWithAnsible(refused.vars, { allowFailure: true }),
-			),
-		);
-		for (const [index, refused] of REFUSED.entries()) {
-			const { result } = results[index] as (typeof results)[number];
-			t.not(result.code, 0, `${refused.label}: the play fails`);
-			t.match(result.stdout, refused.message, `${refused.label}: it says why`);
-		}
-	});
+		return [first, second];
+	} finally {
+		await rm(scratch, { recursive: true, force: true });
+	}
 }
 
 function sameObjects(
