@@ -42,6 +42,11 @@ const REFUSED: readonly {
 		message: /needs sherpany_database_secret\.password/,
 	},
 	{
+		label: "a Secret key that would name a file outside the render directory",
+		vars: { sherpany_database_secret: { password: "x", "../x": "y" } },
+		message: /keys made of letters, digits/,
+	},
+	{
 		label: "an external database without a CA bundle",
 		vars: {
 			sherpany_database: "external",
