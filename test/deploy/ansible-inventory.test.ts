@@ -1,0 +1,151 @@
+/**
+ * The playbook's example inventory and its guard rails, run for real with the
+ * `render` tag (no cluster, no kubeconfig):
+ * - its two hosts render exactly the repository's example overlays (dev and
+ *   release), so the variables can say everything an overlay says;
+ * - a second render with the same variables reports no change;
+ * - a choice that cannot work stops before kustomize, naming the variable.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import {
+	ansibleOrSkip,
+	type Rendered,
+	type RenderOptions,
+	renderWithAnsible,
+} from "../helpers/ansible.ts";
+import { type KubeObject, kustomize } from "../helpers/kustomize.ts";
+
+/** overlays/dev's throwaway password, which it keeps in the repository on purpose. */
+const DEV_PASSWORD = "dev-only-not-a-secret";
+
+/** Choices the role refuses, and what its message must name. */
+const REFUSED: readonly {
+	label: string;
+	vars: Record<string, unknown>;
+	message: RegExp;
+}[] = [
+	{
+		label: "cloudnativepg with a vaulted Secret",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_database_secret: { password: "x" },
+		},
+		message:
+			/sherpany_database=cloudnativepg takes sherpany_credentials=existing/,
+	},
+	{
+		label: "an in-cluster database without its password",
+		vars: { sherpany_database_secret: { uri: "postgres://x" } },
+		message: /needs sherpany_database_secret\.password/,
+	},
+	{
+		label: "a Secret key that would name a file outside the render directory",
+		vars: { sherpany_database_secret: { password: "x", "../x": "y" } },
+		message: /keys made of letters, digits/,
+	},
+	{
+		label: "an external database without a CA bundle",
+		vars: {
+			sherpany_database: "external",
+			sherpany_database_secret: { uri: "postgres://x" },
+		},
+		message: /needs sherpany_database_ca_bundle/,
+	},
+	{
+		label: "an unknown database mode",
+		vars: { sherpany_database: "mysql" },
+		message:
+			/sherpany_database must be one of: in-cluster, cloudnativepg, external/,
+	},
+];
+
+if (await ansibleOrSkip(t)) {
+	// Every play starts at once: each spends most of its time starting processes.
+	const example = Promise.all([
+		renderWithAnsible(
+			{ vault_sherpany_db_password: DEV_PASSWORD },
+			{ inventory: "inventory/example.yml" },
+		),
+		kustomize("overlays/dev"),
+		kustomize("overlays/release"),
+	]);
+	const twice = renderTwice();
+	const refusals = Promise.all(
+		REFUSED.map((refused) =>
+			renderWithAnsible(refused.vars, { allowFailure: true }),
+		),
+	);
+	// A failure is reported by its subtest, not as an unhandled rejection.
+	for (const pending of [example, twice, refusals]) pending.catch(() => {});
+
+	t.test("the example inventory renders the example overlays", async (t) => {
+		const [rendered, dev, release] = await example;
+		t.same(
+			Object.keys(rendered.objects).sort(),
+			["dev", "production"],
+			"both hosts rendered",
+		);
+		sameObjects(t, rendered.objects.dev ?? [], dev, "dev = overlays/dev");
+		sameObjects(
+			t,
+			rendered.objects.production ?? [],
+			release,
+			"production = overlays/release",
+		);
+	});
+
+	t.test("a second render changes nothing", async (t) => {
+		const [first, second] = await twice;
+		t.ok((first.changed.localhost ?? 0) > 0, "the first run writes files");
+		t.equal(second.changed.localhost, 0, "the second run reports changed=0");
+		t.same(second.objects, first.objects, "and renders the same objects");
+	});
+
+	t.test("choices that cannot work are refused", async (t) => {
+		const results = await refusals;
+		for (const [index, refused] of REFUSED.entries()) {
+			const { result } = results[index] as (typeof results)[number];
+			t.not(result.code, 0, `${refused.label}: the play fails`);
+			t.match(result.stdout, refused.message, `${refused.label}: it says why`);
+		}
+	});
+}
+
+/** Renders one choice twice into the same directory. */
+async function renderTwice(): Promise<[Rendered, Rendered]> {
+	const scratch = await mkdtemp(join(tmpdir(), "sherpany-ansible-twice-"));
+	try {
+		const options: RenderOptions = { renderDir: join(scratch, "out") };
+		const vars = {
+			sherpany_database: "external",
+			sherpany_database_secret: { uri: "postgres://app:pw@db.example/app" },
+			sherpany_database_ca_bundle:
+				"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		};
+		const first = await renderWithAnsible(vars, options);
+		const second = await renderWithAnsible(vars, options);
+		return [first, second];
+	} finally {
+		await rm(scratch, { recursive: true, force: true });
+	}
+}
+
+function sameObjects(
+	t: Test,
+	actual: readonly KubeObject[],
+	expected: readonly KubeObject[],
+	label: string,
+): void {
+	const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+	t.ok(actual.length > 10, `${label}: objects were rendered`);
+	t.same(actual.map(key).sort(), expected.map(key).sort(), `${label}: names`);
+	for (const object of expected)
+		t.same(
+			actual.find((o) => key(o) === key(object)),
+			object,
+			`${label}: ${key(object)} is identical`,
+		);
+}

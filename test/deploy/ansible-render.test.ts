@@ -1,0 +1,325 @@
+/**
+ * The playbook's `render` tag, run for real on localhost with no cluster and
+ * no kubeconfig, renders exactly what `kubectl kustomize` renders from a
+ * kustomization this test writes on its own for the same choice. So Ansible
+ * deploys deploy/kubernetes itself, never a copy that could drift.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import t, { type Test } from "tap";
+import {
+	ansibleOrSkip,
+	type Rendered,
+	renderWithAnsible,
+} from "../helpers/ansible.ts";
+import {
+	findObject,
+	KUBERNETES_DIR,
+	type KubeObject,
+	kustomize,
+} from "../helpers/kustomize.ts";
+
+/** A PEM-shaped bundle: the role checks the shape, kustomize copies the bytes. */
+const CA_BUNDLE =
+	"-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const MONITORING = existsSync(join(KUBERNETES_DIR, "components", "monitoring"));
+
+/** One choice of variables and the kustomization that says the same. */
+interface Choice {
+	readonly label: string;
+	readonly vars: Record<string, unknown>;
+	readonly kustomization: Record<string, unknown>;
+	/** Extra files of the expected kustomization's directory. */
+	readonly files?: Record<string, string>;
+	/** What must be in the output, beyond equality, so an empty render can't pass. */
+	readonly check: (t: Test, objects: KubeObject[]) => void;
+}
+
+const SECRET_LABELS = {
+	"app.kubernetes.io/name": "sherpany",
+	"app.kubernetes.io/instance": "sherpany",
+	"app.kubernetes.io/part-of": "sherpany",
+	"app.kubernetes.io/managed-by": "kustomize",
+	"app.kubernetes.io/component": "database",
+};
+
+const choices: Choice[] = [
+	{
+		label: "defaults: in-cluster PostgreSQL, password from the vault, seed Job",
+		vars: { sherpany_database_secret: { password: "s3cret=with#odd'chars" } },
+		kustomization: {
+			namespace: "sherpany",
+			resources: ["base"],
+			components: ["postgres", "seed-job"],
+			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
+			secretGenerator: [
+				{
+					name: "sherpany-database",
+					options: { labels: SECRET_LABELS },
+					literals: ["password=s3cret=with#odd'chars"],
+				},
+			],
+			patches: [replicas(2, 6)],
+		},
+		check: (t, objects) => {
+			findObject(objects, "StatefulSet", "sherpany-postgres");
+			findObject(objects, "CronJob", "sherpany-seed");
+			const secret = objects.find((o) => o.kind === "Secret") as
+				| { data?: { password?: string } }
+				| undefined;
+			t.equal(
+				Buffer.from(secret?.data?.password ?? "", "base64").toString(),
+				"s3cret=with#odd'chars",
+				"the vaulted password arrives byte for byte",
+			);
+		},
+	},
+	{
+		label:
+			"cloudnativepg, its operator's secret, ingress, digests, 3 to 9 replicas, no seed Job",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_credentials: "existing",
+			sherpany_database_image: `ghcr.io/cloudnative-pg/postgresql:17.6@${DIGEST}`,
+			sherpany_image: "registry.example.com/sherpany",
+			sherpany_image_tag: "1.2.3",
+			sherpany_image_digest: DIGEST,
+			sherpany_replicas_min: 3,
+			sherpany_replicas_max: 9,
+			sherpany_ingress: true,
+			sherpany_ingress_host: "users.example.org",
+			sherpany_ingress_class: "traefik",
+			sherpany_ingress_tls_secret: "users-tls",
+			sherpany_seed_job: false,
+		},
+		kustomization: {
+			namespace: "sherpany",
+			resources: ["base"],
+			components: ["cloudnativepg", "ingress"],
+			images: [
+				{
+					...image("registry.example.com/sherpany", "1.2.3"),
+					digest: DIGEST,
+				},
+			],
+			patches: [
+				replicas(3, 9),
+				jsonPatch("Cluster", "sherpany-db", [
+					[
+						"/spec/imageName",
+						`ghcr.io/cloudnative-pg/postgresql:17.6@${DIGEST}`,
+					],
+				]),
+				jsonPatch("Ingress", "sherpany", [
+					["/spec/ingressClassName", "traefik"],
+					["/spec/rules/0/host", "users.example.org"],
+					["/spec/tls/0/hosts/0", "users.example.org"],
+					["/spec/tls/0/secretName", "users-tls"],
+				]),
+			],
+		},
+		check: (t, objects) => {
+			findObject(objects, "Cluster", "sherpany-db");
+			t.notOk(
+				objects.some((o) => o.kind === "CronJob" || o.kind === "Secret"),
+				"no seed Job and no Secret: the operator makes it",
+			);
+			t.match(
+				JSON.stringify(findObject(objects, "Deployment", "sherpany")),
+				`registry.example.com/sherpany:1.2.3@${DIGEST}`,
+				"the image is pinned by digest",
+			);
+		},
+	},
+	{
+		label: `external database with a CA bundle, ExternalSecret, namespace shop, LOG_LEVEL${MONITORING ? ", monitoring" : ""}`,
+		vars: {
+			sherpany_namespace: "shop",
+			sherpany_database: "external",
+			sherpany_database_ca_bundle: CA_BUNDLE,
+			sherpany_credentials: "external-secret",
+			sherpany_external_secret_store_kind: "SecretStore",
+			sherpany_external_secret_store: "vault-backend",
+			sherpany_external_secret_key: "prod/sherpany/db",
+			sherpany_monitoring: MONITORING,
+			sherpany_config: { LOG_LEVEL: "warn", PG_POOL_MAX: 20 },
+		},
+		kustomization: {
+			namespace: "shop",
+			resources: ["base"],
+			components: [
+				"external-db",
+				"external-secret",
+				...(MONITORING ? ["monitoring"] : []),
+				"seed-job",
+				"./ca-bundle",
+			],
+			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
+			configMapGenerator: [
+				{
+					name: "sherpany",
+					behavior: "merge",
+					literals: ["LOG_LEVEL=warn", "PG_POOL_MAX=20"],
+				},
+			],
+			patches: [
+				replicas(2, 6),
+				{
+					target: { kind: "ExternalSecret", name: "sherpany-database" },
+					patch: JSON.stringify([
+						{
+							op: "replace",
+							path: "/spec/secretStoreRef",
+							value: { kind: "SecretStore", name: "vault-backend" },
+						},
+						{
+							op: "replace",
+							path: "/spec/dataFrom/0/extract/key",
+							value: "prod/sherpany/db",
+						},
+					]),
+				},
+			],
+		},
+		files: {
+			// A kustomization's own generators run before its components, so
+			// the placeholder is replaced from a component listed after it.
+			"ca-bundle/kustomization.yaml": JSON.stringify({
+				apiVersion: "kustomize.config.k8s.io/v1alpha1",
+				kind: "Component",
+				configMapGenerator: [
+					{
+						name: "sherpany-database-ca",
+						namespace: "sherpany",
+						behavior: "replace",
+						files: ["ca.crt"],
+					},
+				],
+			}),
+			"ca-bundle/ca.crt": CA_BUNDLE,
+		},
+		check: (t, objects) => {
+			t.ok(
+				objects.every(
+					(o) => o.kind === "Namespace" || o.metadata.namespace === "shop",
+				),
+				"every object is in namespace shop",
+			);
+			const ca = objects.find((o) =>
+				o.metadata.name.startsWith("sherpany-database-ca-"),
+			) as { data?: Record<string, string> } | undefined;
+			t.equal(
+				ca?.data?.["ca.crt"],
+				CA_BUNDLE,
+				"the CA bundle is the one given",
+			);
+			findObject(objects, "ExternalSecret", "sherpany-database");
+		},
+	},
+];
+
+if (await ansibleOrSkip(t)) {
+	// All at once: each play spends most of its time starting processes.
+	const renders = choices.map((choice) =>
+		Promise.all([renderWithAnsible(choice.vars), renderExpected(choice)]),
+	);
+	// A failure is reported by its subtest, not as an unhandled rejection.
+	for (const render of renders) render.catch(() => {});
+	for (const [index, choice] of choices.entries())
+		t.test(choice.label, async (t) => {
+			const [rendered, expected] = await (renders[index] as Promise<
+				[Rendered, KubeObject[]]
+			>);
+			checkChoice(t, choice, rendered.objects.localhost ?? [], expected);
+		});
+}
+
+function checkChoice(
+	t: Test,
+	choice: Choice,
+	rendered: readonly KubeObject[],
+	expected: readonly KubeObject[],
+): void {
+	t.ok(rendered.length > 10, "the play rendered the objects");
+	t.same(
+		keysOf(rendered),
+		keysOf(expected),
+		"the same objects as kubectl kustomize",
+	);
+	for (const object of expected)
+		t.same(
+			rendered.find(
+				(o) =>
+					o.kind === object.kind && o.metadata.name === object.metadata.name,
+			),
+			object,
+			`${object.kind}/${object.metadata.name} is identical`,
+		);
+	choice.check(t, [...rendered]);
+}
+
+/** `kubectl kustomize` of the choice's own kustomization, written in a temp dir. */
+async function renderExpected(choice: Choice): Promise<KubeObject[]> {
+	const dir = await mkdtemp(join(tmpdir(), "sherpany-expected-"));
+	try {
+		const toRepo = (path: string) => relative(dir, join(KUBERNETES_DIR, path));
+		const { resources, components, ...rest } = choice.kustomization as {
+			resources: string[];
+			components: string[];
+		};
+		const kustomization = {
+			apiVersion: "kustomize.config.k8s.io/v1beta1",
+			kind: "Kustomization",
+			...rest,
+			resources: resources.map(toRepo),
+			components: components.map((name) =>
+				name.startsWith("./") ? name : toRepo(`components/${name}`),
+			),
+		};
+		for (const [path, text] of Object.entries(choice.files ?? {})) {
+			await mkdir(join(dir, path, ".."), { recursive: true });
+			await writeFile(join(dir, path), text);
+		}
+		// JSON is YAML.
+		await writeFile(
+			join(dir, "kustomization.yaml"),
+			JSON.stringify(kustomization),
+		);
+		return await kustomize(dir);
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
+}
+
+function keysOf(objects: readonly KubeObject[]): string[] {
+	return objects
+		.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`)
+		.sort();
+}
+
+function image(newName: string, newTag: string) {
+	return { name: "ghcr.io/sherpany/sherpany", newName, newTag };
+}
+
+function replicas(min: number, max: number) {
+	return jsonPatch("HorizontalPodAutoscaler", "sherpany", [
+		["/spec/minReplicas", min],
+		["/spec/maxReplicas", max],
+	]);
+}
+
+function jsonPatch(
+	kind: string,
+	name: string,
+	replacements: readonly (readonly [string, unknown])[],
+) {
+	return {
+		target: { kind, name },
+		patch: JSON.stringify(
+			replacements.map(([path, value]) => ({ op: "replace", path, value })),
+		),
+	};
+}
