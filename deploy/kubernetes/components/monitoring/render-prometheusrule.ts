@@ -30,7 +30,17 @@ export function renderPrometheusRule(rulesYaml: string): string {
 	const head = stringify({
 		apiVersion: "monitoring.coreos.com/v1",
 		kind: "PrometheusRule",
-		metadata: { name: "sherpany", namespace: "sherpany" },
+		metadata: {
+			name: "sherpany",
+			namespace: "sherpany",
+			labels: {
+				"app.kubernetes.io/name": "sherpany",
+				"app.kubernetes.io/instance": "sherpany",
+				"app.kubernetes.io/part-of": "sherpany",
+				"app.kubernetes.io/managed-by": "kustomize",
+				"app.kubernetes.io/component": "monitoring",
+			},
+		},
 	});
 	const spec = rules
 		.toString({ lineWidth: 0 })
