@@ -374,7 +374,9 @@ t.test("--file: 3000 rows, more than one batch, all imported", async (t) => {
 		drawn.some((chunk) => {
 			const prefix = "\r\x1b[Krows read: ";
 			return (
-				chunk.startsWith(prefix) && /^\d+$/.test(chunk.slice(prefix.length))
+				// The count, then a rate once enough time has passed for one.
+				chunk.startsWith(prefix) &&
+				/^\d+(, [\d,]+\/s)?$/.test(chunk.slice(prefix.length))
 			);
 		}),
 		"progress counts rows read",
