@@ -38,18 +38,20 @@ export function isPostgresRerun(): boolean {
  * The server this process starts clusters on; on the first call, also
  * schedules this file's re-run on each other selected server. `tools` are
  * programs the suite needs beside initdb, pg_ctl and postgres (such as
- * `pg_basebackup`): servers without them are left out.
+ * `pg_basebackup`): servers without them are left out. With `everyServer`
+ * false (on the first call), the file runs on the first server only.
  */
 export function chooseServer(
 	runAs: ServerUser | undefined,
 	tools: readonly string[] = [],
+	everyServer = true,
 ): Promise<PostgresServer> {
 	chosen ??= (async () => {
 		const [own, ...others] = await selectServers(runAs, tools);
 		if (own === undefined) throw new Error("no PostgreSQL server selected");
 		tap.comment(`${own.label}: ${own.bindir}`);
 		const file = process.argv[1];
-		if (file)
+		if (file && everyServer)
 			for (const other of others)
 				tap.spawn(
 					process.execPath,

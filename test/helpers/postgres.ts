@@ -69,6 +69,13 @@ export interface StartPostgresOptions {
 	 * and the test fails saying so when none is installed.
 	 */
 	tools?: readonly string[];
+	/**
+	 * `false` runs the test file on the first server only, with no re-run on
+	 * the others: for suites whose subject is not the database (an image, a
+	 * deployment, dashboards) and that only need one to talk to. Read on the
+	 * file's first call. Default `true`.
+	 */
+	everyServer?: boolean;
 }
 
 /** The part of a tap `Test` the helper needs. */
@@ -96,7 +103,7 @@ export async function startPostgres(
 	serverUser ??=
 		process.getuid?.() === 0 ? findServerUser() : Promise.resolve(undefined);
 	const runAs = await serverUser;
-	const server = await chooseServer(runAs, options.tools);
+	const server = await chooseServer(runAs, options.tools, options.everyServer);
 	const bindir = server.bindir;
 	const dir = await mkdtemp(join(tmpdir(), "sherpany-pg-"));
 	const dataDir = join(dir, "data");

@@ -20,7 +20,8 @@ const RUN_ID_VARIABLE = "SHERPANY_TEST_RUN_ID";
 /**
  * The pid that names this run's cache. Under tap, a test file's parent is
  * the tap runner; the variable hands that pid down to the processes a test
- * file starts (such as its run on another PostgreSQL).
+ * file starts (such as its run on another PostgreSQL), so call this before
+ * starting one that may use the cache.
  */
 export function findRunId(): string {
 	const inherited = process.env[RUN_ID_VARIABLE];
