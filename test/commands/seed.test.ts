@@ -374,7 +374,9 @@ t.test("--file: 3000 rows, more than one batch, all imported", async (t) => {
 		drawn.some((chunk) => {
 			const prefix = "\r\x1b[Krows read: ";
 			return (
-				chunk.startsWith(prefix) && /^\d+$/.test(chunk.slice(prefix.length))
+				chunk.startsWith(prefix) &&
+				// The rate follows once the import has run long enough to have one.
+				/^\d+(, [\d,]+\/s)?$/.test(chunk.slice(prefix.length))
 			);
 		}),
 		"progress counts rows read",
