@@ -150,8 +150,11 @@ export async function main(
 		);
 		// Ctrl-C at a terminal: a person, not an orchestrator, is waiting.
 		// Kubernetes stops containers with SIGTERM and gives them no terminal.
+		// isatty(0) asks without creating process.stdin's stream; node:tty is
+		// imported here, not at the top, to stay out of the probe's start-up.
+		const { isatty } = await import("node:tty");
 		await running.shutdown(signal, {
-			interactive: signal === "SIGINT" && process.stdin.isTTY === true,
+			interactive: signal === "SIGINT" && isatty(0),
 		});
 	});
 

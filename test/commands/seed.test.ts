@@ -374,8 +374,8 @@ t.test("--file: 3000 rows, more than one batch, all imported", async (t) => {
 		drawn.some((chunk) => {
 			const prefix = "\r\x1b[Krows read: ";
 			return (
-				// The count, then a rate once enough time has passed for one.
 				chunk.startsWith(prefix) &&
+				// The rate follows once the import has run long enough to have one.
 				/^\d+(, [\d,]+\/s)?$/.test(chunk.slice(prefix.length))
 			);
 		}),
