@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what `npm run image` and test/image/ need, when missing: podman
+# with runc (image/containers.conf selects runc and cgroupfs) and mmdebstrap,
+# which builds the base image from Debian packages. Idempotent; run as root.
+set -euo pipefail
+
+packages=()
+command -v podman >/dev/null 2>&1 || packages+=(podman)
+command -v runc >/dev/null 2>&1 || packages+=(runc)
+command -v mmdebstrap >/dev/null 2>&1 || packages+=(mmdebstrap)
+if ((${#packages[@]} == 0)); then
+	echo "podman, runc and mmdebstrap: present"
+	exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "Missing ${packages[*]}: run $0 as root to install them with apt-get" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# Without recommends podman would not get an OCI runtime: runc is named, and
+# uidmap/slirp4netns are for rootless use, which CI (root) does not need.
+apt-get install -y --no-install-recommends podman runc mmdebstrap
+podman --version

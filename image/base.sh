@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the sherpany base image, a distroless-style Debian 12 root
+# filesystem, from Debian packages with mmdebstrap, and imports it into podman.
+#
+#   image/base.sh                 build and import localhost/sherpany-base:<tag>
+#   image/base.sh --tar FILE      only write the root filesystem tarball
+#   image/base.sh --print-ref     print the image reference it would build
+#
+# Environment:
+#   SOURCE_DATE_EPOCH   timestamp of every file (default: BASE_EPOCH below)
+#   SHERPANY_DEBIAN_MIRROR
+#                       Debian mirror (default deb.debian.org). Point it at a
+#                       snapshot.debian.org URL to pin every package version.
+#   PODMAN              podman command (default: image/podman.sh)
+#
+# The same SOURCE_DATE_EPOCH and the same package versions give a
+# byte-identical tarball (test/image/base.test.ts builds it twice).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Bumped by hand when the base's definition changes: it dates every file and
+# names the tag, so that builds of one commit agree whoever runs them.
+readonly BASE_EPOCH=1764288000 # 2025-11-28T00:00:00Z
+readonly SUITE=bookworm
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$BASE_EPOCH}
+mirror=${SHERPANY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+podman=${PODMAN:-$here/podman.sh}
+tag="$SUITE-$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d)"
+ref="localhost/sherpany-base:$tag"
+
+die() {
+	echo "image/base.sh: $*" >&2
+	exit 1
+}
+
+# Writes the root filesystem tarball to $1.
+build_tar() {
+	command -v mmdebstrap >/dev/null ||
+		die "mmdebstrap is missing: run 'sudo bash .ci/install-podman.sh' (or apt-get install mmdebstrap)"
+	local packages
+	packages=$(grep -Ev '^[[:space:]]*(#|$)' "$here/base-packages" | paste -sd, -)
+	# extract: unpack the packages without running any maintainer script, so
+	# nothing from the build (a shell, dpkg, apt) has to be in the result.
+	# Security updates come from the matching debian-security suite.
+	# Nothing runs inside the tree, so mmdebstrap's policy-rc.d guard is moot;
+	# /dev comes from the container runtime, so the tarball holds no devices.
+	mmdebstrap --quiet --variant=extract --include="$packages" \
+		--skip=chroot/policy-rc.d,chroot/start-stop-daemon,output/dev,output/mknod \
+		--format=tar --extract-hook="\"$here/base-hook.sh\" \"\$1\"" \
+		"$SUITE" "$1" \
+		"deb $mirror $SUITE main" \
+		"deb $mirror $SUITE-updates main" \
+		"deb ${SHERPANY_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $SUITE-security main"
+}
+
+case "${1:-}" in
+--print-ref)
+	echo "$ref"
+	exit 0
+	;;
+--tar)
+	[[ -n ${2:-} ]] || die "--tar needs a file name"
+	build_tar "$2"
+	exit 0
+	;;
+"") ;;
+*) die "unknown argument '$1' (expected --tar FILE or --print-ref)" ;;
+esac
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+build_tar "$work/rootfs.tar"
+# The package list with versions, as a label: what the base is made of.
+manifest=$(tar -xOf "$work/rootfs.tar" --wildcards './var/lib/dpkg/status.d/*' |
+	awk '/^Package:/{p=$2} /^Version:/{printf "%s%s=%s", sep, p, $2; sep=" "}')
+created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+"$podman" import \
+	--change "LABEL org.opencontainers.image.created=$created" \
+	--change "LABEL org.opencontainers.image.base.name=debian:$SUITE" \
+	--change "LABEL io.github.sherpany.base.packages=\"$manifest\"" \
+	--change "LABEL io.github.sherpany.base.rootfs.sha256=$(sha256sum "$work/rootfs.tar" | cut -c1-64)" \
+	--quiet --message "sherpany base: Debian $SUITE packages via mmdebstrap" \
+	"$work/rootfs.tar" "$ref" >/dev/null
+echo "$ref"

@@ -1,0 +1,401 @@
+/**
+ * Conformance: the rendered Deployment and seed CronJob, run as the kubelet
+ * would run them, in the built image, against a real PostgreSQL.
+ *
+ * For each way of reaching the database (the base's `DATABASE_URL_FILE`, the
+ * postgres component's libpq variables with `PGPASSWORD_FILE`, the
+ * external-db component's verify-full TLS with a CA bundle), it takes from
+ * the manifests the exact command and args of the init container, the main
+ * container, the liveness probe and the seed Job, their environment (the
+ * ConfigMaps and env entries resolved), their secret files at the mounted
+ * paths with the manifest's modes and fsGroup, their user, capabilities,
+ * read-only root and memory and CPU limits, and runs them with podman in a
+ * network namespace of their own (a pod's). Then: the startup, readiness and
+ * liveness probes pass within their limits, the Services' named ports serve
+ * what they should, and SIGTERM ends serve cleanly within the grace period
+ * left after preStop.
+ *
+ * What the manifests leave to the cluster the test supplies: the Secrets'
+ * contents, Service DNS names (pointed at the pod's 127.0.0.1, where a
+ * bridge forwards port 5432 to the test PostgreSQL), and the CA bundle an
+ * overlay would put in place of the external-db placeholder.
+ */
+import { readFile } from "node:fs/promises";
+import type { IDeployment } from "kubernetes-models/apps/v1";
+import type { IContainer, IPodSpec, IService } from "kubernetes-models/v1";
+import t, { type Test } from "tap";
+import { shutdownDeadlineMs } from "../../src/commands/serve.ts";
+import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
+import { loadServerConfig } from "../../src/config/server.ts";
+import { imageOrSkip, podman, podmanOk } from "../helpers/image.ts";
+import { podmanRunArgs, resolveEnv } from "../helpers/kube-container.ts";
+import { podSpecOf } from "../helpers/kube-policy.ts";
+import {
+	findObject,
+	type KubeObject,
+	renderWith,
+} from "../helpers/kustomize.ts";
+import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+
+const { version } = JSON.parse(
+	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
+
+/** The port the manifests' database settings name (PGPORT, and the URLs the test writes). */
+const POSTGRES_PORT = 5432;
+
+interface Variant {
+	readonly label: string;
+	readonly components: readonly string[];
+	readonly ssl: boolean;
+	/** Prepares the database and returns the Secret, DNS and ConfigMap facts for it. */
+	setUp(pg: Awaited<ReturnType<typeof startPostgres>>): Promise<{
+		database: string;
+		secrets: Record<string, Record<string, string>>;
+		hosts?: Record<string, string>;
+		configMapData?: Record<string, Record<string, string>>;
+	}>;
+}
+
+const VARIANTS: Variant[] = [
+	{
+		label: "base: DATABASE_URL_FILE reads the Secret's uri",
+		components: ["seed-job"],
+		ssl: false,
+		async setUp(pg) {
+			const database = new URL(await pg.createDatabase()).pathname.slice(1);
+			return {
+				database,
+				secrets: {
+					"sherpany-database": {
+						uri: `postgres://postgres@127.0.0.1:${POSTGRES_PORT}/${database}`,
+					},
+				},
+			};
+		},
+	},
+	{
+		label: "postgres component: libpq variables and PGPASSWORD_FILE",
+		components: ["postgres", "seed-job"],
+		ssl: false,
+		async setUp(pg) {
+			// What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start.
+			await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
+			await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
+			return {
+				database: "sherpany",
+				secrets: {
+					"sherpany-database": { password: "not-checked-trust-auth" },
+				},
+				hosts: { "sherpany-postgres": "127.0.0.1" },
+			};
+		},
+	},
+	{
+		label: "external-db component: verify-full against the CA bundle ConfigMap",
+		components: ["external-db", "seed-job"],
+		ssl: true,
+		async setUp(pg) {
+			const database = new URL(await pg.createDatabase()).pathname.slice(1);
+			// The server certificate names localhost and 127.0.0.1.
+			return {
+				database,
+				secrets: {
+					"sherpany-database": {
+						uri: `postgres://postgres@localhost:${POSTGRES_PORT}/${database}`,
+					},
+				},
+				configMapData: {
+					"sherpany-database-ca": {
+						"ca.crt": await readFile(pg.caFile as string, "utf8"),
+					},
+				},
+			};
+		},
+	},
+];
+
+const image = await imageOrSkip(t);
+if (image && process.getuid?.() !== 0) {
+	const message =
+		"the conformance test needs root (a network namespace per pod: ip netns add)";
+	if (process.env.CI) throw new Error(`${message}; CI is set, so this fails`);
+	t.plan(0, message);
+} else if (image) {
+	for (const variant of VARIANTS)
+		t.test(variant.label, (t) => runVariant(t, variant, image.versioned));
+}
+
+async function runVariant(
+	t: Test,
+	variant: Variant,
+	localImage: string,
+): Promise<void> {
+	const objects = await renderWith(variant.components);
+	const deployment = findObject<IDeployment & KubeObject>(
+		objects,
+		"Deployment",
+		"sherpany",
+	);
+	const pod = deployment.spec?.template.spec as IPodSpec;
+	const migrate = pod.initContainers?.find(
+		(c) => c.name === "migrate",
+	) as IContainer;
+	const serve = pod.containers.find((c) => c.name === "sherpany") as IContainer;
+	t.ok(
+		migrate && serve,
+		"the Deployment has the migrate init container and the sherpany container",
+	);
+	t.equal(
+		serve.image,
+		`ghcr.io/sherpany/sherpany:${version}`,
+		"the manifest's image is this version's",
+	);
+
+	const pg = await startPostgres(t, { ssl: variant.ssl });
+	const cluster = await variant.setUp(pg);
+	const portOf = (name: string | number | undefined): number => {
+		const port = serve.ports?.find(
+			(p) => p.name === name || p.containerPort === name,
+		)?.containerPort;
+		if (port === undefined)
+			throw new Error(`the container has no port ${name}`);
+		return port;
+	};
+	const sandbox = await startPodSandbox(t, {
+		expose: (serve.ports ?? []).map((p) => p.containerPort),
+		forward: { [POSTGRES_PORT]: { host: "127.0.0.1", port: pg.port } },
+	});
+	const facts = { ...cluster, image: localImage, network: sandbox.network };
+	const databaseUrl = pg.adminUrl.replace(
+		/\/postgres$/,
+		`/${cluster.database}`,
+	);
+
+	// Init container: every replica runs it, possibly at once; all must succeed.
+	const initArgs = await podmanRunArgs(t, pod, migrate, objects, facts, [
+		"--rm",
+	]);
+	const inits = await Promise.all([
+		podman(["run", ...initArgs]),
+		podman(["run", ...initArgs]),
+	]);
+	for (const [i, result] of inits.entries())
+		t.equal(
+			result.code,
+			0,
+			`init container ${i + 1} of 2 (${migrate.args?.join(" ")}) exits 0`,
+			{ stderr: result.stderr },
+		);
+	const [{ count } = { count: -1 }] = await pg.query(
+		databaseUrl,
+		"SELECT count(*)::int AS count FROM users",
+	);
+	t.equal(count, 0, "the migrated schema has an empty users table");
+
+	// The main container, until the startup probe passes.
+	const name = `sherpany-conformance-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+	t.teardown(() => podman(["rm", "--force", "--time", "1", name]));
+	await podmanOk([
+		"run",
+		...(await podmanRunArgs(t, pod, serve, objects, facts, [
+			"--detach",
+			"--name",
+			name,
+		])),
+	]);
+	const startup = serve.startupProbe?.httpGet;
+	t.ok(startup, "the startup probe is an HTTP GET");
+	const startupBudgetMs =
+		(serve.startupProbe?.periodSeconds ?? 10) *
+		(serve.startupProbe?.failureThreshold ?? 3) *
+		1000;
+	const started = Date.now();
+	const startupAnswer = await pollUntil200(
+		sandbox,
+		portOf(startup?.port),
+		startup?.path ?? "/",
+		startupBudgetMs,
+	);
+	t.equal(
+		startupAnswer.status,
+		200,
+		`startup probe GET ${startup?.path} on ${startup?.port} answers 200 within ${startupBudgetMs} ms (took ${Date.now() - started} ms)`,
+		{ logs: await logsOf(name) },
+	);
+
+	const readiness = serve.readinessProbe?.httpGet;
+	t.same(readiness?.path, "/ready", "the readiness probe GETs /ready");
+	const ready = await sandbox.get(
+		portOf(readiness?.port),
+		readiness?.path ?? "",
+		(serve.readinessProbe?.timeoutSeconds ?? 1) * 1000,
+	);
+	t.equal(
+		ready.status,
+		200,
+		`readiness probe GET ${readiness?.path} on ${readiness?.port} answers 200`,
+		{ body: ready.body },
+	);
+	t.match(
+		JSON.parse(ready.body),
+		{ status: "ready" },
+		"the database is reachable and the schema current",
+	);
+	const [sessions] = await pg.query(
+		databaseUrl,
+		`SELECT count(*)::int AS count, coalesce(bool_and(s.ssl), false) AS ssl
+		 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+		 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+	);
+	t.ok(Number(sessions?.count) > 0, "serve holds a connection to the database");
+	t.equal(
+		sessions?.ssl,
+		variant.ssl,
+		variant.ssl
+			? "every serve connection uses TLS"
+			: "serve connects without TLS, as configured",
+	);
+
+	// The exec liveness probe, inside the running container, within its timeout.
+	const liveness = serve.livenessProbe?.exec?.command ?? [];
+	t.same(
+		liveness.slice(1),
+		["check-health"],
+		"the liveness probe runs check-health",
+	);
+	const probeStart = Date.now();
+	const probe = await podman(["exec", name, ...liveness]);
+	const probeMs = Date.now() - probeStart;
+	t.equal(probe.code, 0, `liveness probe ${liveness.join(" ")} exits 0`, {
+		stderr: probe.stderr,
+	});
+	const timeoutMs = (serve.livenessProbe?.timeoutSeconds ?? 1) * 1000;
+	t.ok(
+		probeMs < timeoutMs,
+		`the liveness probe took ${probeMs} ms, within its ${timeoutMs} ms timeout (podman exec included)`,
+	);
+	const env = resolveEnv(serve, objects, facts);
+	t.ok(
+		loadCheckHealthConfig(env).timeoutMs < timeoutMs,
+		"check-health gives up before the kubelet's probe timeout",
+	);
+
+	// The Services' named target ports: the API on one, /metrics only on the other.
+	const api = findObject<IService & KubeObject>(objects, "Service", "sherpany");
+	const admin = findObject<IService & KubeObject>(
+		objects,
+		"Service",
+		"sherpany-admin",
+	);
+	const apiPort = portOf(api.spec?.ports?.[0]?.targetPort);
+	const adminPort = portOf(admin.spec?.ports?.[0]?.targetPort);
+	const users = await sandbox.get(apiPort, "/users");
+	t.equal(users.status, 200, "Service sherpany's target port serves /users");
+	t.equal(
+		(await sandbox.get(apiPort, "/metrics")).status,
+		404,
+		"Service sherpany's target port does not serve /metrics",
+	);
+	t.equal(
+		(await sandbox.get(adminPort, "/metrics")).status,
+		200,
+		"Service sherpany-admin's target port serves /metrics",
+	);
+
+	// The seed Job template, run as `kubectl create job --from=cronjob/...` would.
+	const cronJob = findObject(objects, "CronJob", "sherpany-seed");
+	const seedPod = podSpecOf(cronJob) as IPodSpec;
+	const seedContainer = seedPod.containers[0] as IContainer;
+	for (const round of [1, 2]) {
+		const seeded = await podman([
+			"run",
+			...(await podmanRunArgs(t, seedPod, seedContainer, objects, facts, [
+				"--rm",
+			])),
+		]);
+		t.equal(
+			seeded.code,
+			0,
+			`seed Job (${seedContainer.args?.join(" ")}) exits 0, run ${round}`,
+			{ stderr: seeded.stderr },
+		);
+	}
+	const seededUsers = JSON.parse(
+		(await sandbox.get(apiPort, "/users")).body,
+	) as { email: string }[];
+	t.same(
+		seededUsers.map((u) => u.email),
+		["john@example.com", "jane@example.com", "bob@example.com"],
+		"the sample users, once, after two seed runs",
+	);
+
+	// A manifest that breaks the binary's contract fails: a moved secret mount.
+	const moved = {
+		...migrate,
+		volumeMounts: migrate.volumeMounts?.map((m) => ({
+			...m,
+			mountPath: `${m.mountPath}-moved`,
+		})),
+	};
+	const broken = await podman([
+		"run",
+		...(await podmanRunArgs(t, pod, moved, objects, facts, ["--rm"])),
+	]);
+	t.equal(broken.code, 2, "migrate with its secret mounted elsewhere exits 2", {
+		stderr: broken.stderr,
+	});
+	t.match(
+		broken.stderr,
+		/_FILE/,
+		"and says which *_FILE setting it could not read",
+	);
+
+	// Shutdown: preStop, then SIGTERM; serve must end by itself within the grace period.
+	const grace = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
+	const preStop = (serve.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+	const deadline = shutdownDeadlineMs(loadServerConfig(env));
+	t.ok(
+		preStop + deadline <= grace,
+		`preStop ${preStop} ms + serve's shutdown deadline ${deadline} ms fit the ${grace} ms grace period`,
+	);
+	t.ok(
+		preStop > 0 || Number(env.SHUTDOWN_DELAY_MS) > 0,
+		"something delays the shutdown while endpoints are updated",
+	);
+	const stopStart = Date.now();
+	await podmanOk(["kill", "--signal", "TERM", name]);
+	const exitCode = Number(
+		(await podmanOk(["wait", name], grace + 10_000)).trim(),
+	);
+	const stopMs = Date.now() - stopStart;
+	t.equal(exitCode, 0, "serve exits 0 on SIGTERM");
+	t.ok(
+		preStop + stopMs < grace,
+		`and within the grace period: preStop ${preStop} ms + ${stopMs} ms < ${grace} ms`,
+	);
+}
+
+async function pollUntil200(
+	sandbox: PodSandbox,
+	port: number,
+	path: string,
+	budgetMs: number,
+) {
+	const deadline = Date.now() + budgetMs;
+	let last = { status: 0, body: "" };
+	while (Date.now() < deadline) {
+		last = await sandbox
+			.get(port, path, 1000)
+			.catch((error: Error) => ({ status: 0, body: error.message }));
+		if (last.status === 200) return last;
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+	return last;
+}
+
+async function logsOf(name: string): Promise<string> {
+	const { stdout, stderr } = await podman(["logs", "--tail", "20", name]);
+	return `${stdout}${stderr}`;
+}
