@@ -15,13 +15,16 @@ import {
 	catchShutdownSignals,
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
+import { formatUsageError } from "./cli/usage-errors.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
 	describeDatabase,
 	loadDatabaseConfig,
+	MEMORY_DATA_DIR,
 } from "./config/database.ts";
 import type { Env } from "./config/sources.ts";
+import { embeddedDatabaseExists } from "./db/embedded-state.ts";
 import {
 	isDatabaseUnavailable,
 	isServerError,
@@ -52,6 +55,9 @@ export async function main(
 	io: Io = defaultIo,
 ): Promise<number> {
 	const print = (line: string): void => void io.stdout.write(`${line}\n`);
+	/** A notice about what the command is doing, on stderr beside errors. */
+	const notify = (line: string): void =>
+		void io.stderr.write(`sherpany: ${line}\n`);
 	let database: DatabaseConfig | undefined;
 	/** Loads the database settings; `serve` logs the embedded notice itself, the others print it. */
 	const loadDatabase = (
@@ -60,9 +66,13 @@ export async function main(
 	): DatabaseConfig => {
 		database = loadDatabaseConfig(env, flags);
 		if (database.kind === "embedded" && printNotice) {
-			io.stderr.write(
-				`sherpany: no database configured: using the ${describeDatabase(database)}; set DATABASE_URL (or PGHOST) to use PostgreSQL\n`,
+			notify(
+				`no database configured: using the ${describeDatabase(database)}; set DATABASE_URL (or PGHOST) to use PostgreSQL`,
 			);
+			if (!embeddedDatabaseExists(database))
+				notify(
+					`creating the embedded database${database.dataDir === MEMORY_DATA_DIR ? " in memory" : ` in ${database.dataDir}, which takes several seconds the first time`}…`,
+				);
 		}
 		return database;
 	};
@@ -88,7 +98,7 @@ export async function main(
 		program
 			.command("serve")
 			.description(
-				"run the HTTP server (never changes the schema: run migrate first)",
+				"run the HTTP server; it migrates the embedded database itself, but never changes a PostgreSQL schema: run migrate first",
 			),
 		SERVE_OPTIONS,
 		DATABASE_OPTIONS,
@@ -98,17 +108,37 @@ export async function main(
 			import("./logger.ts"),
 			import("./commands/serve.ts"),
 		]);
-		const server = loadServerConfig(env, flags);
 		const database = loadDatabase(flags, false);
+		const server = loadServerConfig(env, flags, {
+			embedded: database.kind === "embedded",
+		});
 		const logger = createLogger(server.logLevel);
-		const signals = catchShutdownSignals();
+		const signals = catchShutdownSignals((signal) =>
+			logger.error(
+				{ signal },
+				`second ${signal}: exiting at once, without finishing the shutdown`,
+			),
+		);
+		let started = false;
+		void signals.first.then((signal) => {
+			if (!started)
+				logger.info(
+					{ signal },
+					`${signal} received while starting: shutting down as soon as start-up has finished`,
+				);
+		});
 		const running = await serve.run({ server, database }, { logger });
+		started = true;
 		const signal = await signals.first;
 		const deadlineMs = serve.shutdownDeadlineMs(server);
 		exitIfStillRunningAfter(deadlineMs, () =>
 			logger.error({ deadlineMs }, "shutdown overran its deadline: exiting"),
 		);
-		await running.shutdown(signal);
+		// Ctrl-C at a terminal: a person, not an orchestrator, is waiting.
+		// Kubernetes stops containers with SIGTERM and gives them no terminal.
+		await running.shutdown(signal, {
+			interactive: signal === "SIGINT" && process.stdin.isTTY === true,
+		});
 	});
 
 	const migrate = addOptions(
@@ -143,14 +173,17 @@ export async function main(
 		SEED_OPTIONS,
 		DATABASE_OPTIONS,
 	).action(async (flags) => {
-		const [{ loadSeedSource }, { run }] = await Promise.all([
+		const [{ loadSeedSource }, { run, checkSeedSource }] = await Promise.all([
 			import("./config/seed.ts"),
 			import("./commands/seed.ts"),
 		]);
 		const source = loadSeedSource(env, flags);
+		// Before the database is even named: a missing file must not first
+		// create an embedded database.
+		checkSeedSource(source);
 		await run(
 			{ database: loadDatabase(flags), source },
-			{ print, progress: io.stderr },
+			{ print, progress: io.stderr, notify },
 		);
 	});
 
@@ -169,12 +202,27 @@ export async function main(
 		await run(loadCheckHealthConfig(env, flags), { print });
 	});
 
+	rewriteUsageErrors(program, "sherpany");
+
 	try {
 		await program.parseAsync([...argv], { from: "user" });
 		return EXIT_OK;
 	} catch (error) {
 		return reportError(error, database, io);
 	}
+}
+
+/** Makes commander's parse errors, on every command, print in the `sherpany: …` form. */
+function rewriteUsageErrors(command: Command, path: string): void {
+	const context = {
+		path,
+		commands: command.commands.map((sub) => sub.name()),
+	};
+	command.configureOutput({
+		outputError: (text, write) => write(formatUsageError(text, context)),
+	});
+	for (const sub of command.commands)
+		rewriteUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Prints one clear line (no stack trace) and returns the exit code. */

@@ -87,13 +87,67 @@ t.test("usage errors exit 2 with one line", async (t) => {
 });
 
 t.test(
+	"commander's parse errors take the sherpany: form, with a suggestion",
+	async (t) => {
+		const cases: [string[], string][] = [
+			[
+				["serv"],
+				"sherpany: unknown command 'serv' (did you mean serve?); see sherpany --help\n",
+			],
+			[
+				["bogus"],
+				"sherpany: unknown command 'bogus': the commands are serve, migrate, seed, check-health; see sherpany --help\n",
+			],
+			[
+				["serve", "--prot", "1"],
+				"sherpany: unknown option '--prot' (did you mean --port?); see sherpany serve --help\n",
+			],
+			[
+				["seed", "--bogus"],
+				"sherpany: unknown option '--bogus'; see sherpany seed --help\n",
+			],
+			[
+				["migrate", "sideways"],
+				"sherpany: unknown command 'sideways': the commands are status; see sherpany migrate --help\n",
+			],
+			[
+				["seed", "--count"],
+				"sherpany: option '--count <n>' argument missing; see sherpany seed --help\n",
+			],
+			[
+				["migrate", "status", "--data-dri", "x"],
+				"sherpany: unknown option '--data-dri' (did you mean --data-dir?); see sherpany migrate status --help\n",
+			],
+		];
+		for (const [args, expected] of cases) {
+			const result = await cli(args);
+			t.equal(result.code, 2, `${args.join(" ")} exits 2`);
+			t.equal(result.stderr, expected, args.join(" "));
+			t.equal(result.stdout, "", `${args.join(" ")}: nothing on stdout`);
+		}
+	},
+);
+
+t.test("serve --help is true for both databases", async (t) => {
+	const result = await cli(["serve", "--help"]);
+	const text = result.stdout.replace(/\s+/g, " ");
+	t.match(text, /migrates the embedded database itself/);
+	t.match(text, /never changes a PostgreSQL schema: run migrate first/);
+	t.match(
+		text,
+		/--shutdown-delay-ms <ms> .*default: 5000, 0 on the embedded database/,
+		"the delay's two defaults",
+	);
+});
+
+t.test(
 	"configuration errors exit 2 naming the variable, without the password",
 	async (t) => {
 		const cases: [string[], Record<string, string>, RegExp][] = [
 			[
 				["migrate"],
 				{ DATABASE_URL: "postgres://u:hunter2@h:99999/db" },
-				/^sherpany: DATABASE_URL is not a valid URL/,
+				/^sherpany: DATABASE_URL has a port out of range: expected 1 to 65535/,
 			],
 			[
 				["seed"],

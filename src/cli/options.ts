@@ -95,9 +95,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 	},
 	{
 		flags: "--shutdown-delay-ms <ms>",
-		description: "wait after readiness fails",
+		description: "wait after readiness fails, for load balancers",
 		env: "SHUTDOWN_DELAY_MS",
-		default: DEFAULT_SHUTDOWN_DELAY_MS,
+		default: `${DEFAULT_SHUTDOWN_DELAY_MS}, 0 on the embedded database`,
 	},
 	{
 		flags: "--shutdown-timeout-ms <ms>",

@@ -5,12 +5,18 @@ export interface ShutdownSignals {
 	readonly first: Promise<NodeJS.Signals>;
 }
 
+/** Called on the second signal, just before the process exits 1 (to log why). */
+export type OnSecondSignal = (signal: NodeJS.Signals) => void;
+
 /**
  * Listens for SIGTERM and SIGINT from now on, so that a signal during a slow
  * start (creating the embedded database) is kept rather than killing the
- * process mid-way. A second signal exits at once with code 1.
+ * process mid-way. A second signal calls `onSecond`, then exits at once with
+ * code 1.
  */
-export function catchShutdownSignals(): ShutdownSignals {
+export function catchShutdownSignals(
+	onSecond: OnSecondSignal = () => {},
+): ShutdownSignals {
 	let received = false;
 	let settle: (signal: NodeJS.Signals) => void = () => {};
 	const first = new Promise<NodeJS.Signals>((resolve) => {
@@ -20,7 +26,10 @@ export function catchShutdownSignals(): ShutdownSignals {
 	// signal to listeners added while that signal is being dispatched, so a
 	// "second signal" listener added in here would fire at once.
 	const onSignal = (signal: NodeJS.Signals): void => {
-		if (received) process.exit(1);
+		if (received) {
+			onSecond(signal);
+			process.exit(1);
+		}
 		received = true;
 		settle(signal);
 	};

@@ -9,6 +9,7 @@ import type { DatabaseConfig } from "../config/database.ts";
 import { describeFsError } from "../config/sources.ts";
 import { openDatabase } from "../db/connect.ts";
 import { createMigrator, findPendingMigrations } from "../db/migrator.ts";
+import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import type { Database } from "../db/schema.ts";
 import {
 	insertSampleUsers,
@@ -42,18 +43,33 @@ export interface SeedOptions {
 export interface SeedDeps {
 	/** Prints one line of output (the summary). */
 	readonly print: (line: string) => void;
+	/** Says what else happened on the way (the embedded database migrated itself). */
+	readonly notify?: (line: string) => void;
 	/** Where progress is drawn when it is a terminal (stderr). */
 	readonly progress: ProgressStream;
 }
 
 export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 	const { source } = options;
+	checkSeedSource(source);
 	const fileSource = (source.kind === "file" && source.source) || "--file";
-	if (source.kind === "file") checkReadable(source.path, fileSource);
 	const database = await openDatabase(options.database);
 	try {
 		const { db } = database;
-		await requireCurrentSchema(db);
+		if (options.database.kind === "embedded") {
+			// Like serve: the embedded database has no operator to run migrate.
+			const { applied } = await prepareEmbeddedDatabase(
+				db,
+				createMigrator(db),
+				{ seedWhenNew: false },
+			);
+			if (applied.length > 0)
+				deps.notify?.(
+					`migrated the embedded database: applied ${applied.join(", ")}`,
+				);
+		} else {
+			await requireCurrentSchema(db);
+		}
 		const started = performance.now();
 		const elapsed = (): string =>
 			`${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -130,7 +146,15 @@ async function requireCurrentSchema(db: Kysely<Database>): Promise<void> {
 	}
 }
 
-/** Fails early, as bad configuration, on a file that cannot be read at all. */
+/**
+ * Fails early, as bad configuration, on a `--file` that cannot be read at
+ * all: before any database is opened (or, embedded, created).
+ */
+export function checkSeedSource(source: SeedSource): void {
+	if (source.kind === "file")
+		checkReadable(source.path, source.source || "--file");
+}
+
 function checkReadable(path: string, source: string): void {
 	let isDirectory: boolean;
 	try {

@@ -14,10 +14,12 @@ import { Registry } from "prom-client";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
+import { describeEmbeddedOpening } from "../db/embedded-state.ts";
 import { createMigrator } from "../db/migrator.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
+import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness } from "../http/health.ts";
 import { createMetrics } from "../metrics.ts";
 
@@ -30,11 +32,21 @@ export interface ServeDeps {
 	readonly logger: Logger;
 }
 
+/** How a shutdown was asked for. */
+export interface ShutdownOptions {
+	/**
+	 * A person pressed Ctrl-C at a terminal: no orchestrator or load balancer
+	 * is waiting for readiness to fail, so the delay is skipped and the log
+	 * line says how to exit at once.
+	 */
+	readonly interactive?: boolean;
+}
+
 /** A started server. `shutdown` is idempotent and settles once everything is closed. */
 export interface RunningServer {
 	readonly port: number;
 	readonly adminPort: number | undefined;
-	shutdown(reason: string): Promise<void>;
+	shutdown(reason: string, options?: ShutdownOptions): Promise<void>;
 }
 
 type Closer = () => Promise<void>;
@@ -67,8 +79,18 @@ export async function run(
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
 	});
+	const { database: databaseConfig } = options;
 	try {
-		database = await openDatabase(options.database, {
+		database = await openDatabase(databaseConfig, {
+			// Said before PGlite starts: creating a new database takes seconds,
+			// and a first run should not sit silent meanwhile.
+			onEmbeddedOpening: () => {
+				if (databaseConfig.kind !== "embedded") return;
+				logger.info(
+					{ database: describeDatabase(databaseConfig) },
+					`no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; ${describeEmbeddedOpening(databaseConfig)}`,
+				);
+			},
 			queryTimeoutMs: config.queryTimeoutMs,
 			onQuery: (seconds, outcome) =>
 				metrics.dbQueryDuration.observe({ outcome }, seconds),
@@ -83,12 +105,19 @@ export async function run(
 		);
 		const migrator = createMigrator(database.db);
 		if (options.database.kind === "embedded") {
-			await prepareEmbeddedDatabase(
-				database.db,
-				migrator,
-				options.database,
-				logger,
-			);
+			const prepared = await prepareEmbeddedDatabase(database.db, migrator, {
+				seedWhenNew: true,
+			});
+			if (prepared.applied.length > 0)
+				logger.info(
+					{ applied: prepared.applied },
+					"migrated the embedded database",
+				);
+			if (prepared.sampleUsersInserted !== undefined)
+				logger.info(
+					{ inserted: prepared.sampleUsersInserted },
+					"seeded the new embedded database with the sample users",
+				);
 		}
 		const appDeps: AppDeps = {
 			db: database.db,
@@ -109,6 +138,7 @@ export async function run(
 		});
 		const listen = async (app: Koa, port: number): Promise<number> => {
 			const server = createServer(app.callback());
+			answerClientErrors(server, logger);
 			// Ask clients not to reuse connections once shutdown has begun.
 			server.on("request", (_request, response) => {
 				if (shuttingDown) response.setHeader("Connection", "close");
@@ -129,22 +159,28 @@ export async function run(
 						createApp({ ...appDeps, routes: "admin" }),
 						config.adminPort,
 					);
+		const url = usersUrl(config.host, port);
 		logger.info(
-			{ port, adminPort, database: describeDatabase(options.database) },
+			{ port, adminPort, database: describeDatabase(options.database), url },
 			"listening",
 		);
-		void logInitialReadiness(appDeps, logger);
+		void logInitialReadiness(appDeps, logger, url);
 		return {
 			port,
 			adminPort,
-			shutdown(reason) {
+			shutdown(reason, { interactive = false } = {}) {
 				shutdownPromise ??= (async () => {
 					shuttingDown = true;
+					const delayMs = interactive ? 0 : config.shutdownDelayMs;
 					logger.info(
-						{ reason, delayMs: config.shutdownDelayMs },
-						"shutting down: readiness now fails",
+						{
+							reason,
+							delayMs,
+							drainTimeoutMs: config.shutdownTimeoutMs,
+						},
+						describeShutdown(delayMs, config.shutdownTimeoutMs, interactive),
 					);
-					await sleep(config.shutdownDelayMs);
+					await sleep(delayMs);
 					await closeAll(closers, logger);
 					logger.info("shutdown complete");
 				})();
@@ -227,8 +263,36 @@ async function closeServer(
 async function logInitialReadiness(
 	deps: Parameters<typeof checkReadiness>[0],
 	logger: Logger,
+	url: string,
 ): Promise<void> {
 	const report = await checkReadiness(deps);
-	if (report.status === "ready") logger.info(report.checks, "ready");
+	if (report.status === "ready")
+		logger.info(report.checks, `ready: try curl ${url}`);
 	else logger.warn(report.checks, "not ready yet");
+}
+
+/** The `/users` URL to try from this machine: a wildcard address is reached as localhost. */
+export function usersUrl(host: string, port: number): string {
+	const reachable =
+		host === "0.0.0.0" || host === "::" || host === ""
+			? "localhost"
+			: host.includes(":")
+				? `[${host}]`
+				: host;
+	return `http://${reachable}:${port}/users`;
+}
+
+/** The shutdown log line: what happens next, and for how long at most. */
+export function describeShutdown(
+	delayMs: number,
+	drainTimeoutMs: number,
+	interactive: boolean,
+): string {
+	const seconds = (ms: number): string => `${+(ms / 1000).toFixed(1)} s`;
+	const drain = `draining in-flight requests for up to ${seconds(drainTimeoutMs)}`;
+	const steps =
+		delayMs > 0
+			? `shutting down: readiness now fails; waiting ${seconds(delayMs)} for load balancers to notice, then ${drain}`
+			: `shutting down: ${drain}`;
+	return interactive ? `${steps}; press Ctrl-C again to exit at once` : steps;
 }

@@ -148,18 +148,32 @@ export function loadDatabaseConfig(
 	});
 }
 
+/**
+ * True when a URL that `new URL` rejected has an all-digit port above 65535,
+ * the one mistake in a URL that the WHATWG parser reports no better than any
+ * other.
+ */
+function hasPortOutOfRange(value: string): boolean {
+	const port = value.match(
+		/^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]/?#]*\]|[^/?#:@[\]]*):(\d+)(?:[/?#]|$)/i,
+	)?.[1];
+	return port !== undefined && Number(port) > 65535;
+}
+
 /** Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…`. */
 function parseDatabaseUrl({ value, source }: Sourced): Target {
 	let url: URL;
 	try {
 		url = new URL(value);
 	} catch (error) {
-		// The URL may hold a password: never echo it back.
+		// The URL may hold a password: never echo it back, not even the port
+		// (with an unescaped `/` in the password, the "port" is part of it).
+		const reason = hasPortOutOfRange(value)
+			? "has a port out of range: expected 1 to 65535"
+			: "is not a valid URL";
 		throw new ConfigError(
-			`${source} is not a valid URL: expected postgres://user:password@host:5432/database`,
-			{
-				cause: error,
-			},
+			`${source} ${reason}, as in postgres://user:password@host:5432/database`,
+			{ cause: error },
 		);
 	}
 	if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {

@@ -32,6 +32,12 @@ export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 /** Time for load balancers to see readiness fail before the listener closes. */
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
+/**
+ * The delay's default on the embedded database. One process at a time can
+ * open its data directory, so there is never a second replica for a load
+ * balancer to move traffic to: waiting would only delay the exit.
+ */
+export const DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS = 0;
 /** How long in-flight requests may take to drain; below Kubernetes' 30 s grace period with the delay. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 /** How long a request's database query may take before the request gets a 503. */
@@ -62,10 +68,17 @@ export interface ServerFlags {
 	readonly queryTimeoutMs?: string;
 }
 
+/** What the defaults depend on besides flags and environment. */
+export interface ServerConfigContext {
+	/** Serving the embedded database: the shutdown delay defaults to 0. */
+	readonly embedded?: boolean;
+}
+
 /** Resolves the serve settings: flags, then environment, then defaults. Pure. */
 export function loadServerConfig(
 	env: Env,
 	flags: ServerFlags = {},
+	context: ServerConfigContext = {},
 ): ServerConfig {
 	const port = parsePort(
 		pick(flags, "--port", env, "PORT") ?? fallback(DEFAULT_PORT),
@@ -84,7 +97,11 @@ export function loadServerConfig(
 		logLevel: loadLogLevel(env, flags),
 		shutdownDelayMs: parseInteger(
 			pick(flags, "--shutdown-delay-ms", env, "SHUTDOWN_DELAY_MS") ??
-				fallback(DEFAULT_SHUTDOWN_DELAY_MS),
+				fallback(
+					context.embedded
+						? DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS
+						: DEFAULT_SHUTDOWN_DELAY_MS,
+				),
 			0,
 			600_000,
 		),

@@ -23,6 +23,11 @@ export interface OpenDatabaseOptions {
 	readonly onQuery?: QueryObserver;
 	/** Errors from idle pooled connections (the server went away); they must not crash the process. */
 	readonly onPoolError?: (error: Error) => void;
+	/**
+	 * Embedded only: called once the data directory is locked, just before
+	 * PGlite opens (or, taking seconds, creates) the database.
+	 */
+	readonly onEmbeddedOpening?: () => void;
 }
 
 /** An open database: the typed query builder, and the pool behind it if there is one. */

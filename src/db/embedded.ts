@@ -33,6 +33,7 @@ export async function openEmbedded(
 		lock = await lockDataDir(dataDir);
 	}
 	try {
+		options.onEmbeddedOpening?.();
 		const pglite = await PGlite.create({
 			dataDir,
 			...(await loadPgliteAssets()),

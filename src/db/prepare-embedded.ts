@@ -1,39 +1,40 @@
 /**
- * The embedded database is the one that `serve` migrates itself. A new one
- * (no migration applied yet) also gets the sample users, so a first run
- * shows data.
+ * The embedded database migrates itself whenever a command that needs the
+ * schema (`serve`, `seed`) opens it: it has no operator to run `migrate`.
+ * `serve` also gives a new one (no migration applied yet) the sample users,
+ * so that a first run shows data.
  */
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
-import type { Logger } from "pino";
-import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import type { Database } from "./schema.ts";
 import { insertSampleUsers } from "./users.ts";
 
+export interface PrepareEmbeddedOptions {
+	/** Insert the sample users when the database is new (what `serve` wants). */
+	readonly seedWhenNew: boolean;
+}
+
+/** What preparing did, for the caller to report. */
+export interface EmbeddedPreparation {
+	/** The migrations applied just now, in order; empty when it was up to date. */
+	readonly applied: readonly string[];
+	/** Sample users inserted into a new database; undefined when none were due. */
+	readonly sampleUsersInserted: number | undefined;
+}
+
+/** Migrates the embedded database to the latest schema and, if asked, seeds a new one. */
 export async function prepareEmbeddedDatabase(
 	db: Kysely<Database>,
 	migrator: Migrator,
-	config: DatabaseConfig,
-	logger: Logger,
-): Promise<void> {
-	logger.info(
-		{ database: describeDatabase(config) },
-		"no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL",
-	);
+	options: PrepareEmbeddedOptions,
+): Promise<EmbeddedPreparation> {
 	const isNew = (await migrator.getMigrations()).every(
 		(migration) => migration.executedAt === undefined,
 	);
 	const { error, results = [] } = await migrator.migrateToLatest();
 	if (error) throw error;
 	const applied = results.map((result) => result.migrationName);
-	if (applied.length > 0) {
-		logger.info({ applied }, "migrated the embedded database");
-	}
-	if (isNew) {
-		const inserted = await insertSampleUsers(db);
-		logger.info(
-			{ inserted },
-			"seeded the new embedded database with the sample users",
-		);
-	}
+	const sampleUsersInserted =
+		isNew && options.seedWhenNew ? await insertSampleUsers(db) : undefined;
+	return { applied, sampleUsersInserted };
 }

@@ -243,7 +243,25 @@ const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
 			"URL port out of range",
 			{ DATABASE_URL: "postgres://u:hunter2@h:70000/db" },
 			{},
-			/^DATABASE_URL is not a valid URL/,
+			/^DATABASE_URL has a port out of range: expected 1 to 65535, as in postgres:/,
+		],
+		[
+			"URL port out of range, IPv6 host",
+			{ DATABASE_URL: "postgresql://u:hunter2@[::1]:99999" },
+			{},
+			/^DATABASE_URL has a port out of range: expected 1 to 65535/,
+		],
+		[
+			"URL port out of range, flag",
+			{},
+			{ databaseUrl: "postgres://h:123456/db?sslmode=require" },
+			/^--database-url has a port out of range/,
+		],
+		[
+			"URL port not a number",
+			{ DATABASE_URL: "postgres://u:hunter2@h:54x/db" },
+			{},
+			/^DATABASE_URL is not a valid URL, as in postgres:/,
 		],
 		[
 			"URL without host",

@@ -17,6 +17,24 @@ t.test("serve defaults", async (t) => {
 	});
 });
 
+t.test(
+	"serve on the embedded database: no shutdown delay unless one is set",
+	async (t) => {
+		t.equal(loadServerConfig({}, {}, { embedded: true }).shutdownDelayMs, 0);
+		t.equal(
+			loadServerConfig({}, {}, { embedded: false }).shutdownDelayMs,
+			5000,
+			"PostgreSQL keeps the delay for load balancers",
+		);
+		t.equal(
+			loadServerConfig({ SHUTDOWN_DELAY_MS: "3000" }, {}, { embedded: true })
+				.shutdownDelayMs,
+			3000,
+			"an explicit delay wins",
+		);
+	},
+);
+
 t.test("serve: flags, then environment, then defaults", async (t) => {
 	const config = loadServerConfig(
 		{

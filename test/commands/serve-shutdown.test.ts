@@ -1,0 +1,172 @@
+/**
+ * What a person at a terminal sees from `serve`: the embedded database's
+ * first start announced before it begins, the URL to try once ready, and
+ * how Ctrl-C and a second signal end it. Orchestrated PostgreSQL deployments
+ * keep the delay that lets load balancers notice.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import t from "tap";
+import { coverageEnv, SHERPANY_BIN } from "../helpers/cli.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+import { freePort, startServe, watchUntilListening } from "../helpers/serve.ts";
+
+const pg = await startPostgres(t);
+
+type LogLine = Record<string, unknown>;
+const parse = (lines: readonly string[]): LogLine[] =>
+	lines
+		// On a terminal, the echoed ^C precedes the next line.
+		.map((line) => line.trim().replace(/^\^C/, ""))
+		.filter((line) => line.startsWith("{"))
+		.map((line) => JSON.parse(line) as LogLine);
+
+/** Resolves once a logged line satisfies `test`. */
+async function waitForLine(
+	lines: readonly string[],
+	test: (entry: LogLine) => boolean,
+): Promise<LogLine> {
+	for (let waited = 0; waited < 30_000; waited += 20) {
+		const found = parse(lines).find(test);
+		if (found) return found;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+	throw new Error("no such log line in 30 s");
+}
+
+/** Resolves once the child's stdout has ended: lines may follow the exit event. */
+async function outputEnded(child: ChildProcess): Promise<void> {
+	if (child.stdout && !child.stdout.readableEnded)
+		await new Promise((resolve) => child.stdout?.once("end", resolve));
+}
+
+t.test(
+	"the embedded database: announced before it is created, the URL once ready, and no delay on exit",
+	async (t) => {
+		const dataDir = join(t.testdir({}), "data");
+		const first = await startServe(t, { SHERPANY_DATA_DIR: dataDir });
+		const ready = await waitForLine(first.lines, (entry) =>
+			String(entry.msg).startsWith("ready"),
+		);
+		t.equal(
+			ready.msg,
+			`ready: try curl http://127.0.0.1:${first.port}/users`,
+			"the ready line gives the URL to try",
+		);
+		const logs = parse(first.lines);
+		t.match(
+			logs.slice(0, 4),
+			[
+				{
+					msg: `no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; creating it in ${dataDir}, which takes several seconds the first time…`,
+				},
+				{ msg: "migrated the embedded database" },
+				{ msg: "seeded the new embedded database with the sample users" },
+				{ msg: "listening", url: `http://127.0.0.1:${first.port}/users` },
+			],
+			"the first line says what is happening, before the work",
+		);
+
+		const stopping = Date.now();
+		first.child.kill("SIGINT");
+		t.equal(await first.exited, 0, "SIGINT exits 0");
+		await outputEnded(first.child);
+		t.match(
+			parse(first.lines).find((entry) => entry.reason === "SIGINT"),
+			{
+				delayMs: 0,
+				msg: "shutting down: draining in-flight requests for up to 20 s",
+			},
+			"no load-balancer delay on the embedded database",
+		);
+		t.ok(
+			Date.now() - stopping < 4000,
+			"it exits well within the 5 s PostgreSQL delay",
+		);
+
+		const second = await startServe(t, { SHERPANY_DATA_DIR: dataDir });
+		t.match(
+			parse(second.lines)[0],
+			{ msg: `; opening it in ${dataDir}…` },
+			"an existing database is opened, not created",
+		);
+		second.child.kill("SIGTERM");
+		t.equal(await second.exited, 0);
+	},
+);
+
+t.test(
+	"PostgreSQL keeps the delay; a second signal exits 1 with one line",
+	async (t) => {
+		const serve = await startServe(t, {
+			DATABASE_URL: await pg.createDatabase(),
+		});
+		serve.child.kill("SIGTERM");
+		t.match(
+			await waitForLine(serve.lines, (entry) => entry.reason === "SIGTERM"),
+			{
+				delayMs: 5000,
+				msg: "shutting down: readiness now fails; waiting 5 s for load balancers to notice, then draining in-flight requests for up to 20 s",
+			},
+			"the default delay, said with its length",
+		);
+		serve.child.kill("SIGINT");
+		t.equal(await serve.exited, 1, "the second signal exits 1");
+		await outputEnded(serve.child);
+		const logs = parse(serve.lines);
+		t.equal(
+			logs.filter((entry) => /^second /.test(String(entry.msg))).length,
+			1,
+			"one line says so",
+		);
+		t.match(logs.at(-1), {
+			level: 50,
+			signal: "SIGINT",
+			msg: "second SIGINT: exiting at once, without finishing the shutdown",
+		});
+		t.notOk(
+			logs.some((entry) => entry.msg === "shutdown complete"),
+			"the shutdown did not finish",
+		);
+	},
+);
+
+t.test(
+	"Ctrl-C at a terminal skips the delay, even on PostgreSQL",
+	async (t) => {
+		const port = await freePort();
+		// script(1) runs serve on a pseudo-terminal; writing ^C to it makes the
+		// terminal send SIGINT, as a keyboard would.
+		const child = spawn(
+			"script",
+			["-qefc", `exec ${SHERPANY_BIN} serve`, "/dev/null"],
+			{
+				env: {
+					...coverageEnv(),
+					PATH: process.env.PATH ?? "/usr/bin:/bin",
+					PORT: String(port),
+					HOST: "127.0.0.1",
+					DATABASE_URL: await pg.createDatabase(),
+				},
+				stdio: ["pipe", "pipe", "pipe"],
+			},
+		);
+		const { lines, exited } = await watchUntilListening(t, child);
+		const stopping = Date.now();
+		child.stdin?.write("\x03");
+		t.equal(await exited, 0, "exits 0");
+		t.ok(Date.now() - stopping < 4000, "well within the 5 s delay");
+		await outputEnded(child);
+		t.match(
+			parse(lines).find((entry) => entry.reason === "SIGINT"),
+			{
+				delayMs: 0,
+				msg: "shutting down: draining in-flight requests for up to 20 s; press Ctrl-C again to exit at once",
+			},
+		);
+		t.ok(
+			parse(lines).some((entry) => entry.msg === "shutdown complete"),
+			"a clean shutdown",
+		);
+	},
+);

@@ -1,0 +1,95 @@
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { pino } from "pino";
+import t, { type Test } from "tap";
+import { answerClientErrors } from "../../src/http/client-error.ts";
+
+/** A real http.Server that answers 200 to anything Koa would see. */
+async function startServer(t: Test): Promise<number> {
+	const server = createServer((_request, response) => response.end("ok"));
+	answerClientErrors(server, pino({ level: "silent" }));
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	t.teardown(
+		() => new Promise<void>((resolve) => server.close(() => resolve())),
+	);
+	return (server.address() as AddressInfo).port;
+}
+
+/** Writes raw bytes and collects everything the server sends until it closes. */
+function exchange(port: number, raw: string): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const socket = connect(port, "127.0.0.1");
+		let received = "";
+		socket.setEncoding("utf8");
+		socket.on("data", (chunk) => {
+			received += chunk;
+		});
+		socket.on("error", reject);
+		socket.on("close", () => resolve(received));
+		socket.write(raw);
+	});
+}
+
+function parse(response: string) {
+	const [head = "", body = ""] = response.split("\r\n\r\n");
+	const [statusLine = "", ...headerLines] = head.split("\r\n");
+	const headers = Object.fromEntries(
+		headerLines.map((line) => {
+			const at = line.indexOf(":");
+			return [line.slice(0, at).toLowerCase(), line.slice(at + 1).trim()];
+		}),
+	);
+	return { statusLine, headers, body: JSON.parse(body) as unknown };
+}
+
+t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
+	const port = await startServer(t);
+	const cases: [string, string, string, string][] = [
+		[
+			"an unknown method",
+			"FOO /users HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 501 Not Implemented",
+			"not_implemented",
+		],
+		[
+			"a header line without a colon",
+			"GET /users HTTP/1.1\r\nHost x\r\n\r\n",
+			"HTTP/1.1 400 Bad Request",
+			"bad_request",
+		],
+		[
+			"headers over Node's 16 KiB limit",
+			`GET /users HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+			"HTTP/1.1 431 Request Header Fields Too Large",
+			"request_header_fields_too_large",
+		],
+	];
+	for (const [what, raw, statusLine, code] of cases) {
+		const response = parse(await exchange(port, raw));
+		t.equal(response.statusLine, statusLine, what);
+		t.equal(
+			response.headers["content-type"],
+			"application/json; charset=utf-8",
+			`${what}: JSON`,
+		);
+		t.equal(response.headers.connection, "close", `${what}: closes`);
+		t.match(
+			response.headers["x-request-id"],
+			/^[0-9a-f-]{36}$/,
+			`${what}: a request id`,
+		);
+		t.match(
+			response.body,
+			{ error: { code, message: String } },
+			`${what}: the error body`,
+		);
+	}
+	// The server is unharmed, and well-formed requests still reach the handler.
+	t.match(
+		await exchange(
+			port,
+			"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		),
+		/^HTTP\/1\.1 200 OK/,
+	);
+});
