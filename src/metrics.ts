@@ -26,9 +26,20 @@ export interface Metrics {
 	readonly dbPoolErrors: Counter;
 }
 
+/** The readiness checks reported by `sherpany_readiness_check`, as `/ready` names them. */
+export const READINESS_CHECKS = ["database", "schema"] as const;
+
 export interface MetricsOptions {
 	/** Reads the pool whose connections are reported at scrape time, if there is one. */
 	readonly pool?: () => PoolStats | undefined;
+	/**
+	 * Runs `/ready`'s database and schema checks at scrape time and returns
+	 * their results by name ("ok" when passing), or undefined before there is
+	 * a database to check.
+	 */
+	readonly readiness?: () => Promise<
+		Readonly<Record<string, string>> | undefined
+	>;
 }
 
 /** Registers every metric on `registry` and returns the ones code updates. */
@@ -37,7 +48,7 @@ export function createMetrics(
 	options: MetricsOptions = {},
 ): Metrics {
 	registerDefaultMetrics(registry);
-	const { pool } = options;
+	const { pool, readiness } = options;
 	new Gauge({
 		name: "sherpany_build_info",
 		help: "Always 1; labelled with the version and the runtime.",
@@ -55,6 +66,20 @@ export function createMetrics(
 			this.set({ state: "total" }, stats.totalCount);
 			this.set({ state: "idle" }, stats.idleCount);
 			this.set({ state: "waiting" }, stats.waitingCount);
+		},
+	});
+	new Gauge({
+		name: "sherpany_readiness_check",
+		help: "1 when a readiness check passes at scrape time, else 0: database (reachable in time) and schema (no pending migration).",
+		labelNames: ["check"],
+		registers: [registry],
+		async collect() {
+			const checks = await readiness?.();
+			if (!checks) return;
+			// A schema that could not be checked (database unreachable) is not ready either.
+			for (const check of READINESS_CHECKS) {
+				this.set({ check }, checks[check] === "ok" ? 1 : 0);
+			}
 		},
 	});
 	return {
@@ -91,6 +116,19 @@ export function createMetrics(
 }
 
 /**
+ * prom-client's defaults that break the Prometheus naming rules: gauges with
+ * a `_total` suffix, which `promtool check metrics` rejects (exit 3). Each is
+ * the sum of its per-type twin (`nodejs_active_handles{type}` and so on), so
+ * `sum without (type) (nodejs_active_handles)` gives the same number and
+ * nothing is lost by dropping them (prometheus/client_js#283).
+ */
+export const DROPPED_DEFAULT_METRICS = [
+	"nodejs_active_handles_total",
+	"nodejs_active_requests_total",
+	"nodejs_active_resources_total",
+] as const;
+
+/**
  * Process and runtime metrics. They rely on Node internals that Deno does not
  * all provide, so a runtime without them serves the rest rather than failing.
  */
@@ -100,4 +138,5 @@ function registerDefaultMetrics(registry: Registry): void {
 	} catch {
 		// Deno: see ENVIRONMENT.md; the service's own metrics still register below.
 	}
+	for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
 }

@@ -20,7 +20,7 @@ import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
-import { checkReadiness } from "../http/health.ts";
+import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { createMetrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -76,8 +76,11 @@ export async function run(
 	let shuttingDown = false;
 	let shutdownPromise: Promise<void> | undefined;
 	let database: DatabaseHandle | undefined;
+	let readinessDeps: ReadinessDeps | undefined;
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
+		readiness: async () =>
+			readinessDeps && (await checkReadiness(readinessDeps)).checks,
 	});
 	const { database: databaseConfig } = options;
 	try {
@@ -127,6 +130,9 @@ export async function run(
 			readyTimeoutMs: config.readyTimeoutMs,
 			isShuttingDown: () => shuttingDown,
 		};
+		// The metric describes the database, so it ignores shutdown (which
+		// `/ready` reports on its own, with no database check).
+		readinessDeps = { ...appDeps, isShuttingDown: () => false };
 		// Both listeners drain together, within one deadline.
 		const servers: Server[] = [];
 		closers.push(async () => {

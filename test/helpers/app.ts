@@ -18,6 +18,7 @@ import {
 } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
+import { checkReadiness } from "../../src/http/health.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 
 export interface TestApp {
@@ -49,11 +50,23 @@ export async function startApp(
 		onPoolError: () => {},
 		...openOptions,
 	});
-	const metrics = createMetrics(new Registry(), { pool: () => database.pool });
+	const migrator = createMigrator(database.db);
+	const metrics = createMetrics(new Registry(), {
+		pool: () => database.pool,
+		readiness: async () =>
+			(
+				await checkReadiness({
+					db: database.db,
+					migrator,
+					readyTimeoutMs: 1000,
+					isShuttingDown: () => false,
+				})
+			).checks,
+	});
 	const state = { shuttingDown: false };
 	const app = createApp({
 		db: database.db,
-		migrator: createMigrator(database.db),
+		migrator,
 		metrics,
 		logger: pino({ level: "silent" }),
 		readyTimeoutMs: 1000,

@@ -239,6 +239,8 @@ t.test(
 			/sherpany_build_info\{version="\d+\.\d+\.\d+",runtime="node [\d.]+"\} 1/,
 		);
 		t.match(text, /process_cpu_user_seconds_total/);
+		t.match(text, /^sherpany_readiness_check\{check="database"\} 1$/m);
+		t.match(text, /^sherpany_readiness_check\{check="schema"\} 1$/m);
 	},
 );
 
@@ -286,6 +288,13 @@ t.test(
 		t.equal(response.status, 503);
 		t.match(await response.json(), { checks: { database: /unreachable/ } });
 		t.equal((await app.get("/health")).status, 200, "liveness unaffected");
+		const scrape = await (await app.get("/metrics")).text();
+		t.match(scrape, /^sherpany_readiness_check\{check="database"\} 0$/m);
+		t.match(
+			scrape,
+			/^sherpany_readiness_check\{check="schema"\} 0$/m,
+			"a schema that cannot be checked is not ready",
+		);
 
 		await cluster.start();
 		response = await app.get("/users");
