@@ -271,6 +271,25 @@ t.test(
 );
 
 t.test(
+	"an idle primary is not lag: the standby stays in use however old its last replayed commit",
+	async (t) => {
+		await standby.waitForReplay();
+		await sleep(MAX_LAG_MS + 4 * CHECK_INTERVAL_MS);
+		const [row] = await standby.query(
+			standby.urlFor(url),
+			"select extract(epoch from now() - pg_last_xact_replay_timestamp()) * 1000 as age_ms",
+		);
+		t.ok(
+			Number(row?.age_ms) > MAX_LAG_MS,
+			"the last replayed commit is older than the bound",
+		);
+		t.equal((await ready()).body.checks.replica, "ok");
+		t.equal(await metric("sherpany_db_replica_lag_seconds"), 0);
+		t.equal(await metric("sherpany_db_replica_fallback"), 0);
+	},
+);
+
+t.test(
 	"replication paused beyond the lag bound: reads move to the primary, and return once resumed",
 	async (t) => {
 		const standbyUrl = standby.urlFor(url);
