@@ -4,7 +4,9 @@
  * in-process with `DATABASE_READ_URL` pointing at the standby, and
  * `pg_stat_activity` on both servers says which one served the reads.
  */
+import { mkdir, writeFile } from "node:fs/promises";
 import { createConnection, createServer, type Socket } from "node:net";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t from "tap";
@@ -18,7 +20,7 @@ import { loadServerConfig } from "../../src/config/server.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startStandby } from "../helpers/postgres-standby.ts";
-import { freePort } from "../helpers/serve.ts";
+import { freePort, startServe } from "../helpers/serve.ts";
 
 const MAX_LAG_MS = 1500;
 const CHECK_INTERVAL_MS = 200;
@@ -344,6 +346,51 @@ t.test(
 		t.equal(await replicaReads(), resumed + 1, "reads are back on the standby");
 	},
 );
+
+t.test(
+	"bin/sherpany serve takes the read URL from its environment",
+	async (t) => {
+		const child = await startServe(t, {
+			DATABASE_URL: url,
+			DATABASE_READ_URL_FILE: await writeSecret(
+				t,
+				`postgres://127.0.0.1:${standby.port}`,
+			),
+			READ_CHECK_INTERVAL_MS: "200",
+			SHUTDOWN_DELAY_MS: "0",
+		});
+		const deadline = Date.now() + 15_000;
+		let body: ReadyBody | undefined;
+		do {
+			if (body) await sleep(100);
+			body = (await (
+				await fetch(`${child.baseUrl}/ready`)
+			).json()) as ReadyBody;
+		} while (body.checks.replica !== "ok" && Date.now() < deadline);
+		t.equal(body.checks.replica, "ok");
+		t.equal((await fetch(`${child.baseUrl}/users`)).status, 200);
+		t.match(
+			await (await fetch(`${child.baseUrl}/metrics`)).text(),
+			/^sherpany_db_reads_total\{target="replica"\} 1$/m,
+		);
+		t.match(
+			child.lines.find((line) => line.includes('"msg":"listening"')),
+			`"readReplica":"postgres://postgres@127.0.0.1:${standby.port}/${dbName} (sslmode=disable)"`,
+		);
+		child.child.kill("SIGTERM");
+		t.equal(await child.exited, 0, "and shuts down cleanly");
+	},
+);
+
+async function writeSecret(
+	test: { testdir(): string },
+	content: string,
+): Promise<string> {
+	const file = join(test.testdir(), "read-url");
+	await mkdir(test.testdir(), { recursive: true });
+	await writeFile(file, `${content}\n`);
+	return file;
+}
 
 /** A TCP proxy to `port` that counts the connections made through it. */
 async function countingProxy(
