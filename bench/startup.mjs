@@ -12,6 +12,9 @@
 //   to highest run), because one run on a shared machine says little. The
 //   target is check-health <= 1.3x (median of the runs); missing it makes the
 //   bench exit 1;
+// - CPU time (user + system) of the same commands, per command, from bash's
+//   `times` over a batch of ROUNDS in each run: on a shared machine the wall
+//   clock mostly measures the neighbours, CPU time much less so;
 // - peak RSS (maximum resident set size, from GNU time's `%M`) of the same three;
 // - time from spawning `serve` to the first 200 from `/users`, on a new
 //   embedded data directory and then on that existing directory.
@@ -139,14 +142,17 @@ async function main() {
 			});
 		}
 		const medians = times.map(median);
+		const cpu = cases.map((c) => cpuPerRun(c.file, c.args, ROUNDS));
 		runs.push({
 			medians,
 			ratios: medians.map((value) => value / medians[0]),
 			overheads: medians.map((value) => value - medians[0]),
+			cpu,
+			cpuOverheads: cpu.map((value) => value - cpu[0]),
 		});
 		const ch = runs.at(-1);
 		console.error(
-			`bench: run ${runIndex + 1}/${RUNS}: node -e 0 ${ms(ch.medians[0])}, check-health ${ms(ch.medians[2])} (${ch.ratios[2].toFixed(2)}x, +${ms(ch.overheads[2])})`,
+			`bench: run ${runIndex + 1}/${RUNS}: node -e 0 ${ms(ch.medians[0])}, check-health ${ms(ch.medians[2])} (${ch.ratios[2].toFixed(2)}x, ${plusMs(ch.overheads[2])}); CPU ${ms(ch.cpu[0])} and ${ms(ch.cpu[2])}`,
 		);
 	}
 
@@ -177,13 +183,14 @@ async function main() {
 	const checkHealthRatio = median(runs.map((r) => r.ratios[2]));
 	const met = checkHealthRatio <= TARGET_RATIO;
 	const ratio = (value) => `${value.toFixed(2)}x`;
-	const plusMs = (value) =>
-		`${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(1)} ms`;
+
 	const rows = cases.map((c, i) => {
 		const verdict =
 			i === 2 ? ` ${met ? "PASS" : "FAIL"} (target <= ${TARGET_RATIO}x)` : "";
 		const overhead = i === 0 ? "—" : across((r) => r.overheads, i, plusMs);
-		return `| ${c.name} | ${across((r) => r.medians, i, ms)} | ${overhead} | ${i === 0 ? "1.00x" : across((r) => r.ratios, i, ratio)}${verdict} | ${haveGnuTime ? `${median(rss[i]).toFixed(1)} MiB` : "n/a"} |`;
+		const cpuOverhead =
+			i === 0 ? "—" : across((r) => r.cpuOverheads, i, plusMs);
+		return `| ${c.name} | ${across((r) => r.medians, i, ms)} | ${overhead} | ${i === 0 ? "1.00x" : across((r) => r.ratios, i, ratio)}${verdict} | ${across((r) => r.cpu, i, ms)} | ${cpuOverhead} | ${haveGnuTime ? `${median(rss[i]).toFixed(1)} MiB` : "n/a"} |`;
 	});
 	const size = statSync(BINARY).size;
 
@@ -194,8 +201,8 @@ async function main() {
 		"",
 		`Each figure: median of the ${RUNS} runs' medians (lowest–highest run).`,
 		"",
-		"| command | median | overhead | vs `node -e 0` | peak RSS |",
-		"| --- | --- | --- | --- | --- |",
+		"| command | median | overhead | vs `node -e 0` | CPU | CPU overhead | peak RSS |",
+		"| --- | --- | --- | --- | --- | --- | --- |",
 		...rows,
 		"",
 		"| `serve`, spawn to first `/users` 200 (embedded) | median | runs |",
@@ -242,6 +249,36 @@ async function serveUntilUsers(dataDir) {
 	const code = await exitOf(child);
 	if (code !== 0) throw new Error(`serve on ${dataDir} exited ${code}`);
 	return elapsed;
+}
+
+/**
+ * Mean CPU time (user + system, ms) of `file args` over `rounds` runs: bash's
+ * `times` reports its children's totals to the millisecond, where GNU time
+ * rounds each run to 10 ms.
+ */
+function cpuPerRun(file, args, rounds) {
+	const result = spawnSync(
+		"bash",
+		[
+			"-c",
+			`for ((i = 0; i < ${rounds}; i++)); do "$0" "$@" </dev/null >/dev/null 2>&1 || exit 1; done; times`,
+			file,
+			...args,
+		],
+		{ cwd: work, env: ENV, encoding: "utf8", timeout: 600_000 },
+	);
+	const children = result.stdout.trim().split("\n").at(-1) ?? "";
+	const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map(
+		([, m, s]) => Number(m) * 60 + Number(s),
+	);
+	if (result.status !== 0 || seconds.length !== 2)
+		throw new Error(`CPU time of ${file} ${args.join(" ")}: ${result.stderr}`);
+	return ((seconds[0] + seconds[1]) * 1000) / rounds;
+}
+
+/** A signed difference in ms: `+12.3 ms`, `−4.0 ms`. */
+function plusMs(value) {
+	return `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(1)} ms`;
 }
 
 function run(file, args) {

@@ -1,9 +1,10 @@
 /**
  * The `sherpany` command line: builds the commander program, dispatches to
  * `src/commands/*`, and maps errors to exit codes (0 ok, 1 failed, 2 usage).
- * Command modules are imported lazily so `check-health` loads no database code.
+ * Command modules are imported lazily so `check-health` loads no database code,
+ * and a probe's plain `check-health` line skips commander altogether.
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import {
 	addOptions,
 	CHECK_HEALTH_OPTIONS,
@@ -12,11 +13,13 @@ import {
 	SEED_OPTIONS,
 	SERVE_OPTIONS,
 } from "./cli/options.ts";
+import { readProbeArgs } from "./cli/probe-args.ts";
 import {
 	catchShutdownSignals,
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
 import { formatUsageError } from "./cli/usage-errors.ts";
+import type { CheckHealthFlags } from "./config/check-health.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
@@ -24,8 +27,8 @@ import {
 	loadDatabaseConfig,
 	MEMORY_DATA_DIR,
 } from "./config/database.ts";
+import { embeddedDatabaseExists } from "./config/embedded-state.ts";
 import type { Env } from "./config/sources.ts";
-import { embeddedDatabaseExists } from "./db/embedded-state.ts";
 import {
 	isDatabaseUnavailable,
 	isServerError,
@@ -78,6 +81,17 @@ export async function main(
 		return database;
 	};
 
+	const probe = readProbeArgs(argv);
+	if (probe) {
+		try {
+			await runCheckHealth(probe, env, print);
+			return EXIT_OK;
+		} catch (error) {
+			return reportError(error, undefined, io);
+		}
+	}
+
+	const { Command, CommanderError } = await import("commander");
 	const program = new Command("sherpany")
 		.description(
 			"A users service on PostgreSQL: HTTP API, migrations, seeding and a health probe in one binary.",
@@ -206,13 +220,7 @@ export async function main(
 				"probe the local server's /health (exit 0 healthy, 1 not): the liveness probe",
 			),
 		CHECK_HEALTH_OPTIONS,
-	).action(async (flags) => {
-		const [{ loadCheckHealthConfig }, { run }] = await Promise.all([
-			import("./config/check-health.ts"),
-			import("./commands/check-health.ts"),
-		]);
-		await run(loadCheckHealthConfig(env, flags), { print });
-	});
+	).action((flags) => runCheckHealth(flags, env, print));
 
 	rewriteUsageErrors(program, "sherpany");
 
@@ -220,8 +228,25 @@ export async function main(
 		await program.parseAsync([...argv], { from: "user" });
 		return EXIT_OK;
 	} catch (error) {
+		if (error instanceof CommanderError) {
+			// commander has already printed its message (or the help/version).
+			return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+		}
 		return reportError(error, database, io);
 	}
+}
+
+/** `check-health`, from commander's flags or the probe's own reading of them. */
+async function runCheckHealth(
+	flags: CheckHealthFlags,
+	env: Env,
+	print: (line: string) => void,
+): Promise<void> {
+	const [{ loadCheckHealthConfig }, { run }] = await Promise.all([
+		import("./config/check-health.ts"),
+		import("./commands/check-health.ts"),
+	]);
+	await run(loadCheckHealthConfig(env, flags), { print });
 }
 
 /** Makes commander's parse errors, on every command, print in the `sherpany: …` form. */
@@ -243,10 +268,6 @@ function reportError(
 	database: DatabaseConfig | undefined,
 	io: Io,
 ): number {
-	if (error instanceof CommanderError) {
-		// commander has already printed its message (or the help/version).
-		return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-	}
 	let message: string;
 	if (
 		error instanceof ConfigError ||

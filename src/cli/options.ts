@@ -4,7 +4,7 @@
  * names each option's environment variable and default from the same
  * constants the config loaders use.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "../config/check-health.ts";
 import {
 	DEFAULT_CONNECT_TIMEOUT_MS,
@@ -199,7 +199,11 @@ export function addOptions(
 			spec.default === undefined
 				? `env: ${spec.env}`
 				: `env: ${spec.env}, default: ${spec.default}`;
-		command.addOption(new Option(spec.flags, `${spec.description} (${shown})`));
+		// createOption, not `new Option`: this module must not load commander,
+		// which a probe's plain command line skips (src/cli/probe-args.ts).
+		command.addOption(
+			command.createOption(spec.flags, `${spec.description} (${shown})`),
+		);
 	}
 	return command;
 }

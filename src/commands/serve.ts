@@ -12,10 +12,10 @@ import type Koa from "koa";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
+import { describeEmbeddedOpening } from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
-import { describeEmbeddedOpening } from "../db/embedded-state.ts";
 import { createMigrator } from "../db/migrator.ts";
 import {
 	openReadReplica,

@@ -110,5 +110,9 @@ t.test(
 			),
 		);
 		t.same(heavy, [], "nothing heavy loaded");
+		t.notOk(
+			modules.some((line) => line.includes("node_modules/commander/")),
+			"a probe's plain command line skips commander",
+		);
 	},
 );

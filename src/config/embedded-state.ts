@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
+import { type EmbeddedConfig, MEMORY_DATA_DIR } from "./database.ts";
 
 /** True when `config` names a data directory that already holds a database. */
 export function embeddedDatabaseExists(config: EmbeddedConfig): boolean {
