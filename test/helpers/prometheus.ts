@@ -46,6 +46,8 @@ export interface ScrapeJob {
 	readonly job: string;
 	/** host:port of each target. */
 	readonly targets: readonly string[];
+	/** Labels added to every series of the job's targets. */
+	readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface PrometheusOptions {
@@ -84,9 +86,9 @@ export async function startPrometheus(
 			evaluation_interval: interval,
 		},
 		rule_files: options.ruleFiles ?? [],
-		scrape_configs: options.jobs.map(({ job, targets }) => ({
+		scrape_configs: options.jobs.map(({ job, targets, labels = {} }) => ({
 			job_name: job,
-			static_configs: [{ targets }],
+			static_configs: [{ targets, labels }],
 		})),
 	};
 	const configFile = join(dir, "prometheus.yml");

@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import t from "tap";
 import { parse } from "yaml";
@@ -12,6 +13,7 @@ import {
 	PROMETHEUS_RULE_FILE,
 	renderPrometheusRule,
 } from "../../deploy/kubernetes/components/monitoring/render-prometheusrule.ts";
+import { coverageEnv, runCommand } from "../helpers/cli.ts";
 import { skipWithoutTools } from "../helpers/prometheus.ts";
 import {
 	COMPONENT_DIR,
@@ -22,6 +24,9 @@ import {
 } from "./monitoring.ts";
 
 const run = promisify(execFile);
+const NODE = fileURLToPath(
+	new URL("../../node_modules/node/bin/node", import.meta.url),
+);
 const skip = skipWithoutTools("promtool");
 
 t.test("promtool check rules passes", { skip }, async (t) => {
@@ -75,6 +80,29 @@ t.test("prometheusrule.yaml is rules.yaml, generated", async (t) => {
 	const rule = parse(file) as { kind: string; spec: unknown };
 	t.equal(rule.kind, "PrometheusRule");
 	t.same(rule.spec, { groups: loadRuleGroups() });
+});
+
+t.test("npm run monitoring:rules writes that same file", async (t) => {
+	const output = `${t.testdir({})}/prometheusrule.yaml`;
+	// The pinned Node 24 runs the TypeScript script, as `npm run` would.
+	const result = await runCommand(
+		NODE,
+		[
+			fileURLToPath(
+				new URL(
+					"../../deploy/kubernetes/components/monitoring/render-prometheusrule.ts",
+					import.meta.url,
+				),
+			),
+			output,
+		],
+		{ ...coverageEnv(), PATH: process.env.PATH ?? "/usr/bin:/bin" },
+	);
+	t.equal(result.code, 0, result.stderr);
+	t.equal(
+		readFileSync(output, "utf8"),
+		readFileSync(PROMETHEUS_RULE_FILE, "utf8"),
+	);
 });
 
 t.test("recording rules are named level:metric:operations", async (t) => {

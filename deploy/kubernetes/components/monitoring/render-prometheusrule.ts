@@ -39,9 +39,10 @@ export function renderPrometheusRule(rulesYaml: string): string {
 	return `${HEADER}${head}spec:\n  ${spec}`;
 }
 
+// `node render-prometheusrule.ts [output]`: writes prometheusrule.yaml, or `output`.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
 	writeFileSync(
-		PROMETHEUS_RULE_FILE,
+		process.argv[2] ?? PROMETHEUS_RULE_FILE,
 		renderPrometheusRule(readFileSync(RULES_FILE, "utf8")),
 	);
 }
