@@ -4,8 +4,9 @@
 # builds the base first (image/base.sh) and passes the arguments below.
 # The HEALTHCHECK needs the Docker image format: `podman build --format docker`.
 
-# Made locally from Debian packages by image/base.sh; never pulled.
-ARG BASE_IMAGE=localhost/sherpany-base:bookworm-20251128
+# Made locally from Debian packages by image/base.sh, never pulled; build.sh
+# passes the exact tag (bookworm-<date>-<digest of the base's definition>).
+ARG BASE_IMAGE=localhost/sherpany-base:bookworm
 FROM ${BASE_IMAGE}
 
 # Declared again: an ARG before FROM is out of scope after it.
@@ -14,6 +15,7 @@ ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG SOURCE=https://github.com/sherpany/sherpany
 ARG CREATED=1970-01-01T00:00:00Z
+ARG LICENSES=MIT
 
 LABEL org.opencontainers.image.title="sherpany" \
 	org.opencontainers.image.description="A small users service on PostgreSQL, shipped as one executable" \
@@ -22,7 +24,7 @@ LABEL org.opencontainers.image.title="sherpany" \
 	org.opencontainers.image.source="${SOURCE}" \
 	org.opencontainers.image.url="${SOURCE}" \
 	org.opencontainers.image.created="${CREATED}" \
-	org.opencontainers.image.licenses="MIT" \
+	org.opencontainers.image.licenses="${LICENSES}" \
 	org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 # Owned by root and not writable: the app user cannot replace its own binary.

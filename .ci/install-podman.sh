@@ -8,8 +8,11 @@ packages=()
 command -v podman >/dev/null 2>&1 || packages+=(podman)
 command -v runc >/dev/null 2>&1 || packages+=(runc)
 command -v mmdebstrap >/dev/null 2>&1 || packages+=(mmdebstrap)
+# mmdebstrap verifies Debian's archive with it; Ubuntu (the release
+# workflow's runner) does not have it by default.
+[[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || packages+=(debian-archive-keyring)
 if ((${#packages[@]} == 0)); then
-	echo "podman, runc and mmdebstrap: present"
+	echo "podman, runc, mmdebstrap and Debian's archive keyring: present"
 	exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -20,5 +23,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 # Without recommends podman would not get an OCI runtime: runc is named, and
 # uidmap/slirp4netns are for rootless use, which CI (root) does not need.
-apt-get install -y --no-install-recommends podman runc mmdebstrap
+apt-get install -y --no-install-recommends "${packages[@]}"
 podman --version

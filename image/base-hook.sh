@@ -85,6 +85,14 @@ protocols: files
 services: files
 NSS
 
+# mmdebstrap copied the build host's hostname and resolv.conf: fixed content
+# instead, so that the tarball is the same on every host (container runtimes
+# mount their own over all three).
+: >"$root/etc/hostname"
+: >"$root/etc/resolv.conf"
+chmod 0644 "$root/etc/hostname" "$root/etc/resolv.conf"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+
 install -d -m 0755 "$root/root"
 install -d -m 1777 "$root/tmp"
 install -d -m 0700 -o "$APP_UID" -g "$APP_UID" "$root/home/nonroot"
@@ -100,6 +108,13 @@ rm -rf "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/lintian" \
 	"$root/usr/share/locale" "$root/usr/lib/x86_64-linux-gnu/gconv"
 # Directories left empty by the removed packages.
 find "$root/usr/share" "$root/usr/lib" "$root/etc" -depth -type d -empty -delete
+
+# What apt and dpkg left while unpacking (base.sh skips mmdebstrap's own
+# cleanup of these): sources, package lists and caches, an empty dpkg
+# database. Only the status.d records stay. base-files' motd script goes too.
+rm -rf "$root/etc/apt" "$root/etc/dpkg" "$root/var/lib/apt" "$root/var/cache/apt" \
+	"$root/var/cache/debconf" "$root/var/log/apt" "$root/etc/update-motd.d"
+find "$root/var/lib/dpkg" -mindepth 1 -maxdepth 1 ! -name status.d -exec rm -rf {} +
 
 # The promise of this image: nothing to execute but the application.
 leftover=$(find "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" \

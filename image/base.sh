@@ -3,6 +3,7 @@
 # filesystem, from Debian packages with mmdebstrap, and imports it into podman.
 #
 #   image/base.sh                 build and import localhost/sherpany-base:<tag>
+#                                 (also tagged :bookworm, the Dockerfile's default)
 #   image/base.sh --tar FILE      only write the root filesystem tarball
 #   image/base.sh --print-ref     print the image reference it would build
 #
@@ -18,14 +19,16 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# Bumped by hand when the base's definition changes: it dates every file and
-# names the tag, so that builds of one commit agree whoever runs them.
+# Dates every file, so that builds agree whoever runs them and whenever.
 readonly BASE_EPOCH=1764288000 # 2025-11-28T00:00:00Z
 readonly SUITE=bookworm
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$BASE_EPOCH}
 mirror=${SHERPANY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 podman=${PODMAN:-$here/podman.sh}
-tag="$SUITE-$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d)"
+# The tag names the date and a digest of the base's definition, so that a
+# changed definition is rebuilt rather than taken from podman's cache.
+definition=$(cat "$here/base.sh" "$here/base-hook.sh" "$here/base-packages" | sha256sum | cut -c1-8)
+tag="$SUITE-$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d)-$definition"
 ref="localhost/sherpany-base:$tag"
 
 die() {
@@ -44,8 +47,11 @@ build_tar() {
 	# Security updates come from the matching debian-security suite.
 	# Nothing runs inside the tree, so mmdebstrap's policy-rc.d guard is moot;
 	# /dev comes from the container runtime, so the tarball holds no devices.
+	# base-hook.sh removes apt's and dpkg's files itself, so mmdebstrap's
+	# cleanup of them is skipped.
 	mmdebstrap --quiet --variant=extract --include="$packages" \
 		--skip=chroot/policy-rc.d,chroot/start-stop-daemon,output/dev,output/mknod \
+		--skip=cleanup/apt,cleanup/mmdebstrap \
 		--format=tar --extract-hook="\"$here/base-hook.sh\" \"\$1\"" \
 		"$SUITE" "$1" \
 		"deb $mirror $SUITE main" \
@@ -81,4 +87,5 @@ created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 	--change "LABEL io.github.sherpany.base.rootfs.sha256=$(sha256sum "$work/rootfs.tar" | cut -c1-64)" \
 	--quiet --message "sherpany base: Debian $SUITE packages via mmdebstrap" \
 	"$work/rootfs.tar" "$ref" >/dev/null
+"$podman" tag "$ref" "localhost/sherpany-base:$SUITE"
 echo "$ref"

@@ -4,6 +4,9 @@
 # image made by image/base.sh (built first when podman does not have it).
 # CI and .github/workflows/release.yml run this same script.
 #
+#   image/build.sh [--iidfile FILE]   FILE receives the built image's ID (the
+#                                     tags may be moved by a later build)
+#
 # Environment:
 #   SHERPANY_REBUILD_BASE=1   rebuild the base even when podman has it
 #   SHERPANY_IMAGE_SOURCE     org.opencontainers.image.source label
@@ -20,12 +23,23 @@ die() {
 	exit 1
 }
 
+iidfile=
+case "${1:-}" in
+--iidfile)
+	[[ -n ${2:-} ]] || die "--iidfile needs a file name"
+	iidfile=$2
+	;;
+"") ;;
+*) die "unknown argument '$1' (expected --iidfile FILE)" ;;
+esac
+
 command -v podman >/dev/null ||
 	die "podman is missing: run 'sudo bash .ci/install-podman.sh' (Debian/Ubuntu)"
 [[ -x "$repo/dist/sherpany" ]] ||
 	die "dist/sherpany is missing: run 'npm run build' first"
 
 version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
+license=$(node -p 'require(process.argv[1]).license' "$repo/package.json")
 revision=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
 # The commit time, so that two builds of one commit agree; else now.
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}
@@ -51,11 +65,13 @@ fi
 	--timestamp "$epoch" \
 	--build-arg "BASE_IMAGE=$base" \
 	--build-arg "VERSION=$version" \
+	--build-arg "LICENSES=$license" \
 	--build-arg "REVISION=$revision" \
 	--build-arg "SOURCE=${SHERPANY_IMAGE_SOURCE:-https://github.com/sherpany/sherpany}" \
 	--build-arg "CREATED=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)" \
 	--tag "localhost/sherpany:$version" \
 	--tag "localhost/sherpany:latest" \
+	${iidfile:+--iidfile "$iidfile"} \
 	--file "$repo/Dockerfile" "$repo" >/dev/null
 echo "localhost/sherpany:$version"
 echo "localhost/sherpany:latest"

@@ -15,6 +15,9 @@
  * what they should, and SIGTERM ends serve cleanly within the grace period
  * left after preStop.
  *
+ * The image is run by the ID its build reported (`npm run image`): on a
+ * shared machine another checkout may move the tags.
+ *
  * What the manifests leave to the cluster the test supplies: the Secrets'
  * contents, Service DNS names (pointed at the pod's 127.0.0.1, where a
  * bridge forwards port 5432 to the test PostgreSQL), and the CA bundle an
@@ -33,10 +36,12 @@ import { podSpecOf } from "../helpers/kube-policy.ts";
 import {
 	findObject,
 	type KubeObject,
+	kustomize,
 	renderWith,
 } from "../helpers/kustomize.ts";
 import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { useServerCertificate } from "../helpers/server-certificate.ts";
 
 const { version } = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
@@ -47,15 +52,30 @@ const POSTGRES_PORT = 5432;
 
 interface Variant {
 	readonly label: string;
+	/** The base with these components, or the overlay when one is named. */
 	readonly components: readonly string[];
+	readonly overlay?: string;
+	/** The image the manifests name; the locally built one runs in its place. */
+	readonly manifestImage?: string;
 	readonly ssl: boolean;
 	/** Prepares the database and returns the Secret, DNS and ConfigMap facts for it. */
-	setUp(pg: Awaited<ReturnType<typeof startPostgres>>): Promise<{
+	setUp(
+		pg: Awaited<ReturnType<typeof startPostgres>>,
+		t: Test,
+	): Promise<{
 		database: string;
 		secrets: Record<string, Record<string, string>>;
 		hosts?: Record<string, string>;
 		configMapData?: Record<string, Record<string, string>>;
 	}>;
+}
+
+/** What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start. */
+async function createSherpanyDatabase(
+	pg: Awaited<ReturnType<typeof startPostgres>>,
+): Promise<void> {
+	await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
+	await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
 }
 
 const VARIANTS: Variant[] = [
@@ -80,9 +100,7 @@ const VARIANTS: Variant[] = [
 		components: ["postgres", "seed-job"],
 		ssl: false,
 		async setUp(pg) {
-			// What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start.
-			await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
-			await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
+			await createSherpanyDatabase(pg);
 			return {
 				database: "sherpany",
 				secrets: {
@@ -114,6 +132,52 @@ const VARIANTS: Variant[] = [
 			};
 		},
 	},
+	{
+		label:
+			"cloudnativepg component: the operator's app secret and CA, verify-full on the -rw service",
+		components: ["cloudnativepg", "seed-job"],
+		ssl: true,
+		async setUp(pg, t) {
+			// What the operator makes: database and owner app, a server
+			// certificate naming the -rw service, and the secrets below.
+			await pg.query(pg.adminUrl, "CREATE ROLE app LOGIN");
+			await pg.query(pg.adminUrl, "CREATE DATABASE app OWNER app");
+			const host = "sherpany-db-rw.sherpany";
+			const ca = await useServerCertificate(t, pg, [host, "sherpany-db-rw"]);
+			return {
+				database: "app",
+				secrets: {
+					"sherpany-db-app": {
+						username: "app",
+						password: "not-checked-trust-auth",
+						dbname: "app",
+						host: "sherpany-db-rw",
+						port: String(POSTGRES_PORT),
+						uri: `postgresql://app:not-checked-trust-auth@${host}:${POSTGRES_PORT}/app`,
+					},
+					// Only ca.crt may reach the pod.
+					"sherpany-db-ca": { "ca.crt": ca, "ca.key": "must not be mounted" },
+				},
+				hosts: { [host]: "127.0.0.1" },
+			};
+		},
+	},
+	{
+		label: "overlay dev: as applied, with its generated Secret",
+		components: [],
+		overlay: "dev",
+		manifestImage: `localhost/sherpany:${version}`,
+		ssl: false,
+		async setUp(pg) {
+			await createSherpanyDatabase(pg);
+			// The Secret is the overlay's own (secretGenerator), read from the rendered objects.
+			return {
+				database: "sherpany",
+				secrets: {},
+				hosts: { "sherpany-postgres": "127.0.0.1" },
+			};
+		},
+	},
 ];
 
 const image = await imageOrSkip(t);
@@ -123,8 +187,11 @@ if (image && process.getuid?.() !== 0) {
 	if (process.env.CI) throw new Error(`${message}; CI is set, so this fails`);
 	t.plan(0, message);
 } else if (image) {
+	// Each variant has its own PostgreSQL, namespace and container names: two
+	// at a time keeps the file well inside tap's timeout on a busy machine.
+	t.jobs = 2;
 	for (const variant of VARIANTS)
-		t.test(variant.label, (t) => runVariant(t, variant, image.versioned));
+		t.test(variant.label, (t) => runVariant(t, variant, image.id));
 }
 
 async function runVariant(
@@ -132,7 +199,9 @@ async function runVariant(
 	variant: Variant,
 	localImage: string,
 ): Promise<void> {
-	const objects = await renderWith(variant.components);
+	const objects = variant.overlay
+		? await kustomize(`overlays/${variant.overlay}`)
+		: await renderWith(variant.components);
 	const deployment = findObject<IDeployment & KubeObject>(
 		objects,
 		"Deployment",
@@ -149,12 +218,12 @@ async function runVariant(
 	);
 	t.equal(
 		serve.image,
-		`ghcr.io/sherpany/sherpany:${version}`,
+		variant.manifestImage ?? `ghcr.io/sherpany/sherpany:${version}`,
 		"the manifest's image is this version's",
 	);
 
 	const pg = await startPostgres(t, { ssl: variant.ssl });
-	const cluster = await variant.setUp(pg);
+	const cluster = await variant.setUp(pg, t);
 	const portOf = (name: string | number | undefined): number => {
 		const port = serve.ports?.find(
 			(p) => p.name === name || p.containerPort === name,
@@ -167,7 +236,28 @@ async function runVariant(
 		expose: (serve.ports ?? []).map((p) => p.containerPort),
 		forward: { [POSTGRES_PORT]: { host: "127.0.0.1", port: pg.port } },
 	});
-	const facts = { ...cluster, image: localImage, network: sandbox.network };
+	// Secrets the manifests themselves carry (an overlay's secretGenerator), then the test's.
+	const renderedSecrets = Object.fromEntries(
+		objects
+			.filter((o) => o.kind === "Secret")
+			.map((o) => [
+				o.metadata.name,
+				Object.fromEntries(
+					Object.entries((o.data ?? {}) as Record<string, string>).map(
+						([key, value]) => [
+							key,
+							Buffer.from(value, "base64").toString("utf8"),
+						],
+					),
+				),
+			]),
+	);
+	const facts = {
+		...cluster,
+		secrets: { ...renderedSecrets, ...cluster.secrets },
+		image: localImage,
+		network: sandbox.network,
+	};
 	const databaseUrl = pg.adminUrl.replace(
 		/\/postgres$/,
 		`/${cluster.database}`,
@@ -352,6 +442,13 @@ async function runVariant(
 		"and says which *_FILE setting it could not read",
 	);
 
+	// Memory: what this run peaked at, against the manifest's limit.
+	const peak = await peakMemory(name);
+	if (peak !== undefined)
+		t.comment(
+			`serve's container peaked at ${(peak / 2 ** 20).toFixed(0)} MiB (page cache included) under the ${serve.resources?.limits?.memory} limit`,
+		);
+
 	// Shutdown: preStop, then SIGTERM; serve must end by itself within the grace period.
 	const grace = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
 	const preStop = (serve.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
@@ -371,6 +468,13 @@ async function runVariant(
 	);
 	const stopMs = Date.now() - stopStart;
 	t.equal(exitCode, 0, "serve exits 0 on SIGTERM");
+	t.equal(
+		(
+			await podmanOk(["inspect", "--format", "{{.State.OOMKilled}}", name])
+		).trim(),
+		"false",
+		"and was never OOM-killed under its memory limit",
+	);
 	t.ok(
 		preStop + stopMs < grace,
 		`and within the grace period: preStop ${preStop} ms + ${stopMs} ms < ${grace} ms`,
@@ -398,4 +502,19 @@ async function pollUntil200(
 async function logsOf(name: string): Promise<string> {
 	const { stdout, stderr } = await podman(["logs", "--tail", "20", name]);
 	return `${stdout}${stderr}`;
+}
+
+/** The container cgroup's peak memory in bytes (cgroup v1 or v2), when the kernel reports it. */
+async function peakMemory(name: string): Promise<number | undefined> {
+	const path = (
+		await podmanOk(["inspect", "--format", "{{.State.CgroupPath}}", name])
+	).trim();
+	for (const file of [
+		`/sys/fs/cgroup/memory${path}/memory.max_usage_in_bytes`,
+		`/sys/fs/cgroup${path}/memory.peak`,
+	]) {
+		const text = await readFile(file, "utf8").catch(() => undefined);
+		if (text !== undefined) return Number(text.trim());
+	}
+	return undefined;
 }

@@ -21,6 +21,7 @@ import {
 	listCombinations,
 	renderCombination,
 } from "../helpers/deploy-combinations.ts";
+import { parseQuantity } from "../helpers/kube-container.ts";
 import { podSpecOf } from "../helpers/kube-policy.ts";
 import { findObject, type KubeObject } from "../helpers/kustomize.ts";
 
@@ -35,6 +36,11 @@ const RECOMMENDED_LABELS = {
 	"app.kubernetes.io/part-of": "sherpany",
 	"app.kubernetes.io/managed-by": "kustomize",
 };
+
+/** serve's peak resident memory under load (the performance issue's measurement). */
+const SERVE_PEAK_BYTES = 300e6;
+/** check-health's maximum RSS (GNU time, 21 runs on a loaded machine; the bench saw 44 MiB). */
+const CHECK_HEALTH_PEAK_BYTES = 65 * 2 ** 20;
 
 /** Secrets that exist outside the rendered objects: made by an operator, a person or cert-manager. */
 const EXTERNAL_SECRETS = new Set([
@@ -53,6 +59,7 @@ for (const combination of await listCombinations()) {
 		checkDeployment(t, objects, combination);
 		checkEgress(t, objects, combination);
 		checkIngress(t, objects);
+		checkDatabaseCa(t, objects);
 		checkSeedJob(t, objects);
 		checkServiceMonitors(t, objects);
 	});
@@ -288,6 +295,16 @@ function checkDeployment(
 		false,
 		"the ServiceAccount mounts no token",
 	);
+	const memoryLimit = parseQuantity(String(serve?.resources?.limits?.memory));
+	t.ok(
+		memoryLimit >= SERVE_PEAK_BYTES + CHECK_HEALTH_PEAK_BYTES,
+		`the memory limit (${serve?.resources?.limits?.memory}) covers serve's peak under load plus one check-health`,
+	);
+	t.equal(
+		serve?.resources?.requests?.memory,
+		serve?.resources?.limits?.memory,
+		"memory request = limit",
+	);
 	const zones = pod.topologySpreadConstraints?.map((c) => c.topologyKey);
 	t.same(
 		zones,
@@ -368,6 +385,23 @@ function checkEgress(
 	);
 }
 
+/** Only the public half of the CloudNativePG CA reaches the app's pods. */
+function checkDatabaseCa(t: Tap, objects: KubeObject[]): void {
+	const deployment = findObject<IDeployment & KubeObject>(
+		objects,
+		"Deployment",
+		"sherpany",
+	);
+	for (const volume of deployment.spec?.template.spec?.volumes ?? [])
+		for (const source of volume.projected?.sources ?? [])
+			if (source.secret?.name === "sherpany-db-ca")
+				t.same(
+					source.secret.items,
+					[{ key: "ca.crt", path: "ca.crt" }],
+					"only ca.crt of sherpany-db-ca is mounted, never ca.key",
+				);
+}
+
 function checkIngress(t: Tap, objects: KubeObject[]): void {
 	const ingress = objects.find((o) => o.kind === "Ingress") as
 		| (IIngress & KubeObject)
@@ -441,6 +475,11 @@ function checkSeedJob(t: Tap, objects: KubeObject[]): void {
 		seed.securityContext,
 		pod.securityContext,
 		"with the Deployment's pod security context",
+	);
+	t.equal(
+		seed.serviceAccountName,
+		pod.serviceAccountName,
+		"as the Deployment's ServiceAccount",
 	);
 	t.equal(
 		seed.restartPolicy,

@@ -14,7 +14,14 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import {
+	access,
+	chmod,
+	mkdtemp,
+	readFile,
+	rm,
+	writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,13 +102,22 @@ async function hasCommand(name: string): Promise<boolean> {
 	return result.code === 0;
 }
 
-/** The image references `npm run image` printed: `localhost/sherpany:<version>` first, then `:latest`. */
+/** What `npm run image` built. */
 export interface BuiltImage {
+	/**
+	 * The image ID. Tests run and inspect this, not a tag: on a shared
+	 * machine another checkout's build may move the tags at any moment.
+	 */
+	readonly id: string;
+	/** `localhost/sherpany:<version>`, as the script printed it. */
 	readonly versioned: string;
+	/** `localhost/sherpany:latest`. */
 	readonly latest: string;
 }
 
 let built: Promise<BuiltImage> | undefined;
+/** IDs this process built, removed at its end unless they still carry a tag. */
+const builtIds: string[] = [];
 
 /**
  * Builds the image with `npm run image` (once per test process) and returns
@@ -117,8 +133,35 @@ export async function imageOrSkip(t: Test): Promise<BuiltImage | undefined> {
 		t.plan(0, message);
 		return undefined;
 	}
-	built ??= buildImage();
+	if (!built) {
+		built = buildImage();
+		t.teardown(removeSupersededImages);
+	}
 	return built;
+}
+
+/**
+ * Every build leaves a full copy of the binary's layer, and a later build
+ * takes the tags: remove this process's images that no tag names any more.
+ * An image still tagged (the newest build) stays for `podman run`.
+ */
+async function removeSupersededImages(): Promise<void> {
+	for (const id of builtIds) {
+		const tags = await podman([
+			"image",
+			"inspect",
+			id,
+			"--format",
+			"{{len .RepoTags}}",
+		]);
+		if (tags.code === 0 && tags.stdout.trim() === "0")
+			await podman(["rmi", id]);
+	}
+}
+
+/** Runs `npm run image` again, whatever was built before (for reproducibility checks). */
+export function rebuildImage(): Promise<BuiltImage> {
+	return buildImage();
 }
 
 async function buildImage(): Promise<BuiltImage> {
@@ -137,15 +180,30 @@ async function buildImage(): Promise<BuiltImage> {
 	);
 	// The pinned Node (node_modules/.bin), as npm run puts it first on PATH.
 	env.PATH = `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`;
-	const result = await run("bash", [BUILD_SCRIPT], 600_000, env);
-	if (result.code !== 0)
-		throw new Error(
-			`npm run image failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+	const dir = await mkdtemp(join(tmpdir(), "sherpany-image-build-"));
+	try {
+		const iidfile = join(dir, "iid");
+		const result = await run(
+			"bash",
+			[BUILD_SCRIPT, "--iidfile", iidfile],
+			600_000,
+			env,
 		);
-	const [versioned, latest] = result.stdout.trim().split("\n");
-	if (!versioned || !latest)
-		throw new Error(`npm run image printed no image names:\n${result.stdout}`);
-	return { versioned, latest };
+		if (result.code !== 0)
+			throw new Error(
+				`npm run image failed (exit ${result.code}):\n${result.stderr}${result.stdout}`,
+			);
+		const [versioned, latest] = result.stdout.trim().split("\n");
+		if (!versioned || !latest)
+			throw new Error(
+				`npm run image printed no image names:\n${result.stdout}`,
+			);
+		const id = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
+		builtIds.push(id);
+		return { id, versioned, latest };
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
 }
 
 /** Options of {@link runContainer} and {@link startContainer}. */

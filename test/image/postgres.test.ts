@@ -41,7 +41,7 @@ if (image) {
 		"--version prints the package version and the Node runtime",
 		async (t) => {
 			const result = await runContainer(image.versioned, ["--version"]);
-			t.equal(result.code, 0, result.stderr);
+			t.equal(result.code, 0, "exits 0", { stderr: result.stderr });
 			t.match(
 				result.stdout,
 				new RegExp(
@@ -65,8 +65,10 @@ if (image) {
 
 			// Twice each: a restarted init container or a second seed must be harmless.
 			for (const round of [1, 2]) {
-				const migrate = await runContainer(image.latest, ["migrate"], options);
-				t.equal(migrate.code, 0, `migrate, round ${round}: ${migrate.stderr}`);
+				const migrate = await runContainer(image.id, ["migrate"], options);
+				t.equal(migrate.code, 0, `migrate, round ${round}`, {
+					stderr: migrate.stderr,
+				});
 				logs.push(migrate.stdout, migrate.stderr);
 			}
 			const applied = await pg.query(
@@ -79,8 +81,8 @@ if (image) {
 				"one migration, applied once",
 			);
 			for (const round of [1, 2]) {
-				const seed = await runContainer(image.latest, ["seed"], options);
-				t.equal(seed.code, 0, `seed, round ${round}: ${seed.stderr}`);
+				const seed = await runContainer(image.id, ["seed"], options);
+				t.equal(seed.code, 0, `seed, round ${round}`, { stderr: seed.stderr });
 				logs.push(seed.stdout, seed.stderr);
 			}
 			t.same(
@@ -94,7 +96,7 @@ if (image) {
 
 			const [port, adminPort] = [await freePort(), await freePort()];
 			// No arguments: the image's CMD, serve.
-			const name = await startContainer(t, image.latest, [], {
+			const name = await startContainer(t, image.id, [], {
 				...options,
 				env: {
 					...options.env,
@@ -138,11 +140,9 @@ if (image) {
 				"/usr/local/bin/sherpany",
 				"check-health",
 			]);
-			t.equal(
-				check.code,
-				0,
-				`check-health in the serving container: ${check.stderr}`,
-			);
+			t.equal(check.code, 0, "check-health in the serving container", {
+				stderr: check.stderr,
+			});
 			const ready2 = await podman([
 				"exec",
 				name,
@@ -150,27 +150,25 @@ if (image) {
 				"check-health",
 				"--ready",
 			]);
-			t.equal(ready2.code, 0, `check-health --ready: ${ready2.stderr}`);
+			t.equal(ready2.code, 0, "check-health --ready", {
+				stderr: ready2.stderr,
+			});
 
 			// The HEALTHCHECK exactly as the image declares it, run in the container.
-			const test = healthcheckTest(await inspectImage(image.latest));
+			const test = healthcheckTest(await inspectImage(image.id));
 			t.equal(
 				test[0],
 				"CMD",
 				"an exec-form HEALTHCHECK (there is no shell for CMD-SHELL)",
 			);
 			const declared = await podman(["exec", name, ...test.slice(1)]);
-			t.equal(
-				declared.code,
-				0,
-				`the declared HEALTHCHECK command: ${declared.stderr}`,
-			);
+			t.equal(declared.code, 0, "the declared HEALTHCHECK command", {
+				stderr: declared.stderr,
+			});
 			const podmanCheck = await podman(["healthcheck", "run", name]);
-			t.equal(
-				podmanCheck.code,
-				0,
-				`podman healthcheck run: ${podmanCheck.stderr}${podmanCheck.stdout}`,
-			);
+			t.equal(podmanCheck.code, 0, "podman healthcheck run", {
+				output: podmanCheck.stderr + podmanCheck.stdout,
+			});
 
 			// SIGTERM: drains and exits 0 within podman's 10 s before SIGKILL.
 			await podmanOk(["stop", "--time", "10", name], 30_000);
@@ -195,10 +193,12 @@ if (image) {
 		"check-health exits 1 when nothing answers, and so does the HEALTHCHECK",
 		async (t) => {
 			const closed = String(await freePort());
-			const result = await runContainer(image.latest, ["check-health"], {
+			const result = await runContainer(image.id, ["check-health"], {
 				env: { PORT: closed },
 			});
-			t.equal(result.code, 1, `${result.stdout}${result.stderr}`);
+			t.equal(result.code, 1, "check-health exits 1", {
+				output: result.stdout + result.stderr,
+			});
 			t.match(
 				result.stdout + result.stderr,
 				new RegExp(`127\\.0\\.0\\.1:${closed}`),
@@ -209,7 +209,7 @@ if (image) {
 			const listening = await freePort();
 			const name = await startContainer(
 				t,
-				image.latest,
+				image.id,
 				["serve", "--port", String(listening)],
 				{
 					env: {
@@ -238,10 +238,10 @@ if (image) {
 	t.test(
 		"a bad secret file path is exit code 2 naming the variable",
 		async (t) => {
-			const result = await runContainer(image.latest, ["migrate"], {
+			const result = await runContainer(image.id, ["migrate"], {
 				env: { DATABASE_URL_FILE: "/run/secrets/absent" },
 			});
-			t.equal(result.code, 2, result.stderr);
+			t.equal(result.code, 2, "exit code 2", { stderr: result.stderr });
 			t.match(result.stderr, /DATABASE_URL_FILE/);
 		},
 	);

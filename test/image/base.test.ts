@@ -1,0 +1,84 @@
+/**
+ * The base image's root filesystem is reproducible: two runs of
+ * `image/base.sh --tar` (mmdebstrap, from Debian's archive) write
+ * byte-identical tarballs. And the Dockerfile's default base is the tag
+ * base.sh maintains.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import t from "tap";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BASE_SCRIPT = join(ROOT, "image", "base.sh");
+const run = promisify(execFile);
+
+t.test(
+	"the Dockerfile's default base is the moving tag base.sh sets",
+	async (t) => {
+		const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
+		t.match(dockerfile, /^ARG BASE_IMAGE=localhost\/sherpany-base:bookworm$/m);
+		const { stdout } = await run("bash", [BASE_SCRIPT, "--print-ref"]);
+		t.match(
+			stdout.trim(),
+			/^localhost\/sherpany-base:bookworm-\d{8}-[0-9a-f]{8}$/,
+		);
+	},
+);
+
+const mmdebstrap = await run("sh", ["-c", "command -v mmdebstrap"]).then(
+	() => true,
+	() => false,
+);
+if (!mmdebstrap && !process.env.CI) {
+	t.comment(
+		"mmdebstrap is not installed: run `sudo bash .ci/install-podman.sh` to test the base build",
+	);
+} else {
+	t.test(
+		"two builds of the base root filesystem are byte-identical",
+		async (t) => {
+			const dir = await mkdtemp(join(tmpdir(), "sherpany-base-test-"));
+			t.teardown(() => rm(dir, { recursive: true, force: true }));
+			const digests: string[] = [];
+			for (const name of ["first.tar", "second.tar"]) {
+				const file = join(dir, name);
+				await run("bash", [BASE_SCRIPT, "--tar", file], { timeout: 300_000 });
+				digests.push(await sha256(file));
+			}
+			t.equal(digests[1], digests[0], `sha256 ${digests[0]}`);
+			const { stdout } = await run("tar", ["-tf", join(dir, "first.tar")], {
+				maxBuffer: 16 * 1024 * 1024,
+			});
+			const paths = stdout.split("\n");
+			t.ok(
+				paths.includes("./lib/x86_64-linux-gnu/libc.so.6") ||
+					paths.includes("./usr/lib/x86_64-linux-gnu/libc.so.6"),
+				"glibc is there",
+			);
+			t.ok(
+				paths.includes("./usr/lib/x86_64-linux-gnu/libstdc++.so.6"),
+				"libstdc++ is there",
+			);
+			t.notOk(
+				paths.some((p) => /^\.\/(usr\/)?s?bin\/./.test(p)),
+				"no programs at all",
+			);
+		},
+	);
+}
+
+function sha256(file: string): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const hash = createHash("sha256");
+		createReadStream(file)
+			.on("error", reject)
+			.on("data", (chunk) => hash.update(chunk))
+			.on("end", () => resolve(hash.digest("hex")));
+	});
+}
