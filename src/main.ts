@@ -9,6 +9,7 @@ import {
 	addOptions,
 	CHECK_HEALTH_OPTIONS,
 	DATABASE_OPTIONS,
+	READ_REPLICA_OPTIONS,
 	SEED_OPTIONS,
 	SERVE_OPTIONS,
 } from "./cli/options.ts";
@@ -116,13 +117,21 @@ export async function main(
 			),
 		SERVE_OPTIONS,
 		DATABASE_OPTIONS,
+		READ_REPLICA_OPTIONS,
 	).action(async (flags) => {
-		const [{ loadServerConfig }, { createLogger }, serve] = await Promise.all([
+		const [
+			{ loadServerConfig },
+			{ loadReadReplicaConfig },
+			{ createLogger },
+			serve,
+		] = await Promise.all([
 			import("./config/server.ts"),
+			import("./config/read-replica.ts"),
 			import("./logger.ts"),
 			import("./commands/serve.ts"),
 		]);
 		const database = loadDatabase(flags, false);
+		const replica = loadReadReplicaConfig(env, flags, database);
 		const server = loadServerConfig(env, flags, {
 			embedded: database.kind === "embedded",
 		});
@@ -141,7 +150,10 @@ export async function main(
 					`${signal} received while starting: shutting down as soon as start-up has finished`,
 				);
 		});
-		const running = await serve.run({ server, database }, { logger });
+		const running = await serve.run(
+			{ server, database, ...(replica ? { replica } : {}) },
+			{ logger },
+		);
 		started = true;
 		const signal = await signals.first;
 		const deadlineMs = serve.shutdownDeadlineMs(server);

@@ -22,9 +22,12 @@ export interface Metrics {
 	readonly registry: Registry;
 	readonly httpRequestDuration: Histogram<"method" | "route" | "status_code">;
 	readonly httpRequestsInFlight: Gauge;
-	readonly dbQueryDuration: Histogram<"outcome">;
-	readonly dbPoolErrors: Counter;
+	readonly dbQueryDuration: Histogram<"outcome" | "target">;
+	readonly dbPoolErrors: Counter<"target">;
 }
+
+/** Which database a query or pool metric is about: the primary, or the read replica. */
+export type DbTarget = "primary" | "replica";
 
 /** The readiness checks reported by `sherpany_readiness_check`, as `/ready` names them. */
 export const READINESS_CHECKS = ["database", "schema"] as const;
@@ -32,6 +35,8 @@ export const READINESS_CHECKS = ["database", "schema"] as const;
 export interface MetricsOptions {
 	/** Reads the pool whose connections are reported at scrape time, if there is one. */
 	readonly pool?: () => PoolStats | undefined;
+	/** The read replica's pool, reported with `target="replica"`, if there is one. */
+	readonly replicaPool?: () => PoolStats | undefined;
 	/**
 	 * Runs `/ready`'s database and schema checks at scrape time and returns
 	 * their results by name ("ok" when passing), or undefined before there is
@@ -48,7 +53,7 @@ export function createMetrics(
 	options: MetricsOptions = {},
 ): Metrics {
 	registerDefaultMetrics(registry);
-	const { pool, readiness } = options;
+	const { pool, replicaPool, readiness } = options;
 	new Gauge({
 		name: "sherpany_build_info",
 		help: "Always 1; labelled with the version and the runtime.",
@@ -57,15 +62,20 @@ export function createMetrics(
 	}).set({ version: VERSION, runtime: describeRuntime() }, 1);
 	new Gauge({
 		name: "sherpany_db_pool_connections",
-		help: "Database pool connections by state: total, idle, and clients waiting for one.",
-		labelNames: ["state"],
+		help: "Database pool connections by state (total, idle, and clients waiting for one) and target (primary, replica).",
+		labelNames: ["state", "target"],
 		registers: [registry],
 		collect() {
-			const stats = pool?.();
-			if (!stats) return;
-			this.set({ state: "total" }, stats.totalCount);
-			this.set({ state: "idle" }, stats.idleCount);
-			this.set({ state: "waiting" }, stats.waitingCount);
+			const pools: [DbTarget, PoolStats | undefined][] = [
+				["primary", pool?.()],
+				["replica", replicaPool?.()],
+			];
+			for (const [target, stats] of pools) {
+				if (!stats) continue;
+				this.set({ state: "total", target }, stats.totalCount);
+				this.set({ state: "idle", target }, stats.idleCount);
+				this.set({ state: "waiting", target }, stats.waitingCount);
+			}
 		},
 	});
 	new Gauge({
@@ -100,8 +110,8 @@ export function createMetrics(
 		}),
 		dbQueryDuration: new Histogram({
 			name: "sherpany_db_query_duration_seconds",
-			help: "Database query duration by outcome (success or error).",
-			labelNames: ["outcome"],
+			help: "Database query duration by outcome (success or error) and target (primary, replica).",
+			labelNames: ["outcome", "target"],
 			buckets: [
 				0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
 			],
@@ -109,7 +119,8 @@ export function createMetrics(
 		}),
 		dbPoolErrors: new Counter({
 			name: "sherpany_db_pool_errors_total",
-			help: "Errors on idle pooled connections, such as the server closing them.",
+			help: "Errors on idle pooled connections, such as the server closing them, by target (primary, replica).",
+			labelNames: ["target"],
 			registers: [registry],
 		}),
 	};

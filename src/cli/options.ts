@@ -12,6 +12,10 @@ import {
 	DEFAULT_POOL_MAX,
 } from "../config/database.ts";
 import {
+	DEFAULT_READ_CHECK_INTERVAL_MS,
+	DEFAULT_READ_MAX_LAG_MS,
+} from "../config/read-replica.ts";
+import {
 	DEFAULT_HOST,
 	DEFAULT_LOG_LEVEL,
 	DEFAULT_PORT,
@@ -65,6 +69,34 @@ export const DATABASE_OPTIONS: readonly OptionSpec[] = [
 			"embedded PGlite data directory, used when no PostgreSQL is configured; memory:// keeps it in memory",
 		env: "SHERPANY_DATA_DIR",
 		default: DEFAULT_DATA_DIR,
+	},
+];
+
+/** `serve` only: `migrate` and `seed` always use the primary. */
+export const READ_REPLICA_OPTIONS: readonly OptionSpec[] = [
+	{
+		flags: "--database-read-url <url>",
+		description:
+			"streaming replica for /users and the export; user, password, database and TLS default to the primary's",
+		env: "DATABASE_READ_URL or DATABASE_READ_URL_FILE",
+	},
+	{
+		flags: "--read-pool-max <n>",
+		description: "most connections in the replica's pool",
+		env: "PG_READ_POOL_MAX",
+		default: DEFAULT_POOL_MAX,
+	},
+	{
+		flags: "--read-max-lag-ms <ms>",
+		description: "read from the primary while the replica is further behind",
+		env: "READ_MAX_LAG_MS",
+		default: DEFAULT_READ_MAX_LAG_MS,
+	},
+	{
+		flags: "--read-check-interval-ms <ms>",
+		description: "how often the replica's lag is checked",
+		env: "READ_CHECK_INTERVAL_MS",
+		default: DEFAULT_READ_CHECK_INTERVAL_MS,
 	},
 ];
 

@@ -13,9 +13,14 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import { describeEmbeddedOpening } from "../config/embedded-state.ts";
+import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
 import { createMigrator } from "../db/migrator.ts";
+import {
+	openReadReplica,
+	type ReadReplicaHandle,
+} from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
@@ -26,6 +31,8 @@ import { createMetrics } from "../metrics.ts";
 export interface ServeOptions {
 	readonly server: ServerConfig;
 	readonly database: DatabaseConfig;
+	/** A streaming replica for `/users` and the export; the primary serves everything else. */
+	readonly replica?: ReadReplicaConfig;
 }
 
 export interface ServeDeps {
@@ -76,9 +83,11 @@ export async function run(
 	let shuttingDown = false;
 	let shutdownPromise: Promise<void> | undefined;
 	let database: DatabaseHandle | undefined;
+	let replica: ReadReplicaHandle | undefined;
 	let readinessDeps: ReadinessDeps | undefined;
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
+		replicaPool: () => replica?.pool,
 		readiness: async () =>
 			readinessDeps && (await checkReadiness(readinessDeps)).checks,
 	});
@@ -96,9 +105,12 @@ export async function run(
 			},
 			queryTimeoutMs: config.queryTimeoutMs,
 			onQuery: (seconds, outcome) =>
-				metrics.dbQueryDuration.observe({ outcome }, seconds),
+				metrics.dbQueryDuration.observe(
+					{ outcome, target: "primary" },
+					seconds,
+				),
 			onPoolError: (error) => {
-				metrics.dbPoolErrors.inc();
+				metrics.dbPoolErrors.inc({ target: "primary" });
 				logger.warn({ err: error }, "idle database connection failed");
 			},
 		});
@@ -122,8 +134,28 @@ export async function run(
 					"seeded the new embedded database with the sample users",
 				);
 		}
+		if (options.replica) {
+			const opened = openReadReplica(options.replica, {
+				primary: database.db,
+				metrics,
+				logger,
+				queryTimeoutMs: config.queryTimeoutMs,
+				checkTimeoutMs: config.readyTimeoutMs,
+			});
+			replica = opened;
+			closers.push(() =>
+				closeWithin(
+					DATABASE_CLOSE_TIMEOUT_MS,
+					opened.close,
+					"the read replica",
+					logger,
+				),
+			);
+		}
+		const router = replica?.router;
 		const appDeps: AppDeps = {
 			db: database.db,
+			...(router ? { read: router.read, replica: () => router.status() } : {}),
 			migrator,
 			metrics,
 			logger,
@@ -167,7 +199,15 @@ export async function run(
 					);
 		const url = usersUrl(config.host, port);
 		logger.info(
-			{ port, adminPort, database: describeDatabase(options.database), url },
+			{
+				port,
+				adminPort,
+				database: describeDatabase(options.database),
+				...(options.replica
+					? { readReplica: describeDatabase(options.replica.postgres) }
+					: {}),
+				url,
+			},
 			"listening",
 		);
 		void logInitialReadiness(appDeps, logger, url);

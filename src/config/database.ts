@@ -78,7 +78,7 @@ export interface DatabaseConfigIo {
 }
 
 /** Where a connection's parts came from, before defaults and TLS are applied. */
-interface Target {
+export interface Target {
 	host: string;
 	port: number;
 	database: string | undefined;
@@ -161,7 +161,7 @@ function hasPortOutOfRange(value: string): boolean {
 }
 
 /** Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…`. */
-function parseDatabaseUrl({ value, source }: Sourced): Target {
+export function parseDatabaseUrl({ value, source }: Sourced): Target {
 	let url: URL;
 	try {
 		url = new URL(value);
@@ -234,7 +234,11 @@ function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
 	};
 }
 
-function readCaBundle({ value, source }: Sourced, readFile: ReadFile): string {
+/** Reads a PEM CA bundle file, naming `source` when it is missing or holds no certificate. */
+export function readCaBundle(
+	{ value, source }: Sourced,
+	readFile: ReadFile,
+): string {
 	let pem: string;
 	try {
 		pem = readFile(value);

@@ -28,6 +28,8 @@ export interface OpenDatabaseOptions {
 	 * PGlite opens (or, taking seconds, creates) the database.
 	 */
 	readonly onEmbeddedOpening?: () => void;
+	/** PostgreSQL only: how the connections name themselves in `pg_stat_activity`; `sherpany` by default. */
+	readonly applicationName?: string;
 }
 
 /** An open database: the typed query builder, and the pool behind it if there is one. */

@@ -51,7 +51,7 @@ export function openPostgres(
 		query_timeout: options.queryTimeoutMs,
 		// Notices a peer that vanished (a partition, a host gone) on idle connections.
 		keepAlive: true,
-		application_name: "sherpany",
+		application_name: options.applicationName ?? "sherpany",
 	});
 	pool.on("error", (error) => options.onPoolError?.(error));
 	const db = new Kysely<Database>({

@@ -1,5 +1,6 @@
 /** Typed queries on `users`. Every function takes the Kysely instance it uses. */
 import { type Kysely, sql } from "kysely";
+import type { ReadUsing } from "./read-router.ts";
 import type { Database, User } from "./schema.ts";
 
 /** The sample users that the original init.sql inserted. */
@@ -34,14 +35,19 @@ export async function listUsers(
 /**
  * Every user, by id, fetched in keyset batches so memory stays flat however
  * large the table is. Works the same on any dialect (no server-side cursor).
+ * Each batch is its own read, so a stream that began on a replica that then
+ * fails goes on from the primary where it stopped.
  */
 export async function* streamUsers(
-	db: Kysely<Database>,
+	read: ReadUsing,
 	batchSize = 1000,
 ): AsyncGenerator<User> {
 	let after = 0;
 	for (;;) {
-		const { users, hasMore } = await listUsers(db, batchSize, after);
+		const from = after;
+		const { users, hasMore } = await read((db) =>
+			listUsers(db, batchSize, from),
+		);
 		yield* users;
 		const last = users.at(-1);
 		if (!hasMore || last === undefined) return;

@@ -7,6 +7,11 @@ import Koa, { type Context } from "koa";
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
+import {
+	type ReadUsing,
+	type ReplicaStatus,
+	readFrom,
+} from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
 import type { Metrics } from "../metrics.ts";
 import { handleErrors } from "./errors.ts";
@@ -26,6 +31,10 @@ export type AppRoutes = "api" | "admin" | "all";
 
 export interface AppDeps {
 	readonly db: Kysely<Database>;
+	/** Where `/users` reads: a replica router's `read`; defaults to `db`. */
+	readonly read?: ReadUsing;
+	/** The read replica's status for `/ready`, when there is one. */
+	readonly replica?: () => ReplicaStatus;
 	readonly migrator: Migrator;
 	readonly metrics: Metrics;
 	readonly logger: Logger;
@@ -49,8 +58,10 @@ export function createApp(deps: AppDeps): Koa {
 		migrator: deps.migrator,
 		readyTimeoutMs: deps.readyTimeoutMs,
 		isShuttingDown: deps.isShuttingDown,
+		...(deps.replica ? { replica: deps.replica } : {}),
 	});
-	if (routes !== "admin") addUsersRoutes(router, deps.db);
+	if (routes !== "admin")
+		addUsersRoutes(router, deps.read ?? readFrom(deps.db));
 	if (routes !== "api") {
 		router.get("/metrics", async (ctx) => {
 			ctx.type = deps.metrics.registry.contentType;

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import type { Migrator } from "kysely/migration";
 import { findPendingMigrations } from "../db/migrator.ts";
+import { describeLag, type ReplicaStatus } from "../db/read-router.ts";
 
 /** What `/ready` needs: the database, the migrator, a timeout and whether shutdown began. */
 export interface ReadinessDeps {
@@ -12,6 +13,8 @@ export interface ReadinessDeps {
 	readonly migrator: Migrator;
 	readonly readyTimeoutMs: number;
 	readonly isShuttingDown: () => boolean;
+	/** The read replica's status, when there is one: reported, never a reason for 503. */
+	readonly replica?: () => ReplicaStatus;
 }
 
 export type CheckResult = "ok" | string;
@@ -21,7 +24,13 @@ export interface ReadinessReport {
 	readonly checks: Readonly<Record<string, CheckResult>>;
 }
 
-/** Runs the readiness checks: shutdown, database reachable, schema up to date. */
+/**
+ * Runs the readiness checks: shutdown, database reachable, schema up to
+ * date. With a read replica, `replica` says whether reads go to it; a
+ * replica that is down or behind is not a reason to take the pod out of
+ * service, since reads then go to the primary (every pod shares the replica,
+ * so failing them all would turn its outage into the service's).
+ */
 export async function checkReadiness(
 	deps: ReadinessDeps,
 ): Promise<ReadinessReport> {
@@ -35,7 +44,10 @@ export async function checkReadiness(
 	} catch (error) {
 		return {
 			status: "not ready",
-			checks: { database: describeFailure(error, deps.readyTimeoutMs) },
+			checks: {
+				database: describeFailure(error, deps.readyTimeoutMs),
+				...describeReplica(deps.replica),
+			},
 		};
 	}
 	let schema: CheckResult;
@@ -52,8 +64,30 @@ export async function checkReadiness(
 	}
 	return {
 		status: schema === "ok" ? "ready" : "not ready",
-		checks: { database: "ok", schema },
+		checks: { database: "ok", schema, ...describeReplica(deps.replica) },
 	};
+}
+
+/** `{ replica: "ok" }`, or why reads go to the primary; nothing without a replica. */
+function describeReplica(replica: (() => ReplicaStatus) | undefined): {
+	replica?: CheckResult;
+} {
+	if (!replica) return {};
+	const { state, lagSeconds, reason } = replica();
+	switch (state) {
+		case "ok":
+			return { replica: "ok" };
+		case "unchecked":
+			return { replica: "not checked yet: reading from the primary" };
+		case "lagging":
+			return {
+				replica: `lagging ${describeLag(lagSeconds)} behind: reading from the primary`,
+			};
+		case "unreachable":
+			return {
+				replica: `unreachable (${reason}): reading from the primary`,
+			};
+	}
 }
 
 /** A short, safe reason: an error code, never a message that could hold connection details. */

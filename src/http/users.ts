@@ -5,8 +5,7 @@
  */
 import { Readable } from "node:stream";
 import type { Router } from "@koa/router";
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.ts";
+import type { ReadUsing } from "../db/read-router.ts";
 import { listUsers, streamUsers } from "../db/users.ts";
 import { parseIntegerParam } from "./query.ts";
 
@@ -16,8 +15,8 @@ export const MAX_PAGE_LIMIT = 1000;
 export const MAX_USER_ID = 2_147_483_647;
 const NDJSON = "application/x-ndjson";
 
-/** Adds the users routes to `router`. */
-export function addUsersRoutes(router: Router, db: Kysely<Database>): void {
+/** Adds the users routes to `router`; `read` picks the database (a replica or the primary). */
+export function addUsersRoutes(router: Router, read: ReadUsing): void {
 	router.get("/users", async (ctx) => {
 		const limit = parseIntegerParam(
 			ctx.query,
@@ -29,10 +28,10 @@ export function addUsersRoutes(router: Router, db: Kysely<Database>): void {
 		const after = parseIntegerParam(ctx.query, "after", 0, MAX_USER_ID, 0);
 		ctx.vary("Accept");
 		if (ctx.accepts("application/json", NDJSON) === NDJSON) {
-			await sendNdjson(ctx, db);
+			await sendNdjson(ctx, read);
 			return;
 		}
-		const { users, hasMore } = await listUsers(db, limit, after);
+		const { users, hasMore } = await read((db) => listUsers(db, limit, after));
 		const last = users.at(-1);
 		if (hasMore && last)
 			ctx.set("Link", `</users?limit=${limit}&after=${last.id}>; rel="next"`);
@@ -46,9 +45,9 @@ export function addUsersRoutes(router: Router, db: Kysely<Database>): void {
  */
 async function sendNdjson(
 	ctx: { type: string; body: unknown },
-	db: Kysely<Database>,
+	read: ReadUsing,
 ): Promise<void> {
-	const users = streamUsers(db);
+	const users = streamUsers(read);
 	const first = await users.next();
 	async function* lines(): AsyncGenerator<string> {
 		if (first.done) return;

@@ -46,7 +46,7 @@ export async function startApp(
 			: target;
 	const database = await openDatabase(config, {
 		onQuery: (seconds, outcome) =>
-			metrics.dbQueryDuration.observe({ outcome }, seconds),
+			metrics.dbQueryDuration.observe({ outcome, target: "primary" }, seconds),
 		onPoolError: () => {},
 		...openOptions,
 	});

@@ -227,12 +227,21 @@ t.test(
 			/^http_requests_in_flight 1$/m,
 			"the scrape itself is in flight",
 		);
-		t.match(text, /sherpany_db_pool_connections\{state="total"\} \d/);
-		t.match(text, /sherpany_db_pool_connections\{state="idle"\} \d/);
-		t.match(text, /sherpany_db_pool_connections\{state="waiting"\} 0/);
 		t.match(
 			text,
-			/sherpany_db_query_duration_seconds_count\{outcome="success"\} [1-9]/,
+			/sherpany_db_pool_connections\{state="total",target="primary"\} \d/,
+		);
+		t.match(
+			text,
+			/sherpany_db_pool_connections\{state="idle",target="primary"\} \d/,
+		);
+		t.match(
+			text,
+			/sherpany_db_pool_connections\{state="waiting",target="primary"\} 0/,
+		);
+		t.match(
+			text,
+			/sherpany_db_query_duration_seconds_count\{outcome="success",target="primary"\} [1-9]/,
 		);
 		t.match(
 			text,
