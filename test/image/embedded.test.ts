@@ -22,6 +22,10 @@ const SAMPLE_EMAILS = [
 	"bob@example.com",
 ];
 
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
+
 const image = await imageOrSkip(t);
 if (image) {
 	t.test(

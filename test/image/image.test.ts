@@ -45,6 +45,10 @@ const pkg = JSON.parse(
 ) as { version: string; license: string };
 const run = promisify(execFile);
 
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
+
 const image = await imageOrSkip(t);
 if (image) {
 	const inspected = await inspectImage(image.id);

@@ -35,6 +35,10 @@ const pkg = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
 ) as { version: string };
 
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
+
 const image = await imageOrSkip(t);
 if (image) {
 	t.test(
