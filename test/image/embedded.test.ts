@@ -6,14 +6,14 @@
  */
 import { randomBytes } from "node:crypto";
 import t from "tap";
+import { imageOrSkip } from "../helpers/image.ts";
 import {
-	imageOrSkip,
 	podman,
 	podmanOk,
 	runContainer,
 	startContainer,
 	waitForHttp,
-} from "../helpers/image.ts";
+} from "../helpers/podman.ts";
 import { freePort } from "../helpers/serve.ts";
 
 const SAMPLE_EMAILS = [

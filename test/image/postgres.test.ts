@@ -12,13 +12,15 @@ import {
 	healthcheckTest,
 	imageOrSkip,
 	inspectImage,
+} from "../helpers/image.ts";
+import {
 	podman,
 	podmanOk,
 	runContainer,
 	secretMount,
 	startContainer,
 	waitForHttp,
-} from "../helpers/image.ts";
+} from "../helpers/podman.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort } from "../helpers/serve.ts";
 
