@@ -18,6 +18,10 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BASE_SCRIPT = join(ROOT, "image", "base.sh");
 const run = promisify(execFile);
 
+// mmdebstrap twice, on a shared 2-core machine: more than the package's 180 s
+// per file may be needed under a full run.
+t.setTimeout(360_000);
+
 t.test(
 	"the Dockerfile's default base is the moving tag base.sh sets",
 	async (t) => {

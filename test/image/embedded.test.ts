@@ -6,14 +6,14 @@
  */
 import { randomBytes } from "node:crypto";
 import t from "tap";
+import { imageOrSkip } from "../helpers/image.ts";
 import {
-	imageOrSkip,
 	podman,
 	podmanOk,
 	runContainer,
 	startContainer,
 	waitForHttp,
-} from "../helpers/image.ts";
+} from "../helpers/podman.ts";
 import { freePort } from "../helpers/serve.ts";
 
 const SAMPLE_EMAILS = [
@@ -21,6 +21,10 @@ const SAMPLE_EMAILS = [
 	"jane@example.com",
 	"bob@example.com",
 ];
+
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
 
 const image = await imageOrSkip(t);
 if (image) {

@@ -5,26 +5,23 @@
  * one the base's tarball) and its size against a budget.
  */
 import { execFile } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createGzip } from "node:zlib";
-import t, { type Test } from "tap";
+import t from "tap";
 import {
 	healthcheckTest,
-	type ImageInspection,
 	imageOrSkip,
 	inspectImage,
-	podman,
-	podmanOk,
 	rebuildImage,
-	runContainer,
 } from "../helpers/image.ts";
+import {
+	fileInImage,
+	gzipSize,
+	listFiles,
+	saveImage,
+} from "../helpers/image-files.ts";
+import { runContainer } from "../helpers/podman.ts";
 
 /**
  * Size budgets, about 10% above what was measured when they were set
@@ -44,6 +41,10 @@ const pkg = JSON.parse(
 	await readFile(new URL("package.json", ROOT), "utf8"),
 ) as { version: string; license: string };
 const run = promisify(execFile);
+
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
 
 const image = await imageOrSkip(t);
 if (image) {
@@ -231,100 +232,4 @@ if (image) {
 
 function mb(bytes: number): string {
 	return (bytes / 1e6).toFixed(1);
-}
-
-/** Bytes of `file` gzipped at the default level, as a registry would store the layer. */
-async function gzipSize(file: string): Promise<number> {
-	let size = 0;
-	await pipeline(
-		createReadStream(file),
-		createGzip(),
-		new Writable({
-			write(chunk: Buffer, _encoding, callback) {
-				size += chunk.length;
-				callback();
-			},
-		}),
-	);
-	return size;
-}
-
-interface FileEntry {
-	readonly type: string;
-	readonly mode: string;
-	readonly owner: string;
-	readonly path: string;
-}
-
-/** The image saved as a Docker directory: one uncompressed tarball per layer, in order. */
-interface SavedImage {
-	readonly layers: string[];
-}
-
-/** `podman save --format docker-dir` into a temp dir removed after the tests. */
-async function saveImage(
-	t: Test,
-	ref: string,
-	inspected: ImageInspection,
-): Promise<SavedImage> {
-	const dir = await mkdtemp(join(tmpdir(), "sherpany-image-save-"));
-	t.teardown(() => rm(dir, { recursive: true, force: true }));
-	await podmanOk(
-		[
-			"save",
-			"--quiet",
-			"--format",
-			"docker-dir",
-			"--output",
-			join(dir, "image"),
-			ref,
-		],
-		300_000,
-	);
-	return {
-		layers: inspected.RootFS.Layers.map((digest) =>
-			join(dir, "image", digest.replace(/^sha256:/, "")),
-		),
-	};
-}
-
-/** Every entry of the layer tarballs (tar -tv), with numeric owners. */
-async function listFiles(layers: readonly string[]): Promise<FileEntry[]> {
-	const entries: FileEntry[] = [];
-	for (const layer of layers) {
-		const { stdout } = await run("tar", ["--numeric-owner", "-tvf", layer], {
-			maxBuffer: 64 * 1024 * 1024,
-		});
-		for (const line of stdout.trim().split("\n")) {
-			// drwxr-xr-x 0/0 0 2025-11-28 00:00 ./path[ -> target]
-			const [perms = "", owner = "", , , , ...rest] = line.split(/\s+/);
-			const path = rest
-				.join(" ")
-				.replace(/ -> .*$/, "")
-				.replace(/^\.?\//, "");
-			entries.push({
-				type: perms.slice(0, 1),
-				mode: perms.slice(1),
-				owner,
-				path,
-			});
-		}
-	}
-	return entries;
-}
-
-/** One file's content, copied out of a created container. */
-async function fileInImage(ref: string, path: string): Promise<string> {
-	const name = (await podmanOk(["create", ref])).trim();
-	try {
-		const dir = await mkdtemp(join(tmpdir(), "sherpany-image-file-"));
-		try {
-			await podmanOk(["cp", `${name}:/${path}`, join(dir, "file")]);
-			return await readFile(join(dir, "file"), "utf8");
-		} finally {
-			await rm(dir, { recursive: true, force: true });
-		}
-	} finally {
-		await podman(["rm", "--force", "--volumes", name]);
-	}
 }

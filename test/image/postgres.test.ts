@@ -12,13 +12,15 @@ import {
 	healthcheckTest,
 	imageOrSkip,
 	inspectImage,
+} from "../helpers/image.ts";
+import {
 	podman,
 	podmanOk,
 	runContainer,
 	secretMount,
 	startContainer,
 	waitForHttp,
-} from "../helpers/image.ts";
+} from "../helpers/podman.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort } from "../helpers/serve.ts";
 
@@ -34,6 +36,10 @@ const SAMPLE_USERS = [
 const pkg = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
 ) as { version: string };
+
+// Containers, PGlite's initdb and mmdebstrap on a shared 2-core machine: the
+// package's 180 s per file was once nearly used up (94 s) under a full run.
+t.setTimeout(360_000);
 
 const image = await imageOrSkip(t);
 if (image) {
