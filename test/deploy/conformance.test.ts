@@ -30,7 +30,7 @@ import t, { type Test } from "tap";
 import { shutdownDeadlineMs } from "../../src/commands/serve.ts";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
-import { imageOrSkip, podman, podmanOk } from "../helpers/image.ts";
+import { imageOrSkip } from "../helpers/image.ts";
 import { podmanRunArgs, resolveEnv } from "../helpers/kube-container.ts";
 import { podSpecOf } from "../helpers/kube-policy.ts";
 import {
@@ -40,6 +40,7 @@ import {
 	renderWith,
 } from "../helpers/kustomize.ts";
 import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
+import { podman, podmanOk } from "../helpers/podman.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { useServerCertificate } from "../helpers/server-certificate.ts";
 
