@@ -21,6 +21,7 @@ import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
+import { SERVER_LIMITS } from "../http/server-limits.ts";
 import { createMetrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -99,7 +100,7 @@ export async function run(
 				metrics.dbQueryDuration.observe({ outcome }, seconds),
 			onPoolError: (error) => {
 				metrics.dbPoolErrors.inc();
-				logger.warn({ err: error }, "idle database connection failed");
+				logger.warn({ err: error }, "a database connection failed");
 			},
 		});
 		const { close } = database;
@@ -143,7 +144,7 @@ export async function run(
 			);
 		});
 		const listen = async (app: Koa, port: number): Promise<number> => {
-			const server = createServer(app.callback());
+			const server = createServer(SERVER_LIMITS, app.callback());
 			answerClientErrors(server, logger);
 			// Ask clients not to reuse connections once shutdown has begun.
 			server.on("request", (_request, response) => {
