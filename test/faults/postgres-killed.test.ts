@@ -138,13 +138,16 @@ t.test("PostgreSQL SIGKILLed under load, six times", async (t) => {
 		[],
 		"no request hung",
 	);
-	// An outage ends when a probe first succeeds; requests already waiting
-	// on a connection attempt then may still fail, so allow a moment after.
+	// A failure must overlap an outage: it was in flight when the server was
+	// killed, or started before the outage ended. An outage ends when a probe
+	// first succeeds; requests already waiting on a connection attempt then
+	// may still fail, so allow a moment after.
 	const outside = failures.filter(
 		(sample) =>
 			!outages.some(
 				({ from, to }) =>
-					sample.startedAt >= from - 50 && sample.startedAt <= to + 500,
+					sample.startedAt + sample.durationMs >= from &&
+					sample.startedAt <= to + 500,
 			),
 	);
 	t.same(outside, [], "failures only inside the outages", {
