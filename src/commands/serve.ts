@@ -26,6 +26,7 @@ import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
+import { SERVER_LIMITS } from "../http/server-limits.ts";
 import { createMetrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -111,7 +112,7 @@ export async function run(
 				),
 			onPoolError: (error) => {
 				metrics.dbPoolErrors.inc({ target: "primary" });
-				logger.warn({ err: error }, "idle database connection failed");
+				logger.warn({ err: error }, "a database connection failed");
 			},
 		});
 		const { close } = database;
@@ -175,7 +176,7 @@ export async function run(
 			);
 		});
 		const listen = async (app: Koa, port: number): Promise<number> => {
-			const server = createServer(app.callback());
+			const server = createServer(SERVER_LIMITS, app.callback());
 			answerClientErrors(server, logger);
 			// Ask clients not to reuse connections once shutdown has begun.
 			server.on("request", (_request, response) => {

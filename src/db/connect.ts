@@ -21,7 +21,7 @@ export interface OpenDatabaseOptions {
 	 */
 	readonly queryTimeoutMs?: number;
 	readonly onQuery?: QueryObserver;
-	/** Errors from idle pooled connections (the server went away); they must not crash the process. */
+	/** Errors on pooled connections, idle or in use (the server went away); they must not crash the process. */
 	readonly onPoolError?: (error: Error) => void;
 	/**
 	 * Embedded only: called once the data directory is locked, just before

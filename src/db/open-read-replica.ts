@@ -47,7 +47,7 @@ export function openReadReplica(
 			metrics.dbPoolErrors.inc({ target: "replica" });
 			logger.warn(
 				{ err: error, target: "replica" },
-				"idle read-replica connection failed",
+				"a read-replica connection failed",
 			);
 		},
 	});

@@ -53,7 +53,18 @@ export function openPostgres(
 		keepAlive: true,
 		application_name: options.applicationName ?? "sherpany",
 	});
-	pool.on("error", (error) => options.onPoolError?.(error));
+	// node-postgres' pool listens for a client's 'error' only while the
+	// client is idle; from checkout until release (Kysely holds it across a
+	// query and a transaction) nobody does, and a server that dies then
+	// (57P01, a reset socket) would crash the process with "Unhandled 'error'
+	// event". So every client gets a listener for its whole life, as soon as
+	// it connects. The failed query still rejects on its own, and the pool
+	// drops the broken client when it is released or found idle.
+	pool.on("connect", (client) => {
+		client.on("error", (error) => options.onPoolError?.(error));
+	});
+	// The pool re-emits an idle client's error, already reported above.
+	pool.on("error", () => {});
 	const db = new Kysely<Database>({
 		dialect: new PostgresDialect({ pool }),
 		log: toKyselyLog(options.onQuery),

@@ -17,6 +17,7 @@ import type { Metrics } from "../metrics.ts";
 import { handleErrors } from "./errors.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
+import { securityHeaders } from "./security-headers.ts";
 import { addUsersRoutes } from "./users.ts";
 
 /** Error codes of a client that went away before its response was complete. */
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps): Koa {
 		);
 	});
 	app.use(observeRequests(deps.logger, deps.metrics));
+	app.use(securityHeaders);
 	app.use(handleErrors(deps.logger));
 	app.use(router.routes());
 	app.use(router.allowedMethods());

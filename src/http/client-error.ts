@@ -42,6 +42,8 @@ export function clientErrorResponse(code: string | undefined): string {
 		"Content-Type: application/json; charset=utf-8",
 		`Content-Length: ${Buffer.byteLength(body)}`,
 		`X-Request-Id: ${randomUUID()}`,
+		"X-Content-Type-Options: nosniff",
+		"Cache-Control: no-store",
 		"Connection: close",
 		"",
 		body,

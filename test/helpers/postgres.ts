@@ -16,6 +16,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -57,6 +58,12 @@ export interface PostgresCluster {
 	stop(): Promise<void>;
 	/** Starts again on the same port and data directory (for outage tests). Idempotent. */
 	start(): Promise<void>;
+	/**
+	 * SIGKILLs the postmaster, as a crash or an OOM kill would: no shutdown
+	 * message reaches the clients, and `start` then runs crash recovery.
+	 * Resolves once the postmaster has gone. Idempotent.
+	 */
+	kill(): Promise<void>;
 }
 
 /** Options of {@link startPostgres}. */
@@ -209,7 +216,30 @@ export async function startPostgres(
 			},
 			async start() {
 				if (running) return;
-				await startOn(port);
+				// After a kill, orphaned backends may still hold the shared
+				// memory for a moment; the postmaster refuses to start until
+				// they have gone.
+				for (let attempt = 1; ; attempt += 1) {
+					try {
+						await startOn(port);
+						return;
+					} catch (error) {
+						if (attempt >= 20) throw error;
+						await new Promise((resolve) => setTimeout(resolve, 100));
+					}
+				}
+			},
+			async kill() {
+				if (!running) return;
+				const pidFile = await readFile(join(dataDir, "postmaster.pid"), "utf8");
+				const pid = Number(pidFile.split("\n")[0]);
+				process.kill(pid, "SIGKILL");
+				running = false;
+				for (let waited = 0; waited < 10_000; waited += 20) {
+					if (!isAlive(pid)) return;
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
+				throw new Error(`the postmaster (pid ${pid}) outlived SIGKILL by 10 s`);
 			},
 		};
 		t.teardown(cleanUp);
@@ -217,6 +247,27 @@ export async function startPostgres(
 	} catch (error) {
 		await cleanUp();
 		throw error;
+	}
+}
+
+/**
+ * True while a process with this pid runs. A zombie counts as gone: in a
+ * container whose init does not reap, a killed postmaster stays one.
+ */
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+	} catch {
+		return false;
+	}
+	try {
+		// The state follows the parenthesised command name.
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		return (
+			stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+		);
+	} catch {
+		return true;
 	}
 }
 

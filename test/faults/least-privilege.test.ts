@@ -1,0 +1,86 @@
+/**
+ * Least privilege with deploy/sql/roles.sql: `migrate` and `seed` run as
+ * sherpany_migrate (the schema's owner), `serve` as sherpany_serve, which
+ * can read `users` and the migration table (so `/users` and `/ready` work)
+ * and can change nothing: INSERT, UPDATE, DELETE and CREATE are refused.
+ */
+import { readFile } from "node:fs/promises";
+import { Client } from "pg";
+import t from "tap";
+import { runCli } from "../helpers/cli.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+import { startServe } from "../helpers/serve.ts";
+
+const ROLES_SQL = new URL("../../deploy/sql/roles.sql", import.meta.url);
+
+const pg = await startPostgres(t);
+
+/** The same database URL, as another role (trust auth: no password). */
+const as = (url: string, role: string): string =>
+	url.replace("postgres@", `${role}@`);
+
+t.test("serve runs as the read-only role; migrate as the owner", async (t) => {
+	const url = await pg.createDatabase();
+	const sql = await readFile(ROLES_SQL, "utf8");
+	await pg.query(url, sql);
+	// Run twice: the script is idempotent.
+	await pg.query(url, sql);
+
+	const owner = as(url, "sherpany_migrate");
+	for (const args of [["migrate"], ["seed"]]) {
+		const result = await runCli(args, { DATABASE_URL: owner });
+		t.equal(result.code, 0, `${args[0]} as sherpany_migrate: ${result.stderr}`);
+	}
+	const tables = await pg.query(
+		url,
+		"SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+	);
+	t.ok(
+		tables.length > 0 &&
+			tables.every((row) => row.tableowner === "sherpany_migrate"),
+		`the owner owns every table (${tables.map((row) => row.tablename).join(", ")})`,
+	);
+
+	const reader = as(url, "sherpany_serve");
+	const serve = await startServe(t, { DATABASE_URL: reader });
+	const users = await fetch(`${serve.baseUrl}/users`);
+	t.equal(users.status, 200, "/users works as sherpany_serve");
+	t.equal(
+		((await users.json()) as unknown[]).length,
+		3,
+		"with the three users",
+	);
+	const ready = await fetch(`${serve.baseUrl}/ready`);
+	t.equal(
+		ready.status,
+		200,
+		`/ready works as sherpany_serve: ${await ready.text()}`,
+	);
+	serve.child.kill("SIGTERM");
+	t.equal(await serve.exited, 0, "serve exits 0");
+
+	const client = new Client({ connectionString: reader });
+	await client.connect();
+	t.teardown(() => client.end());
+	for (const statement of [
+		"INSERT INTO users (name, email) VALUES ('Mallory', 'mallory@example.com')",
+		"UPDATE users SET name = 'x'",
+		"DELETE FROM users",
+		"CREATE TABLE intruder (id int)",
+		"DELETE FROM kysely_migration",
+	]) {
+		await t.rejects(
+			client.query(statement),
+			{ code: "42501" },
+			`refused as sherpany_serve: ${statement.split(" (")[0]}`,
+		);
+	}
+	const count = await pg.query(url, "SELECT count(*)::int AS n FROM users");
+	t.equal(count[0]?.n, 3, "the table is unchanged");
+
+	const seedAsReader = await runCli(["seed", "--count", "5"], {
+		DATABASE_URL: reader,
+	});
+	t.not(seedAsReader.code, 0, "seed as sherpany_serve fails");
+	t.match(seedAsReader.stderr, /permission denied/, "saying why");
+});
