@@ -11,6 +11,7 @@ import {
 	type OpenDatabaseOptions,
 	toKyselyLog,
 } from "./connect.ts";
+import { nameRepeatedStatements } from "./named-statements.ts";
 import type { Database } from "./schema.ts";
 
 /** Maps libpq's sslmode onto node-postgres' TLS options. */
@@ -54,6 +55,7 @@ export function openPostgres(
 		application_name: "sherpany",
 	});
 	pool.on("error", (error) => options.onPoolError?.(error));
+	nameRepeatedStatements(pool);
 	const db = new Kysely<Database>({
 		dialect: new PostgresDialect({ pool }),
 		log: toKyselyLog(options.onQuery),
