@@ -89,7 +89,10 @@ export async function insertSampleUsers(db: Kysely<Database>): Promise<number> {
 
 /**
  * Inserts `count` synthetic users in one set-based statement. Emails carry
- * `runId` and the sequence number, so runs never collide with each other.
+ * `runId` and the sequence number, so runs never collide with each other;
+ * hence no `on conflict`, whose speculative insertion made PostgreSQL take
+ * twice as long per row (bench/RESULTS.md). A repeated `runId` would fail
+ * on the unique email rather than insert nothing.
  */
 export async function insertSyntheticUsers(
 	db: Kysely<Database>,
@@ -100,7 +103,8 @@ export async function insertSyntheticUsers(
 	const result = await sql`
     insert into users (name, email)
     select 'User ' || n, 'user-' || ${runId}::text || '-' || n || '@example.com'
-    from generate_series(${first}::int, ${first + count - 1}::int) as n
-    on conflict (email) do nothing`.execute(db);
+    from generate_series(${first}::int, ${first + count - 1}::int) as n`.execute(
+		db,
+	);
 	return Number(result.numAffectedRows ?? 0);
 }
