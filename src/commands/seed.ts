@@ -121,7 +121,9 @@ async function seedSynthetic(
 	count: number,
 	stream: ProgressStream,
 ): Promise<number> {
-	const runId = randomBytes(4).toString("hex");
+	// 64 random bits: two runs drawing the same id (and so the same emails) is
+	// not a case to plan for.
+	const runId = randomBytes(8).toString("hex");
 	const progress = createProgress(stream, "users inserted", count);
 	let inserted = 0;
 	for (let first = 1; first <= count; first += SYNTHETIC_BATCH_SIZE) {

@@ -11,6 +11,7 @@ import {
 	type OpenDatabaseOptions,
 	toKyselyLog,
 } from "./connect.ts";
+import { nameRepeatedStatements } from "./named-statements.ts";
 import type { Database } from "./schema.ts";
 
 /** Maps libpq's sslmode onto node-postgres' TLS options. */
@@ -65,6 +66,7 @@ export function openPostgres(
 	});
 	// The pool re-emits an idle client's error, already reported above.
 	pool.on("error", () => {});
+	nameRepeatedStatements(pool);
 	const db = new Kysely<Database>({
 		dialect: new PostgresDialect({ pool }),
 		log: toKyselyLog(options.onQuery),

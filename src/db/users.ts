@@ -1,5 +1,5 @@
 /** Typed queries on `users`. Every function takes the Kysely instance it uses. */
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { ReadUsing } from "./read-router.ts";
 import type { Database, User } from "./schema.ts";
 
@@ -16,42 +16,68 @@ export interface UserPage {
 	readonly hasMore: boolean;
 }
 
+/**
+ * The page query's SQL, compiled once per Kysely instance: building and
+ * compiling it on every request cost more CPU than the rest of the request
+ * (bench/RESULTS.md). Only the parameters change from page to page.
+ */
+const pageSql = new WeakMap<Kysely<Database>, string>();
+
+function compilePageSql(db: Kysely<Database>): string {
+	let text = pageSql.get(db);
+	if (text === undefined) {
+		text = db
+			.selectFrom("users")
+			.select(["id", "name", "email"])
+			.where("id", ">", 0)
+			.orderBy("id")
+			.limit(1)
+			.compile().sql;
+		pageSql.set(db, text);
+	}
+	return text;
+}
+
 /** One keyset page: users with `id > after`, by id, at most `limit` of them. */
 export async function listUsers(
 	db: Kysely<Database>,
 	limit: number,
 	after = 0,
 ): Promise<UserPage> {
-	const rows = await db
-		.selectFrom("users")
-		.select(["id", "name", "email"])
-		.where("id", ">", after)
-		.orderBy("id")
-		.limit(limit + 1)
-		.execute();
+	const { rows } = await db.executeQuery<User>(
+		CompiledQuery.raw(compilePageSql(db), [after, limit + 1]),
+	);
 	return { users: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 
+/** Users per batch of {@link streamUserBatches}: few round trips, and a few hundred kB each. */
+export const STREAM_BATCH_SIZE = 5000;
+
 /**
- * Every user, by id, fetched in keyset batches so memory stays flat however
- * large the table is. Works the same on any dialect (no server-side cursor).
- * Each batch is its own read, so a stream that began on a replica that then
- * fails goes on from the primary where it stopped.
+ * Every user, by id, in keyset batches so memory stays flat however large
+ * the table is. Works the same on any dialect (no server-side cursor). Each
+ * batch is its own read, so a stream that began on a replica that then fails
+ * goes on from the primary where it stopped. The next batch is already being
+ * fetched while the caller handles this one, so the database and the client
+ * are busy at the same time.
  */
-export async function* streamUsers(
+export async function* streamUserBatches(
 	read: ReadUsing,
-	batchSize = 1000,
-): AsyncGenerator<User> {
-	let after = 0;
+	batchSize = STREAM_BATCH_SIZE,
+): AsyncGenerator<User[]> {
+	const fetchAfter = (after: number) =>
+		read((db) => listUsers(db, batchSize, after));
+	let page = await fetchAfter(0);
 	for (;;) {
-		const from = after;
-		const { users, hasMore } = await read((db) =>
-			listUsers(db, batchSize, from),
-		);
-		yield* users;
-		const last = users.at(-1);
-		if (!hasMore || last === undefined) return;
-		after = last.id;
+		const last = page.users.at(-1);
+		if (last === undefined) return;
+		const next = page.hasMore ? fetchAfter(last.id) : undefined;
+		// If the caller stops early and this fetch then fails, nobody awaits
+		// it: the no-op handler keeps that from being an unhandled rejection.
+		next?.catch(() => {});
+		yield page.users;
+		if (next === undefined) return;
+		page = await next;
 	}
 }
 
@@ -68,7 +94,10 @@ export async function insertSampleUsers(db: Kysely<Database>): Promise<number> {
 
 /**
  * Inserts `count` synthetic users in one set-based statement. Emails carry
- * `runId` and the sequence number, so runs never collide with each other.
+ * `runId` and the sequence number, so runs never collide with each other;
+ * hence no `on conflict`, whose speculative insertion made PostgreSQL take
+ * twice as long per row (bench/RESULTS.md). A repeated `runId` would fail
+ * on the unique email rather than insert nothing.
  */
 export async function insertSyntheticUsers(
 	db: Kysely<Database>,
@@ -79,7 +108,8 @@ export async function insertSyntheticUsers(
 	const result = await sql`
     insert into users (name, email)
     select 'User ' || n, 'user-' || ${runId}::text || '-' || n || '@example.com'
-    from generate_series(${first}::int, ${first + count - 1}::int) as n
-    on conflict (email) do nothing`.execute(db);
+    from generate_series(${first}::int, ${first + count - 1}::int) as n`.execute(
+		db,
+	);
 	return Number(result.numAffectedRows ?? 0);
 }

@@ -11,6 +11,13 @@ import type { Metrics } from "../metrics.ts";
 /** Incoming ids are echoed only if short and plain, so they are safe in headers and logs. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Routes that orchestrators and Prometheus call every few seconds on every
+ * pod. Their successful answers are logged at `debug`, so `info` is not
+ * flooded with probes (and does not pay for them); failures stay at `info`.
+ */
+const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+
 /** The route template label; every unknown path shares one value to bound cardinality. */
 export const UNMATCHED_ROUTE = "(unmatched)";
 
@@ -35,7 +42,10 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
 				{ method: ctx.method, route, status_code: String(status) },
 				seconds,
 			);
-			logger.info(
+			const level = status < 400 && PROBE_ROUTES.has(route) ? "debug" : "info";
+			// Checked first: building the line's fields is most of its cost.
+			if (!logger.isLevelEnabled(level)) return;
+			logger[level](
 				{
 					requestId,
 					method: ctx.method,

@@ -67,6 +67,14 @@ t.test(
 			durationMs: Number,
 			requestId: String,
 		});
+		t.notOk(
+			logs.some(
+				(entry) =>
+					entry.msg === "request" &&
+					(entry.route === "/health" || entry.route === "/ready"),
+			),
+			"successful probes are logged at debug, not info",
+		);
 		t.ok(logs.some((entry) => entry.msg === "shutdown complete"));
 		t.notMatch(
 			serve.lines.join("\n"),

@@ -1,0 +1,57 @@
+/**
+ * Named (prepared) statements for node-postgres under Kysely. Kysely sends
+ * every query unnamed, so PostgreSQL parses and plans the page query again
+ * on every request; given a `name`, node-postgres prepares it once per
+ * connection and then only binds and executes it. That server-side work
+ * shares the machine's cores with the service, so it costs requests/s.
+ */
+import type pg from "pg";
+
+/** Distinct statements named per process; past this, queries run unnamed as before. */
+export const MAX_NAMED_STATEMENTS = 64;
+
+const names = new Map<string, string>();
+
+/**
+ * The statement name for `text`, or undefined when it should run unnamed:
+ * only parameterized selects are named (they are what requests run
+ * repeatedly; DDL and writes run once), and only the first
+ * {@link MAX_NAMED_STATEMENTS} distinct texts, so dynamic SQL cannot make
+ * every connection hold ever more prepared statements.
+ */
+export function statementName(
+	text: string,
+	values: readonly unknown[] | undefined,
+): string | undefined {
+	if (!values || values.length === 0 || !/^select\s/i.test(text))
+		return undefined;
+	let name = names.get(text);
+	if (name === undefined) {
+		if (names.size >= MAX_NAMED_STATEMENTS) return undefined;
+		name = `sherpany_${names.size + 1}`;
+		names.set(text, name);
+	}
+	return name;
+}
+
+/**
+ * Makes every client of `pool` send the queries {@link statementName} names
+ * as named statements. The same text always gets the same name, which
+ * node-postgres requires of a connection's prepared statements.
+ */
+export function nameRepeatedStatements(pool: pg.Pool): void {
+	pool.on("connect", (client) => {
+		const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+		(client as { query: unknown }).query = (
+			text: unknown,
+			values?: unknown,
+			callback?: unknown,
+		) => {
+			if (typeof text === "string" && Array.isArray(values)) {
+				const name = statementName(text, values);
+				if (name !== undefined) return query({ name, text, values }, callback);
+			}
+			return query(text, values, callback);
+		};
+	});
+}
