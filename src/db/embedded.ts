@@ -3,7 +3,7 @@
  * data directory, or in memory, behind the same Kysely interface as
  * PostgreSQL. One process per directory, enforced by a lock.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
@@ -30,6 +30,7 @@ export async function openEmbedded(
 	let lock: DataDirLock | undefined;
 	if (dataDir) {
 		createDirectory(dataDir);
+		checkWritable(dataDir);
 		lock = await lockDataDir(dataDir);
 	}
 	try {
@@ -62,6 +63,22 @@ function createDirectory(dataDir: string): void {
 	} catch (error) {
 		throw new CommandError(
 			`cannot create the data directory ${dataDir} (${describeFsError(error)}): pass --data-dir (SHERPANY_DATA_DIR) to use another`,
+			{ cause: error },
+		);
+	}
+}
+
+/**
+ * PGlite reports a directory it cannot write to with a bare object, not an
+ * Error ("unexpected error: [object Object]"), so check first and say what
+ * to do: a read-only root filesystem (a container) needs a volume there.
+ */
+function checkWritable(dataDir: string): void {
+	try {
+		accessSync(dataDir, constants.W_OK);
+	} catch (error) {
+		throw new CommandError(
+			`the data directory ${dataDir} is not writable (${describeFsError(error)}): mount a writable volume there, or pass --data-dir (SHERPANY_DATA_DIR) to use another`,
 			{ cause: error },
 		);
 	}
