@@ -116,9 +116,16 @@ export async function run(
 			},
 		});
 		const { close } = database;
-		closers.push(() =>
-			closeWithin(DATABASE_CLOSE_TIMEOUT_MS, close, "the database", logger),
-		);
+		// The primary's and the replica's pools close together, so that two
+		// databases that stop answering still cost one DATABASE_CLOSE_TIMEOUT_MS
+		// and the shutdown fits shutdownDeadlineMs (and the pod's grace period).
+		const databaseClosers: Closer[] = [
+			() =>
+				closeWithin(DATABASE_CLOSE_TIMEOUT_MS, close, "the database", logger),
+		];
+		closers.push(async () => {
+			await Promise.all(databaseClosers.map((closeOne) => closeOne()));
+		});
 		const migrator = createMigrator(database.db);
 		if (options.database.kind === "embedded") {
 			const prepared = await prepareEmbeddedDatabase(database.db, migrator, {
@@ -144,7 +151,7 @@ export async function run(
 				checkTimeoutMs: config.readyTimeoutMs,
 			});
 			replica = opened;
-			closers.push(() =>
+			databaseClosers.push(() =>
 				closeWithin(
 					DATABASE_CLOSE_TIMEOUT_MS,
 					opened.close,
