@@ -8,18 +8,25 @@
  * SOAK_HEAP_SNAPSHOTS=1 writes a heap snapshot after the warm-up and at the
  * end (SIGUSR2, Node's --heapsnapshot-signal) to compare in Chrome DevTools:
  * a leak shows as retained objects that grow between the two; a heap that
- * is settling does not.
+ * is settling does not. `node bench/heap-diff.mjs A B` compares two of them
+ * by constructor. Each sample also records the V8 heap in use and external
+ * memory (prom-client's nodejs_heap_size_used_bytes and
+ * nodejs_external_memory_bytes): RSS that grows while they stay flat is the
+ * allocator keeping freed pages, not a JavaScript leak.
  *
  *   DATABASE_URL=postgres://… node bench/soak.mjs      # a migrated, seeded database
+ *   SOAK_POSTGRES=1 node bench/soak.mjs                # a throwaway PostgreSQL, seeded here
  *   node bench/soak.mjs                                # the embedded database, in memory
  *
  * Environment: SOAK_SECONDS, SOAK_WARMUP_SECONDS (60), SOAK_CLIENTS (8),
+ * SOAK_ROWS (rows seeded with SOAK_POSTGRES=1, 10000), SOAK_SAMPLES (a file
+ * to write every sample to as JSON),
  * SHERPANY_BIN (default bin/sherpany; dist/sherpany for the executable).
  * Linux only (reads /proc). Exits 1 if growth is 10 % or more or any
  * request failed.
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -68,6 +75,29 @@ function get(url, agent, headers = {}) {
 function rssMb(pid) {
 	const status = readFileSync(`/proc/${pid}/status`, "utf8");
 	return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+// With SOAK_POSTGRES=1: the bench's throwaway PostgreSQL (the test
+// harness's helper), one database migrated and seeded by sherpany itself.
+let postgres;
+if (process.env.SOAK_POSTGRES === "1" && !process.env.DATABASE_URL) {
+	const { startBenchPostgres } = await import("./lib/postgres.mjs");
+	postgres = await startBenchPostgres();
+	const url = await postgres.cluster.createDatabase();
+	for (const args of [
+		["migrate"],
+		["seed", "--count", process.env.SOAK_ROWS ?? "10000"],
+	]) {
+		const run = spawnSync(bin, args, {
+			env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "warn" },
+			stdio: "inherit",
+		});
+		if (run.status !== 0) {
+			await postgres.stop();
+			throw new Error(`sherpany ${args.join(" ")} exited ${run.status}`);
+		}
+	}
+	process.env.DATABASE_URL = url;
 }
 
 const port = await freePort();
@@ -121,29 +151,40 @@ const loops = Array.from({ length: clients }, (_, index) => loop(index));
 
 const samples = [];
 const began = Date.now();
-const lagSeconds = async () => {
-	const metrics = await get(`http://127.0.0.1:${adminPort}/metrics`);
-	return Number(
-		/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(metrics.body ?? "")?.[1] ??
-			NaN,
-	);
+/** Event-loop lag p99 and V8 memory, from the server's own /metrics. */
+const runtime = async () => {
+	const body = (await get(`http://127.0.0.1:${adminPort}/metrics`)).body ?? "";
+	const gauge = (name) =>
+		Number(new RegExp(`^${name} (\\S+)`, "m").exec(body)?.[1] ?? NaN);
+	return {
+		lagMs: gauge("nodejs_eventloop_lag_p99_seconds") * 1000,
+		heapUsedMb: gauge("nodejs_heap_size_used_bytes") / 2 ** 20,
+		heapTotalMb: gauge("nodejs_heap_size_total_bytes") / 2 ** 20,
+		externalMb: gauge("nodejs_external_memory_bytes") / 2 ** 20,
+	};
 };
 let warmedUp = false;
+let midway = false;
 while (Date.now() - began < seconds * 1000) {
 	await sleep(5000);
 	const t = Math.round((Date.now() - began) / 1000);
 	const sample = {
 		t,
 		rssMb: rssMb(child.pid),
-		lagMs: (await lagSeconds()) * 1000,
+		...(await runtime()),
 		requests,
 	};
 	samples.push(sample);
 	console.log(
-		`${String(t).padStart(4)} s  rss ${sample.rssMb.toFixed(1)} MB  lag p99 ${sample.lagMs.toFixed(1)} ms  requests ${requests}`,
+		`${String(t).padStart(4)} s  rss ${sample.rssMb.toFixed(1)} MB  heap used ${sample.heapUsedMb.toFixed(1)} of ${sample.heapTotalMb.toFixed(1)} MB  external ${sample.externalMb.toFixed(1)} MB  lag p99 ${sample.lagMs.toFixed(1)} ms  requests ${requests}`,
 	);
+	// Snapshots after the warm-up and half-way through the rest: with the one
+	// at the end, three points to tell steady growth from a plateau.
 	if (!warmedUp && t >= warmup) {
 		warmedUp = true;
+		if (snapshots) child.kill("SIGUSR2");
+	} else if (!midway && t >= warmup + (seconds - warmup) / 2) {
+		midway = true;
 		if (snapshots) child.kill("SIGUSR2");
 	}
 }
@@ -156,7 +197,14 @@ if (snapshots) {
 }
 await sleep(5000);
 const idle = rssMb(child.pid);
+const idleRuntime = await runtime();
 child.kill("SIGTERM");
+await new Promise((resolve) =>
+	child.exitCode === null ? child.once("exit", resolve) : resolve(),
+);
+await postgres?.stop();
+if (process.env.SOAK_SAMPLES)
+	writeFileSync(process.env.SOAK_SAMPLES, `${JSON.stringify(samples)}\n`);
 
 const after = samples.filter((sample) => sample.t >= warmup);
 const first = after[0];
@@ -167,6 +215,7 @@ if (!first || !last) {
 }
 const growth = (last.rssMb - first.rssMb) / first.rssMb;
 const maxLag = Math.max(...samples.map((sample) => sample.lagMs));
+const heapGrowth = (last.heapUsedMb - first.heapUsedMb) / first.heapUsedMb;
 console.log(
 	JSON.stringify(
 		{
@@ -177,6 +226,11 @@ console.log(
 			rssEndMb: +last.rssMb.toFixed(1),
 			rssIdleAfter5sMb: +idle.toFixed(1),
 			growthPercent: +(growth * 100).toFixed(1),
+			heapUsedAfterWarmupMb: +first.heapUsedMb.toFixed(1),
+			heapUsedEndMb: +last.heapUsedMb.toFixed(1),
+			heapUsedIdleMb: +idleRuntime.heapUsedMb.toFixed(1),
+			heapUsedGrowthPercent: +(heapGrowth * 100).toFixed(1),
+			externalEndMb: +last.externalMb.toFixed(1),
 			maxLagP99Ms: +maxLag.toFixed(1),
 			errors: Object.fromEntries(errors),
 			heapSnapshots: snapshots
