@@ -147,7 +147,8 @@ function registerDefaultMetrics(registry: Registry): void {
 	try {
 		collectDefaultMetrics({ register: registry });
 	} catch {
-		// Deno: see ENVIRONMENT.md; the service's own metrics still register below.
+		// Under Deno prom-client's process and runtime collectors throw (they read
+		// Node internals Deno lacks); the service's own metrics still register below.
 	}
 	for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
 }

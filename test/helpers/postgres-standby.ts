@@ -14,11 +14,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Test } from "tap";
-import type { PostgresCluster } from "./postgres.ts";
+import { findFreePort, type PostgresCluster } from "./postgres.ts";
 import {
 	findServerUser,
 	quoteForShell,
@@ -175,19 +174,4 @@ export async function startStandby(
 		},
 		start,
 	};
-}
-
-function findFreePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			const port = typeof address === "object" && address ? address.port : 0;
-			server.close(() =>
-				port ? resolve(port) : reject(new Error("could not read a free port")),
-			);
-		});
-	});
 }

@@ -310,7 +310,8 @@ class PortOrStartError extends Error {
 	}
 }
 
-function findFreePort(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listened on a moment ago. */
+export function findFreePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = createServer();
 		server.unref();
