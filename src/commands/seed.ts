@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
 import type { Kysely } from "kysely";
 import type { DatabaseConfig } from "../config/database.ts";
-import { describeFsError } from "../config/sources.ts";
 import { openDatabase } from "../db/connect.ts";
 import { createMigrator, findPendingMigrations } from "../db/migrator.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
@@ -17,6 +16,7 @@ import {
 	SAMPLE_USERS,
 } from "../db/users.ts";
 import { CommandError, ConfigError } from "../errors.ts";
+import { describeFsError } from "../fs-errors.ts";
 import { createProgress, type ProgressStream } from "../progress.ts";
 import { importUsers } from "../seed/import-users.ts";
 import { readUserRows, type UserFileFormat } from "../seed/read-users.ts";

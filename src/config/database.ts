@@ -4,8 +4,8 @@
  * else the embedded PGlite database in `--data-dir`/`SHERPANY_DATA_DIR`.
  */
 import { ConfigError } from "../errors.ts";
+import { describeFsError } from "../fs-errors.ts";
 import {
-	describeFsError,
 	type Env,
 	fallback,
 	fromEnv,

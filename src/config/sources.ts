@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
+import { describeFsError } from "../fs-errors.ts";
 
 /** The process environment, or a plain object in tests. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -140,17 +141,4 @@ export function parseBoolean(input: Sourced): boolean {
 	throw new ConfigError(
 		`${input.source}: expected true or false, got "${input.value}"`,
 	);
-}
-
-/** A short reason from a file-system error, without a stack. */
-export function describeFsError(error: unknown): string {
-	if (
-		error &&
-		typeof error === "object" &&
-		"code" in error &&
-		typeof error.code === "string"
-	) {
-		return error.code;
-	}
-	return error instanceof Error ? error.message : String(error);
 }

@@ -8,8 +8,8 @@ import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
-import { describeFsError } from "../config/sources.ts";
 import { CommandError } from "../errors.ts";
+import { describeFsError } from "../fs-errors.ts";
 import {
 	closeOnce,
 	type DatabaseHandle,

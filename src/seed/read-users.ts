@@ -7,8 +7,8 @@ import { createReadStream, type ReadStream } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { type CsvError, parse } from "csv-parse";
-import { describeFsError } from "../config/sources.ts";
 import { CommandError, UsageError } from "../errors.ts";
+import { describeFsError } from "../fs-errors.ts";
 
 export type UserFileFormat = "csv" | "ndjson";
 
