@@ -202,16 +202,16 @@ export async function main(
 		SEED_OPTIONS,
 		DATABASE_OPTIONS,
 	).action(async (flags) => {
-		const [{ loadSeedSource }, { run, checkSeedSource }] = await Promise.all([
+		const [{ loadSeedInput }, { run, checkSeedInput }] = await Promise.all([
 			import("./config/seed.ts"),
 			import("./commands/seed.ts"),
 		]);
-		const source = loadSeedSource(env, flags);
+		const input = loadSeedInput(env, flags);
 		// Before the database is even named: a missing file must not first
 		// create an embedded database.
-		checkSeedSource(source);
+		checkSeedInput(input);
 		await run(
-			{ database: loadDatabase(flags), source },
+			{ database: loadDatabase(flags), input },
 			{ print, progress: io.stderr, notify },
 		);
 	});

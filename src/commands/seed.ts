@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
 import type { Kysely } from "kysely";
 import type { DatabaseConfig } from "../config/database.ts";
+import type { SeedInput } from "../config/seed.ts";
 import { openDatabase } from "../db/connect.ts";
 import { createMigrator, findPendingMigrations } from "../db/migrator.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
@@ -19,25 +20,14 @@ import { CommandError, ConfigError } from "../errors.ts";
 import { describeFsError } from "../fs-errors.ts";
 import { createProgress, type ProgressStream } from "../progress.ts";
 import { importUsers } from "../seed/import-users.ts";
-import { readUserRows, type UserFileFormat } from "../seed/read-users.ts";
+import { readUserRows } from "../seed/read-users.ts";
 
 /** Synthetic users inserted per statement: large enough to be fast, small enough to show progress. */
 export const SYNTHETIC_BATCH_SIZE = 10_000;
 
-export type SeedSource =
-	| { readonly kind: "sample" }
-	| { readonly kind: "count"; readonly count: number }
-	| {
-			readonly kind: "file";
-			readonly path: string;
-			readonly format: UserFileFormat;
-			/** The flag or variable that named the file, for error messages; `--file` if not given. */
-			readonly source?: string;
-	  };
-
 export interface SeedOptions {
 	readonly database: DatabaseConfig;
-	readonly source: SeedSource;
+	readonly input: SeedInput;
 }
 
 export interface SeedDeps {
@@ -50,9 +40,9 @@ export interface SeedDeps {
 }
 
 export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
-	const { source } = options;
-	checkSeedSource(source);
-	const fileSource = (source.kind === "file" && source.source) || "--file";
+	const { input } = options;
+	checkSeedInput(input);
+	const fileOrigin = (input.kind === "file" && input.origin) || "--file";
 	const database = await openDatabase(options.database);
 	try {
 		const { db } = database;
@@ -73,7 +63,7 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 		const started = performance.now();
 		const elapsed = (): string =>
 			`${((performance.now() - started) / 1000).toFixed(1)} s`;
-		switch (source.kind) {
+		switch (input.kind) {
 			case "sample": {
 				const inserted = await insertSampleUsers(db);
 				deps.print(
@@ -82,7 +72,7 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 				return;
 			}
 			case "count": {
-				const inserted = await seedSynthetic(db, source.count, deps.progress);
+				const inserted = await seedSynthetic(db, input.count, deps.progress);
 				deps.print(`inserted ${inserted} synthetic users in ${elapsed()}`);
 				return;
 			}
@@ -90,7 +80,7 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 				const progress = createProgress(deps.progress, "rows read");
 				const result = await importUsers(
 					db,
-					readUserRows(source.path, source.format, fileSource),
+					readUserRows(input.path, input.format, fileOrigin),
 					progress.update,
 				);
 				progress.finish();
@@ -101,11 +91,11 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 					const more = result.errorCount - result.errors.length;
 					if (more > 0) lines.push(`  … and ${more} more`);
 					throw new CommandError(
-						`${source.path}: ${result.errorCount} bad row(s) of ${result.rows}; nothing was imported\n${lines.join("\n")}`,
+						`${input.path}: ${result.errorCount} bad row(s) of ${result.rows}; nothing was imported\n${lines.join("\n")}`,
 					);
 				}
 				deps.print(
-					`imported ${result.imported} users from ${source.path} in ${elapsed()}`,
+					`imported ${result.imported} users from ${input.path} in ${elapsed()}`,
 				);
 				return;
 			}
@@ -152,22 +142,22 @@ async function requireCurrentSchema(db: Kysely<Database>): Promise<void> {
  * Fails early, as bad configuration, on a `--file` that cannot be read at
  * all: before any database is opened (or, embedded, created).
  */
-export function checkSeedSource(source: SeedSource): void {
-	if (source.kind === "file")
-		checkReadable(source.path, source.source || "--file");
+export function checkSeedInput(input: SeedInput): void {
+	if (input.kind === "file")
+		checkReadable(input.path, input.origin || "--file");
 }
 
-function checkReadable(path: string, source: string): void {
+function checkReadable(path: string, origin: string): void {
 	let isDirectory: boolean;
 	try {
 		accessSync(path, constants.R_OK);
 		isDirectory = statSync(path).isDirectory();
 	} catch (error) {
 		throw new ConfigError(
-			`${source}: cannot read ${path} (${describeFsError(error)})`,
+			`${origin}: cannot read ${path} (${describeFsError(error)})`,
 			{ cause: error },
 		);
 	}
 	// A named pipe or /dev/stdin can be read, a directory cannot.
-	if (isDirectory) throw new ConfigError(`${source}: ${path} is not a file`);
+	if (isDirectory) throw new ConfigError(`${origin}: ${path} is not a file`);
 }

@@ -40,7 +40,7 @@ export function loadCheckHealthConfig(
 	const explicit = pick(flags, "--url", env, "CHECK_HEALTH_URL");
 	if (explicit)
 		return Object.freeze({
-			url: parseHttpUrl(explicit.value, explicit.source),
+			url: parseHttpUrl(explicit.value, explicit.origin),
 			timeoutMs,
 		});
 	const readyEnv = fromEnv(env, "CHECK_HEALTH_READY");
@@ -54,13 +54,13 @@ export function loadCheckHealthConfig(
 	return Object.freeze({ url, timeoutMs });
 }
 
-function parseHttpUrl(value: string, source: string): URL {
+function parseHttpUrl(value: string, origin: string): URL {
 	let url: URL;
 	try {
 		url = new URL(value);
 	} catch (error) {
 		throw new ConfigError(
-			`${source}: "${value}" is not a URL, expected e.g. http://127.0.0.1:8080/health`,
+			`${origin}: "${value}" is not a URL, expected e.g. http://127.0.0.1:8080/health`,
 			{
 				cause: error,
 			},
@@ -68,7 +68,7 @@ function parseHttpUrl(value: string, source: string): URL {
 	}
 	if (url.protocol !== "http:")
 		throw new ConfigError(
-			`${source}: only http:// URLs are supported, got ${url.protocol}`,
+			`${origin}: only http:// URLs are supported, got ${url.protocol}`,
 		);
 	return url;
 }

@@ -13,10 +13,10 @@ import {
 	parseInteger,
 	parsePort,
 	pick,
+	type RawSetting,
 	type ReadFile,
 	readFileUtf8,
 	readSecret,
-	type Sourced,
 } from "./sources.ts";
 
 /** TLS modes with libpq's meaning. `prefer` and `allow` are not offered: node-postgres cannot fall back. */
@@ -84,8 +84,8 @@ export interface Target {
 	database: string | undefined;
 	user: string | undefined;
 	password: string | undefined;
-	sslMode: Sourced | undefined;
-	sslRootCert: Sourced | undefined;
+	sslMode: RawSetting | undefined;
+	sslRootCert: RawSetting | undefined;
 }
 
 /**
@@ -114,7 +114,7 @@ export function loadDatabaseConfig(
 			target.sslMode ??
 			fromEnv(env, "PGSSLMODE") ?? {
 				value: "disable",
-				source: "default",
+				origin: "default",
 			},
 		SSL_MODES,
 	);
@@ -161,7 +161,7 @@ function hasPortOutOfRange(value: string): boolean {
 }
 
 /** Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…`. */
-export function parseDatabaseUrl({ value, source }: Sourced): Target {
+export function parseDatabaseUrl({ value, origin }: RawSetting): Target {
 	let url: URL;
 	try {
 		url = new URL(value);
@@ -172,18 +172,18 @@ export function parseDatabaseUrl({ value, source }: Sourced): Target {
 			? "has a port out of range: expected 1 to 65535"
 			: "is not a valid URL";
 		throw new ConfigError(
-			`${source} ${reason}, as in postgres://user:password@host:5432/database`,
+			`${origin} ${reason}, as in postgres://user:password@host:5432/database`,
 			{ cause: error },
 		);
 	}
 	if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
 		throw new ConfigError(
-			`${source} must start with postgres:// or postgresql://, not ${url.protocol}//`,
+			`${origin} must start with postgres:// or postgresql://, not ${url.protocol}//`,
 		);
 	}
 	if (url.hostname === "")
 		throw new ConfigError(
-			`${source} has no host: expected postgres://user@host/database`,
+			`${origin} has no host: expected postgres://user@host/database`,
 		);
 	// A bad escape such as `%ZZ` makes decodeURIComponent throw URIError: say
 	// which part, never its value (it may be the password).
@@ -192,20 +192,20 @@ export function parseDatabaseUrl({ value, source }: Sourced): Target {
 			return decodeURIComponent(part);
 		} catch (error) {
 			throw new ConfigError(
-				`${source} has a malformed %-escape in the ${what}: write a literal % as %25`,
+				`${origin} has a malformed %-escape in the ${what}: write a literal % as %25`,
 				{ cause: error },
 			);
 		}
 	};
 	const database = decode(url.pathname.replace(/^\//, ""), "database name");
-	const param = (name: string): Sourced | undefined => {
+	const param = (name: string): RawSetting | undefined => {
 		const found = url.searchParams.get(name);
-		return found ? { value: found, source: `${source} (${name})` } : undefined;
+		return found ? { value: found, origin: `${origin} (${name})` } : undefined;
 	};
 	return {
 		host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
 		port: url.port
-			? parsePort({ value: url.port, source: `${source} (port)` })
+			? parsePort({ value: url.port, origin: `${origin} (port)` })
 			: DEFAULT_PG_PORT,
 		database: database || undefined,
 		user: url.username ? decode(url.username, "user name") : undefined,
@@ -234,9 +234,9 @@ function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
 	};
 }
 
-/** Reads a PEM CA bundle file, naming `source` when it is missing or holds no certificate. */
+/** Reads a PEM CA bundle file, naming its origin when it is missing or holds no certificate. */
 export function readCaBundle(
-	{ value, source }: Sourced,
+	{ value, origin }: RawSetting,
 	readFile: ReadFile,
 ): string {
 	let pem: string;
@@ -244,12 +244,12 @@ export function readCaBundle(
 		pem = readFile(value);
 	} catch (error) {
 		throw new ConfigError(
-			`${source}: cannot read CA bundle ${value} (${describeFsError(error)})`,
+			`${origin}: cannot read CA bundle ${value} (${describeFsError(error)})`,
 			{ cause: error },
 		);
 	}
 	if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-		throw new ConfigError(`${source}: ${value} holds no PEM certificate`);
+		throw new ConfigError(`${origin}: ${value} holds no PEM certificate`);
 	}
 	return pem;
 }

@@ -67,7 +67,7 @@ export function loadReadReplicaConfig(
 	if (!url) return undefined;
 	if (primary.kind !== "postgres") {
 		throw new ConfigError(
-			`${url.source} is set, but there is no PostgreSQL primary: set DATABASE_URL (or PGHOST) too; the embedded database has no replicas`,
+			`${url.origin} is set, but there is no PostgreSQL primary: set DATABASE_URL (or PGHOST) too; the embedded database has no replicas`,
 		);
 	}
 	const target = parseDatabaseUrl(url);

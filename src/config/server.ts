@@ -87,7 +87,7 @@ export function loadServerConfig(
 	const adminPort = admin ? parsePort(admin) : undefined;
 	if (adminPort === port) {
 		throw new ConfigError(
-			`${admin?.source}: the admin port must differ from the API port ${port}`,
+			`${admin?.origin}: the admin port must differ from the API port ${port}`,
 		);
 	}
 	return Object.freeze({

@@ -1,7 +1,7 @@
 /**
  * Small, pure helpers shared by the config loaders: pick a value from a flag
  * or an environment variable (flags win), and parse it with an error message
- * that names where the value came from.
+ * that names where the value came from (its origin).
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
@@ -15,44 +15,44 @@ export type ReadFile = (path: string) => string;
 
 export const readFileUtf8: ReadFile = (path) => readFileSync(path, "utf8");
 
-/** A raw value and the flag or variable it came from, for error messages. */
-export interface Sourced {
+/** A raw value and the flag or variable it came from (its origin), for error messages. */
+export interface RawSetting {
 	readonly value: string;
-	readonly source: string;
+	readonly origin: string;
 }
 
 /**
  * Returns the first non-empty of a flag value and environment variables, in
- * that order, together with its source.
+ * that order, together with its origin.
  */
 export function pick(
 	flags: object,
 	flag: string | undefined,
 	env: Env,
 	...envNames: readonly string[]
-): Sourced | undefined {
+): RawSetting | undefined {
 	if (flag !== undefined) {
 		const value = (flags as Record<string, unknown>)[flagKey(flag)];
 		if (typeof value === "string" && value !== "")
-			return { value, source: flag };
+			return { value, origin: flag };
 	}
 	for (const name of envNames) {
 		const value = env[name];
-		if (value !== undefined && value !== "") return { value, source: name };
+		if (value !== undefined && value !== "") return { value, origin: name };
 	}
 	return undefined;
 }
 
 /** A default value, labelled as such for error messages. */
-export function fallback(value: string | number): Sourced {
-	return { value: String(value), source: "default" };
+export function fallback(value: string | number): RawSetting {
+	return { value: String(value), origin: "default" };
 }
 
 /** Returns the first non-empty of some environment variables. */
 export function fromEnv(
 	env: Env,
 	...envNames: readonly string[]
-): Sourced | undefined {
+): RawSetting | undefined {
 	return pick({}, undefined, env, ...envNames);
 }
 
@@ -72,7 +72,7 @@ export function readSecret(
 	env: Env,
 	name: string,
 	readFile: ReadFile,
-): Sourced | undefined {
+): RawSetting | undefined {
 	const fileVar = `${name}_FILE`;
 	const direct = env[name];
 	const file = env[fileVar];
@@ -81,7 +81,7 @@ export function readSecret(
 			`${name} and ${fileVar} are both set: set only one of them`,
 		);
 	}
-	if (direct) return { value: direct, source: name };
+	if (direct) return { value: direct, origin: name };
 	if (!file) return undefined;
 	let content: string;
 	try {
@@ -94,51 +94,55 @@ export function readSecret(
 	}
 	const value = content.replace(/\r?\n$/, "");
 	if (value === "") throw new ConfigError(`${fileVar}: ${file} is empty`);
-	return { value, source: fileVar };
+	return { value, origin: fileVar };
 }
 
-/** Parses a whole number within [min, max], naming the source on failure. */
-export function parseInteger(input: Sourced, min: number, max: number): number {
-	const { value, source } = input;
+/** Parses a whole number within [min, max], naming its origin on failure. */
+export function parseInteger(
+	input: RawSetting,
+	min: number,
+	max: number,
+): number {
+	const { value, origin } = input;
 	if (!/^\d+$/.test(value.trim())) {
 		throw new ConfigError(
-			`${source}: expected a whole number from ${min} to ${max}, got "${value}"`,
+			`${origin}: expected a whole number from ${min} to ${max}, got "${value}"`,
 		);
 	}
 	const number = Number(value.trim());
 	if (number < min || number > max) {
 		throw new ConfigError(
-			`${source}: ${number} is out of range, expected ${min} to ${max}`,
+			`${origin}: ${number} is out of range, expected ${min} to ${max}`,
 		);
 	}
 	return number;
 }
 
 /** Parses a TCP port (1–65535). */
-export function parsePort(input: Sourced): number {
+export function parsePort(input: RawSetting): number {
 	return parseInteger(input, 1, 65535);
 }
 
 /** Parses a value that must be one of a fixed set. */
 export function parseChoice<T extends string>(
-	input: Sourced,
+	input: RawSetting,
 	choices: readonly T[],
 ): T {
 	const found = choices.find((choice) => choice === input.value);
 	if (found === undefined) {
 		throw new ConfigError(
-			`${input.source}: expected one of ${choices.join(", ")}, got "${input.value}"`,
+			`${input.origin}: expected one of ${choices.join(", ")}, got "${input.value}"`,
 		);
 	}
 	return found;
 }
 
 /** Parses a boolean flag or variable: true/false, 1/0, yes/no. */
-export function parseBoolean(input: Sourced): boolean {
+export function parseBoolean(input: RawSetting): boolean {
 	const value = input.value.toLowerCase();
 	if (["1", "true", "yes"].includes(value)) return true;
 	if (["0", "false", "no"].includes(value)) return false;
 	throw new ConfigError(
-		`${input.source}: expected true or false, got "${input.value}"`,
+		`${input.origin}: expected true or false, got "${input.value}"`,
 	);
 }

@@ -4,13 +4,11 @@
  * line number of every row so errors can point at it.
  */
 import { createReadStream, type ReadStream } from "node:fs";
-import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { type CsvError, parse } from "csv-parse";
+import type { UserFileFormat } from "../config/seed.ts";
 import { CommandError, UsageError } from "../errors.ts";
 import { describeFsError } from "../fs-errors.ts";
-
-export type UserFileFormat = "csv" | "ndjson";
 
 /** One row: the raw fields, or why the line could not be read at all. */
 export type UserRow =
@@ -21,29 +19,16 @@ export type UserRow =
 	| { readonly line: number; readonly error: string };
 
 /**
- * The format, from the file's extension. `source` is the flag or variable
- * that named the file (`--file`, `SEED_FILE`), for error messages.
- */
-export function detectFormat(path: string, source: string): UserFileFormat {
-	const extension = extname(path).toLowerCase();
-	if (extension === ".csv") return "csv";
-	if (extension === ".ndjson" || extension === ".jsonl") return "ndjson";
-	throw new UsageError(
-		`${source}: ${path} must end in .csv, .ndjson or .jsonl`,
-	);
-}
-
-/**
  * Streams the rows of a users file. A failure to read the file (it vanished,
  * it is a directory, an I/O error) rejects with a CommandError naming it; a
- * CSV header without name and email, with a UsageError naming `source`.
+ * CSV header without name and email, with a UsageError naming `origin`, the flag or variable that named the file.
  */
 export function readUserRows(
 	path: string,
 	format: UserFileFormat,
-	source: string,
+	origin: string,
 ): AsyncGenerator<UserRow> {
-	return format === "csv" ? readCsv(path, source) : readNdjson(path);
+	return format === "csv" ? readCsv(path, origin) : readNdjson(path);
 }
 
 /** A read stream of the file that keeps, as a CommandError, the error it failed with. */
@@ -106,7 +91,7 @@ async function* ndjsonRows(
 	}
 }
 
-async function* readCsv(path: string, source: string): AsyncGenerator<UserRow> {
+async function* readCsv(path: string, origin: string): AsyncGenerator<UserRow> {
 	// Rows csv-parse cannot read (a wrong number of fields) are skipped by the
 	// parser and reported here, in line order with the rest.
 	const skipped: UserRow[] = [];
@@ -114,7 +99,7 @@ async function* readCsv(path: string, source: string): AsyncGenerator<UserRow> {
 	const parser = input.stream.pipe(
 		parse({
 			bom: true,
-			columns: (header: string[]) => checkHeader(header, source),
+			columns: (header: string[]) => checkHeader(header, origin),
 			info: true,
 			skip_empty_lines: true,
 			skip_records_with_error: true,
@@ -157,11 +142,11 @@ async function* readCsv(path: string, source: string): AsyncGenerator<UserRow> {
 	}
 }
 
-function checkHeader(header: string[], source: string): string[] {
+function checkHeader(header: string[], origin: string): string[] {
 	const columns = header.map((column) => column.trim().toLowerCase());
 	if (!columns.includes("name") || !columns.includes("email")) {
 		throw new UsageError(
-			`${source}: the CSV header must name the columns name and email, got "${header.join(",")}"`,
+			`${origin}: the CSV header must name the columns name and email, got "${header.join(",")}"`,
 		);
 	}
 	return columns;

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { run, type SeedSource } from "../../src/commands/seed.ts";
+import { run } from "../../src/commands/seed.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
+import type { SeedInput } from "../../src/config/seed.ts";
 import { openDatabase } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
 import { CommandError } from "../../src/errors.ts";
@@ -40,13 +41,13 @@ interface SeedRun {
 /** Runs `sherpany seed` in-process against `url`. */
 async function seed(
 	url: string,
-	source: SeedSource,
+	input: SeedInput,
 	{ isTTY = false } = {},
 ): Promise<SeedRun> {
 	const lines: string[] = [];
 	const drawn: string[] = [];
 	await run(
-		{ database: loadDatabaseConfig({ DATABASE_URL: url }), source },
+		{ database: loadDatabaseConfig({ DATABASE_URL: url }), input },
 		{
 			print: (line) => void lines.push(line),
 			progress: { isTTY, write: (chunk: string) => void drawn.push(chunk) },

@@ -1,6 +1,6 @@
 import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
-import { loadSeedSource } from "../../src/config/seed.ts";
+import { loadSeedInput } from "../../src/config/seed.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
 import { ConfigError, UsageError } from "../../src/errors.ts";
 
@@ -128,37 +128,37 @@ t.test("check-health config errors", async (t) => {
 	});
 });
 
-t.test("seed source", async (t) => {
-	t.same(loadSeedSource({}), { kind: "sample" });
-	t.same(loadSeedSource({ SEED_COUNT: "10" }, { count: "20" }), {
+t.test("seed input", async (t) => {
+	t.same(loadSeedInput({}), { kind: "sample" });
+	t.same(loadSeedInput({ SEED_COUNT: "10" }, { count: "20" }), {
 		kind: "count",
 		count: 20,
 	});
-	t.same(loadSeedSource({}, { file: "users.csv" }), {
+	t.same(loadSeedInput({}, { file: "users.csv" }), {
 		kind: "file",
 		path: "users.csv",
 		format: "csv",
-		source: "--file",
+		origin: "--file",
 	});
-	t.same(loadSeedSource({ SEED_FILE: "u.ndjson" }), {
+	t.same(loadSeedInput({ SEED_FILE: "u.ndjson" }), {
 		kind: "file",
 		path: "u.ndjson",
 		format: "ndjson",
-		source: "SEED_FILE",
+		origin: "SEED_FILE",
 	});
-	t.throws(() => loadSeedSource({}, { count: "0" }), {
+	t.throws(() => loadSeedInput({}, { count: "0" }), {
 		message: /^--count: 0 is out of range/,
 	});
 	const both = t.throws(() =>
-		loadSeedSource({}, { count: "1", file: "a.csv" }),
+		loadSeedInput({}, { count: "1", file: "a.csv" }),
 	) as Error;
 	t.type(both, UsageError);
 	t.match(both.message, /--count and --file cannot be combined/);
-	t.throws(() => loadSeedSource({}, { file: "users.txt" }), {
+	t.throws(() => loadSeedInput({}, { file: "users.txt" }), {
 		name: "UsageError",
 		message: /^--file: users\.txt must end in \.csv, \.ndjson or \.jsonl/,
 	});
-	t.throws(() => loadSeedSource({ SEED_FILE: "users.txt" }), {
+	t.throws(() => loadSeedInput({ SEED_FILE: "users.txt" }), {
 		name: "UsageError",
 		message: /^SEED_FILE: users\.txt must end in/,
 	});

@@ -89,14 +89,14 @@ for (const backend of backends) {
 			await migrate({ database: config, action: "latest" }, quiet);
 			const lines: string[] = [];
 			const deps = { ...quiet, print: (line: string) => lines.push(line) };
-			await seed({ database: config, source: { kind: "sample" } }, deps);
-			await seed({ database: config, source: { kind: "sample" } }, deps);
+			await seed({ database: config, input: { kind: "sample" } }, deps);
+			await seed({ database: config, input: { kind: "sample" } }, deps);
 			t.same(lines, [
 				"sample users: 3 inserted, 0 already present",
 				"sample users: 0 inserted, 3 already present",
 			]);
 			await seed(
-				{ database: config, source: { kind: "count", count: 1500 } },
+				{ database: config, input: { kind: "count", count: 1500 } },
 				deps,
 			);
 			const before = await selectAll(config);
@@ -110,7 +110,7 @@ for (const backend of backends) {
 			const rejected = seed(
 				{
 					database: config,
-					source: { kind: "file", path: file, format: "csv" },
+					input: { kind: "file", path: file, format: "csv" },
 				},
 				deps,
 			);
@@ -128,9 +128,9 @@ for (const backend of backends) {
 		async (t) => {
 			const config = await backend.fresh(t);
 			await migrate({ database: config, action: "latest" }, quiet);
-			await seed({ database: config, source: { kind: "sample" } }, quiet);
+			await seed({ database: config, input: { kind: "sample" } }, quiet);
 			await seed(
-				{ database: config, source: { kind: "count", count: 1200 } },
+				{ database: config, input: { kind: "count", count: 1200 } },
 				quiet,
 			);
 			const app = await startApp(t, config);

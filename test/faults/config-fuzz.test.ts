@@ -11,7 +11,7 @@ import fc from "fast-check";
 import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
-import { loadSeedSource } from "../../src/config/seed.ts";
+import { loadSeedInput } from "../../src/config/seed.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
 import { exitCodeFor } from "../../src/errors.ts";
 import { hasStackTrace, runCli } from "../helpers/cli.ts";
@@ -98,7 +98,7 @@ function load(env: Record<string, string>): unknown {
 	try {
 		loadDatabaseConfig(env);
 		loadServerConfig(env, {}, { embedded: false });
-		loadSeedSource(env);
+		loadSeedInput(env);
 		loadCheckHealthConfig(env);
 		return undefined;
 	} catch (error) {

@@ -1,12 +1,8 @@
 import { join } from "node:path";
 import t, { type Test } from "tap";
+import { detectFormat, type UserFileFormat } from "../../src/config/seed.ts";
 import { UsageError } from "../../src/errors.ts";
-import {
-	detectFormat,
-	readUserRows,
-	type UserFileFormat,
-	type UserRow,
-} from "../../src/seed/read-users.ts";
+import { readUserRows, type UserRow } from "../../src/seed/read-users.ts";
 
 /** Writes `content` to a temp file named `name` and reads every row of it. */
 async function readAll(
