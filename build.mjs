@@ -30,20 +30,15 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // Optional native add-ons: a SEA's require reaches built-ins only, so these
 // must fail like a missing module (pg then falls back to its JS client).
 const STUBBED_MODULES = ["pg-native"];
-// The modules main.ts imports lazily that pull in the database, HTTP and
-// logging code. The executable's main script (the launcher) holds the CLI and
-// check-health only; these go in a second bundle, a SEA asset compiled on
-// first use, so the liveness probe and --version do not pay to compile them.
-const DEFERRED = {
-	serve: "src/commands/serve.ts",
-	migrate: "src/commands/migrate.ts",
-	seed: "src/commands/seed.ts",
-	seedConfig: "src/config/seed.ts",
-	logger: "src/logger.ts",
-};
-// One copy of the typed errors serves both bundles, so main.ts's instanceof
-// checks hold for errors thrown by deferred code.
-const ERRORS_MODULE = resolve("src/errors.ts");
+// Every module that src/deferred.ts imports goes in a second bundle, a SEA
+// asset compiled on first use, rather than in the executable's main script
+// (the launcher), which holds the CLI and check-health only: the liveness
+// probe and --version do not pay to compile the database, HTTP and logging
+// code. src/deferred.ts is the one list of them.
+const DEFERRED_LIST = resolve("src/deferred.ts");
+// esbuild's account of what each bundle holds, read by test/binary/bundles.test.ts.
+const LAUNCHER_META = join(OUT_DIR, "launcher.meta.json");
+const DEFERRED_META = join(OUT_DIR, "deferred.meta.json");
 
 const BUNDLE_OPTIONS = {
 	bundle: true,
@@ -99,70 +94,70 @@ const lazyChildProcess = {
 	},
 };
 
-/** In the launcher, each deferred module becomes a property of the deferred bundle. */
-const deferCommands = {
-	name: "defer-commands",
-	setup(builder) {
-		const keys = new Map(
-			Object.entries(DEFERRED).map(([key, file]) => [resolve(file), key]),
-		);
-		builder.onResolve({ filter: /\.ts$/ }, (args) => {
-			const key = keys.get(resolve(args.resolveDir, args.path));
-			return key && args.kind === "dynamic-import"
-				? { path: key, namespace: "deferred" }
-				: undefined;
-		});
-		builder.onResolve({ filter: /^sherpany:deferred$/ }, () => ({
-			path: "loader",
-			namespace: "deferred",
-		}));
-		builder.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
-			if (args.path !== "loader") {
+/**
+ * In the launcher, each module that src/deferred.ts imports becomes a
+ * property of the deferred bundle; `deferred` collects them, by file, with
+ * the name of their export in that bundle.
+ */
+function deferModules(deferred) {
+	return {
+		name: "defer-modules",
+		setup(builder) {
+			builder.onResolve({ filter: /\.ts$/ }, (args) => {
+				if (args.kind !== "dynamic-import" || args.importer !== DEFERRED_LIST)
+					return undefined;
+				const file = resolve(args.resolveDir, args.path);
+				if (!deferred.has(file)) deferred.set(file, `m${deferred.size}`);
+				return { path: deferred.get(file), namespace: "deferred" };
+			});
+			builder.onResolve({ filter: /^sherpany:deferred$/ }, () => ({
+				path: "loader",
+				namespace: "deferred",
+			}));
+			builder.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
+				if (args.path !== "loader") {
+					return {
+						contents: `module.exports = require("sherpany:deferred").loadDeferred().${args.path};`,
+						loader: "js",
+					};
+				}
 				return {
-					contents: `module.exports = require("sherpany:deferred").loadDeferred().${args.path};`,
+					resolveDir: process.cwd(),
 					loader: "js",
+					contents: DEFERRED_LOADER,
 				};
-			}
-			return {
-				resolveDir: process.cwd(),
-				loader: "js",
-				contents: `
-					import * as errors from ${JSON.stringify(ERRORS_MODULE)};
-					import Module from "node:module";
-					import { getAsset } from "node:sea";
-					let deferred;
-					export function loadDeferred() {
-						if (!deferred) {
-							// Compiled as a CommonJS module, so its import() of Node
-							// built-ins (PGlite uses them) gets Node's default loader.
-							const module = new Module(__filename);
-							module.filename = __filename;
-							globalThis.__sherpanyShared = { errors };
-							module._compile(getAsset("deferred.cjs", "utf8"), __filename);
-							deferred = module.exports;
-						}
-						return deferred;
-					}`,
-			};
-		});
-	},
-};
+			});
+		},
+	};
+}
 
-/** In the deferred bundle, src/errors.ts is the launcher's copy. */
-const shareErrors = {
-	name: "share-errors",
-	setup(builder) {
-		builder.onResolve({ filter: /errors\.ts$/ }, (args) =>
-			resolve(args.resolveDir, args.path) === ERRORS_MODULE
-				? { path: "errors", namespace: "shared" }
-				: undefined,
-		);
-		builder.onLoad({ filter: /.*/, namespace: "shared" }, () => ({
-			contents: "module.exports = globalThis.__sherpanyShared.errors;",
-			loader: "js",
-		}));
-	},
-};
+/**
+ * Runs the deferred bundle, a CommonJS file, through public APIs: wrapped
+ * the way Node wraps a CommonJS module, compiled by vm.Script, given a real
+ * CommonJS require (createRequire) as a module beside the executable would
+ * get. USE_MAIN_CONTEXT_DEFAULT_LOADER gives its import() of Node built-ins
+ * (PGlite uses them) Node's default loader, as a module's import() gets.
+ */
+const DEFERRED_LOADER = `
+	import { createRequire } from "node:module";
+	import { getAsset } from "node:sea";
+	import { constants, Script } from "node:vm";
+	let deferred;
+	export function loadDeferred() {
+		if (!deferred) {
+			const source = "(function (exports, require, module, __filename, __dirname) {" +
+				getAsset("deferred.cjs", "utf8") + "\\n})";
+			const wrapper = new Script(source, {
+				filename: "deferred.cjs",
+				importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+			}).runInThisContext();
+			const module = { exports: {} };
+			wrapper.call(module.exports, module.exports, createRequire(__filename),
+				module, __filename, __dirname);
+			deferred = module.exports;
+		}
+		return deferred;
+	}`;
 
 if (!process.version.startsWith("v24.")) {
 	throw new Error(
@@ -178,21 +173,23 @@ rmSync(OUT_DIR, { recursive: true, force: true });
 mkdirSync(OUT_DIR);
 
 const started = performance.now();
-await build({
+const deferred = new Map();
+const launcher = await build({
 	...BUNDLE_OPTIONS,
 	entryPoints: ["src/main.ts"],
 	outfile: LAUNCHER,
+	metafile: true,
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "true" },
-	plugins: [stubOptionalModules, deferCommands, lazyChildProcess],
+	plugins: [stubOptionalModules, deferModules(deferred), lazyChildProcess],
 });
-await build({
+if (deferred.size === 0)
+	throw new Error(`${DEFERRED_LIST} deferred no module: is it still imported?`);
+const deferredBundle = await build({
 	...BUNDLE_OPTIONS,
+	metafile: true,
 	stdin: {
-		contents: Object.entries(DEFERRED)
-			.map(
-				([key, file]) =>
-					`export * as ${key} from ${JSON.stringify(`./${file}`)};`,
-			)
+		contents: [...deferred]
+			.map(([file, key]) => `export * as ${key} from ${JSON.stringify(file)};`)
 			.join("\n"),
 		resolveDir: process.cwd(),
 		sourcefile: "deferred-entry.ts",
@@ -200,8 +197,10 @@ await build({
 	},
 	outfile: DEFERRED_BUNDLE,
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	plugins: [stubOptionalModules, shareErrors],
+	plugins: [stubOptionalModules],
 });
+writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
+writeFileSync(DEFERRED_META, JSON.stringify(deferredBundle.metafile));
 
 const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
 const seaConfig = {
@@ -210,6 +209,11 @@ const seaConfig = {
 	disableExperimentalSEAWarning: true,
 	useSnapshot: false,
 	useCodeCache: true,
+	// vm's USE_MAIN_CONTEXT_DEFAULT_LOADER (DEFERRED_LOADER) is experimental,
+	// and Node says so on stderr in every run that opens a database. Like the
+	// SEA's own notice (disableExperimentalSEAWarning), it is for Node's
+	// developers, not for an operator reading the command's output.
+	execArgv: ["--disable-warning=ExperimentalWarning"],
 	assets: {
 		"deferred.cjs": DEFERRED_BUNDLE,
 		...Object.fromEntries(

@@ -1,7 +1,8 @@
 /**
  * The `sherpany` command line: builds the commander program, dispatches to
  * `src/commands/*`, and maps errors to exit codes (0 ok, 1 failed, 2 usage).
- * Command modules are imported lazily so `check-health` loads no database code,
+ * Command modules are imported lazily (those with database, HTTP or logging
+ * code through src/deferred.ts) so `check-health` loads no database code,
  * and a probe's plain `check-health` line skips commander altogether.
  */
 import type { Command } from "commander";
@@ -34,14 +35,8 @@ import {
 	isServerError,
 	isTlsFailure,
 } from "./db/errors.ts";
-import {
-	CommandError,
-	ConfigError,
-	EXIT_OK,
-	EXIT_USAGE,
-	exitCodeFor,
-	UsageError,
-} from "./errors.ts";
+import { loadLogger, loadMigrate, loadSeed, loadServe } from "./deferred.ts";
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, hasExitCode } from "./exit-codes.ts";
 import { describeRuntime, VERSION } from "./version.ts";
 
 /** Where the CLI writes; injected so tests can capture it. */
@@ -127,8 +122,8 @@ export async function main(
 		] = await Promise.all([
 			import("./config/server.ts"),
 			import("./config/read-replica.ts"),
-			import("./logger.ts"),
-			import("./commands/serve.ts"),
+			loadLogger(),
+			loadServe(),
 		]);
 		const database = loadDatabase(flags, false);
 		const replica = loadReadReplicaConfig(env, flags, database);
@@ -178,7 +173,7 @@ export async function main(
 			),
 		DATABASE_OPTIONS,
 	).action(async (flags) => {
-		const { run } = await import("./commands/migrate.ts");
+		const { run } = await loadMigrate();
 		await run({ database: loadDatabase(flags), action: "latest" }, { print });
 	});
 	addOptions(
@@ -189,7 +184,7 @@ export async function main(
 	).action(async (_flags, command: Command) => {
 		// Options may stand before `status` too (`migrate --database-url … status`).
 		const flags = command.optsWithGlobals();
-		const { run } = await import("./commands/migrate.ts");
+		const { run } = await loadMigrate();
 		await run({ database: loadDatabase(flags), action: "status" }, { print });
 	});
 
@@ -204,7 +199,7 @@ export async function main(
 	).action(async (flags) => {
 		const [{ loadSeedInput }, { run, checkSeedInput }] = await Promise.all([
 			import("./config/seed.ts"),
-			import("./commands/seed.ts"),
+			loadSeed(),
 		]);
 		const input = loadSeedInput(env, flags);
 		// Before the database is even named: a missing file must not first
@@ -272,11 +267,7 @@ function reportError(
 	io: Io,
 ): number {
 	let message: string;
-	if (
-		error instanceof ConfigError ||
-		error instanceof UsageError ||
-		error instanceof CommandError
-	) {
+	if (hasExitCode(error)) {
 		message = error.message;
 	} else if (isTlsFailure(error) && database) {
 		message = `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;

@@ -6,7 +6,7 @@
  */
 import { connect } from "node:net";
 import type { CheckHealthConfig } from "../config/check-health.ts";
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../exit-codes.ts";
 
 export interface CheckHealthDeps {
 	readonly print: (line: string) => void;

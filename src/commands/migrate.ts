@@ -8,7 +8,7 @@ import type { Migration } from "kysely/migration";
 import type { DatabaseConfig } from "../config/database.ts";
 import { openDatabase } from "../db/connect.ts";
 import { createMigrator } from "../db/migrator.ts";
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../exit-codes.ts";
 
 export type MigrateAction = "latest" | "status";
 

@@ -16,7 +16,7 @@ import {
 	insertSyntheticUsers,
 	SAMPLE_USERS,
 } from "../db/users.ts";
-import { CommandError, ConfigError } from "../errors.ts";
+import { CommandError, ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import { createProgress, type ProgressStream } from "../progress.ts";
 import { importUsers } from "../seed/import-users.ts";

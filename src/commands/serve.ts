@@ -22,7 +22,7 @@ import {
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../exit-codes.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";

@@ -1,5 +1,5 @@
 /** Settings of `sherpany check-health`. Reads no database settings at all. */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../exit-codes.ts";
 import { DEFAULT_PORT } from "./server.ts";
 import {
 	type Env,

@@ -3,7 +3,7 @@
  * else libpq's `PG*` variables, else the original app's `DB_*` variables,
  * else the embedded PGlite database in `--data-dir`/`SHERPANY_DATA_DIR`.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import {
 	type Env,

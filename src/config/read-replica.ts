@@ -5,7 +5,7 @@
  * replica is checked. `migrate` and `seed` never load it: they always use
  * the primary.
  */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../exit-codes.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseConfigIo,

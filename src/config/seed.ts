@@ -1,6 +1,6 @@
 /** What `sherpany seed` inserts: the sample users, `--count N` synthetic ones, or a `--file`. */
 import { extname } from "node:path";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../exit-codes.ts";
 import { type Env, parseInteger, pick } from "./sources.ts";
 
 /** Upper bound on `--count`, to catch typos before they fill a disk. */

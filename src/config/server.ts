@@ -1,5 +1,5 @@
 /** Settings of `sherpany serve`: where to listen, logging, shutdown timing. */
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../exit-codes.ts";
 import {
 	type Env,
 	fallback,

@@ -4,7 +4,7 @@
  * that names where the value came from (its origin).
  */
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 
 /** The process environment, or a plain object in tests. */

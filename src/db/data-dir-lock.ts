@@ -18,7 +18,7 @@ import { realpathSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../exit-codes.ts";
 
 /** A held lock; `release` is idempotent. */
 export interface DataDirLock {

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import {
 	closeOnce,

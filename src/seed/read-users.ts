@@ -7,7 +7,7 @@ import { createReadStream, type ReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { type CsvError, parse } from "csv-parse";
 import type { UserFileFormat } from "../config/seed.ts";
-import { CommandError, UsageError } from "../errors.ts";
+import { CommandError, UsageError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 
 /** One row: the raw fields, or why the line could not be read at all. */

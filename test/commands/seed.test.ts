@@ -6,7 +6,7 @@ import { loadDatabaseConfig } from "../../src/config/database.ts";
 import type { SeedInput } from "../../src/config/seed.ts";
 import { openDatabase } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
-import { CommandError } from "../../src/errors.ts";
+import { CommandError } from "../../src/exit-codes.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const BIN = new URL("../../bin/sherpany", import.meta.url).pathname;

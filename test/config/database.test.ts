@@ -4,7 +4,7 @@ import {
 	describeDatabase,
 	loadDatabaseConfig,
 } from "../../src/config/database.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError } from "../../src/exit-codes.ts";
 
 const files: Record<string, string> = {
 	"/run/secrets/url": "postgres://file-user:file-pw@db.internal:6543/filedb\n",

@@ -4,7 +4,7 @@ import {
 	loadDatabaseConfig,
 } from "../../src/config/database.ts";
 import { loadReadReplicaConfig } from "../../src/config/read-replica.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError } from "../../src/exit-codes.ts";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const files: Record<string, string> = {

@@ -2,7 +2,7 @@ import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadSeedInput } from "../../src/config/seed.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
-import { ConfigError, UsageError } from "../../src/errors.ts";
+import { ConfigError, UsageError } from "../../src/exit-codes.ts";
 
 t.test("serve defaults", async (t) => {
 	t.same(loadServerConfig({}), {

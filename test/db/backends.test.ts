@@ -13,7 +13,7 @@ import {
 	loadDatabaseConfig,
 } from "../../src/config/database.ts";
 import { openDatabase } from "../../src/db/connect.ts";
-import { CommandError } from "../../src/errors.ts";
+import { CommandError } from "../../src/exit-codes.ts";
 import { startApp } from "../helpers/app.ts";
 import { isPostgresRerun, startPostgres } from "../helpers/postgres.ts";
 

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
 import { lockDataDir } from "../../src/db/data-dir-lock.ts";
-import { CommandError } from "../../src/errors.ts";
+import { CommandError } from "../../src/exit-codes.ts";
 
 t.test("one holder at a time; released on release()", async (t) => {
 	const dir = t.testdir();

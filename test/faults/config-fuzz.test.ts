@@ -13,7 +13,7 @@ import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { loadSeedInput } from "../../src/config/seed.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
-import { exitCodeFor } from "../../src/errors.ts";
+import { exitCodeFor } from "../../src/exit-codes.ts";
 import { hasStackTrace, runCli } from "../helpers/cli.ts";
 
 const CANARY = "Canary-c0nf1g-pw";

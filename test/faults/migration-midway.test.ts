@@ -11,7 +11,7 @@ import t from "tap";
 import { migrations } from "../../migrations/index.ts";
 import { run } from "../../src/commands/migrate.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
-import { exitCodeFor } from "../../src/errors.ts";
+import { exitCodeFor } from "../../src/exit-codes.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 

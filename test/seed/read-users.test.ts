@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { detectFormat, type UserFileFormat } from "../../src/config/seed.ts";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../src/exit-codes.ts";
 import { readUserRows, type UserRow } from "../../src/seed/read-users.ts";
 
 /** Writes `content` to a temp file named `name` and reads every row of it. */
