@@ -29,7 +29,7 @@ import {
 	MEMORY_DATA_DIR,
 } from "./config/database.ts";
 import { embeddedDatabaseExists } from "./config/embedded-state.ts";
-import type { Env } from "./config/sources.ts";
+import type { Env } from "./config/values.ts";
 import {
 	isDatabaseUnavailable,
 	isServerError,

@@ -5,45 +5,42 @@
  * plain forms a probe is written with are read here; anything else (`--help`,
  * `--port=8080`, a repeated or unknown flag, a value that looks like a flag)
  * returns undefined and goes through commander, which then decides exactly
- * as it always did.
+ * as it always did. The flags are those CHECK_HEALTH_SETTINGS declares.
  */
-import type { CheckHealthFlags } from "../config/check-health.ts";
+import {
+	CHECK_HEALTH_SETTINGS,
+	type CheckHealthFlags,
+} from "../config/check-health.ts";
+import { flagOf } from "../config/setting.ts";
 
-/** The flags that take a value, by the key commander would give them. */
-const VALUE_FLAGS: Readonly<Record<string, "url" | "port" | "timeoutMs">> = {
-	"--url": "url",
-	"--port": "port",
-	"--timeout-ms": "timeoutMs",
-};
+type Key = keyof typeof CHECK_HEALTH_SETTINGS;
+
+/** Each flag, by itself, with its key and whether it takes a value. */
+const FLAGS: ReadonlyMap<string, { key: Key; takesValue: boolean }> = new Map(
+	Object.entries(CHECK_HEALTH_SETTINGS).map(([key, setting]) => [
+		flagOf(key),
+		{ key: key as Key, takesValue: "placeholder" in setting },
+	]),
+);
 
 /** Reads `check-health [--ready] [--url U] [--port N] [--timeout-ms N]`, or returns undefined. */
 export function readProbeArgs(
 	argv: readonly string[],
 ): CheckHealthFlags | undefined {
 	if (argv[0] !== "check-health") return undefined;
-	const flags: {
-		ready?: boolean;
-		url?: string;
-		port?: string;
-		timeoutMs?: string;
-	} = {};
+	const flags: Partial<Record<Key, string | boolean>> = {};
 	for (let i = 1; i < argv.length; i++) {
 		const arg = argv[i] ?? "";
-		if (arg === "--ready" && flags.ready === undefined) {
-			flags.ready = true;
+		const flag = FLAGS.get(arg);
+		if (flag === undefined || flags[flag.key] !== undefined) return undefined;
+		if (!flag.takesValue) {
+			flags[flag.key] = true;
 			continue;
 		}
-		const key = Object.hasOwn(VALUE_FLAGS, arg) ? VALUE_FLAGS[arg] : undefined;
 		const value = argv[i + 1];
-		if (
-			key === undefined ||
-			flags[key] !== undefined ||
-			value === undefined ||
-			value.startsWith("-")
-		)
-			return undefined;
-		flags[key] = value;
+		if (value === undefined || value.startsWith("-")) return undefined;
+		flags[flag.key] = value;
 		i++;
 	}
-	return flags;
+	return flags as CheckHealthFlags;
 }

@@ -1,15 +1,13 @@
 /** Settings of `sherpany check-health`. Reads no database settings at all. */
 import { ConfigError } from "../exit-codes.ts";
-import { DEFAULT_PORT } from "./server.ts";
+import { SERVE_SETTINGS } from "./server.ts";
+import { type FlagsOf, resolve, type Settings } from "./setting.ts";
 import {
 	type Env,
-	fallback,
-	fromEnv,
 	parseBoolean,
 	parseInteger,
-	parsePort,
-	pick,
-} from "./sources.ts";
+	type RawSetting,
+} from "./values.ts";
 
 /** Below Kubernetes' default exec probe timeout of one second. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 800;
@@ -19,42 +17,51 @@ export interface CheckHealthConfig {
 	readonly timeoutMs: number;
 }
 
-export interface CheckHealthFlags {
-	readonly url?: string;
-	readonly ready?: boolean;
-	readonly port?: string;
-	readonly timeoutMs?: string;
-}
+/** The settings of `check-health`, by the key commander gives each flag's value. */
+export const CHECK_HEALTH_SETTINGS = {
+	ready: {
+		env: ["CHECK_HEALTH_READY"],
+		description: "probe /ready instead of /health",
+		parse: parseBoolean,
+	},
+	url: {
+		placeholder: "<url>",
+		env: ["CHECK_HEALTH_URL"],
+		description: "probe this URL instead",
+		parse: parseHttpUrl,
+	},
+	port: { ...SERVE_SETTINGS.port, description: "port of the local server" },
+	timeoutMs: {
+		placeholder: "<ms>",
+		env: ["CHECK_HEALTH_TIMEOUT_MS"],
+		default: DEFAULT_CHECK_TIMEOUT_MS,
+		description: "give up after this long",
+		parse: (raw) => parseInteger(raw, 1, 600_000),
+	},
+} as const satisfies Settings;
+
+/** The check-health flags as commander hands them over; absent flags are undefined. */
+export type CheckHealthFlags = FlagsOf<typeof CHECK_HEALTH_SETTINGS>;
 
 /** Resolves what to probe: `--url`, else the local server's `/health` (or `/ready`) on PORT. */
 export function loadCheckHealthConfig(
 	env: Env,
 	flags: CheckHealthFlags = {},
 ): CheckHealthConfig {
-	const timeoutMs = parseInteger(
-		pick(flags, "--timeout-ms", env, "CHECK_HEALTH_TIMEOUT_MS") ??
-			fallback(DEFAULT_CHECK_TIMEOUT_MS),
-		1,
-		600_000,
-	);
-	const explicit = pick(flags, "--url", env, "CHECK_HEALTH_URL");
-	if (explicit)
-		return Object.freeze({
-			url: parseHttpUrl(explicit.value, explicit.origin),
-			timeoutMs,
-		});
-	const readyEnv = fromEnv(env, "CHECK_HEALTH_READY");
-	const ready = flags.ready ?? (readyEnv ? parseBoolean(readyEnv) : false);
-	const port = parsePort(
-		pick(flags, "--port", env, "PORT") ?? fallback(DEFAULT_PORT),
-	);
+	const read = <K extends keyof typeof CHECK_HEALTH_SETTINGS>(key: K) =>
+		resolve(CHECK_HEALTH_SETTINGS, key, flags, env);
+	const timeoutMs = read("timeoutMs");
+	const explicit = read("url");
+	if (explicit) return Object.freeze({ url: explicit, timeoutMs });
+	const ready = read("ready") ?? false;
 	const url = new URL(
-		`http://127.0.0.1:${port}${ready ? "/ready" : "/health"}`,
+		`http://127.0.0.1:${read("port")}${ready ? "/ready" : "/health"}`,
 	);
 	return Object.freeze({ url, timeoutMs });
 }
 
-function parseHttpUrl(value: string, origin: string): URL {
+/** Parses the URL a probe is sent to: http:// only. */
+function parseHttpUrl({ value, origin }: RawSetting): URL {
 	let url: URL;
 	try {
 		url = new URL(value);

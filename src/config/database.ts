@@ -6,18 +6,25 @@
 import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import {
+	type FlagsOf,
+	fromFlag,
+	fromVariables,
+	pick,
+	resolve,
+	type Settings,
+} from "./setting.ts";
+import {
 	type Env,
 	fallback,
 	fromEnv,
 	parseChoice,
 	parseInteger,
 	parsePort,
-	pick,
 	type RawSetting,
 	type ReadFile,
 	readFileUtf8,
 	readSecret,
-} from "./sources.ts";
+} from "./values.ts";
 
 /** TLS modes with libpq's meaning. `prefer` and `allow` are not offered: node-postgres cannot fall back. */
 export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
@@ -62,15 +69,52 @@ export const DEFAULT_DATA_DIR = ".sherpany/data";
 /** The `--data-dir` value for an embedded database kept in memory only. */
 export const MEMORY_DATA_DIR = "memory://";
 
+/** The database settings of `serve`, `migrate` and `seed`, by the key commander gives each flag's value. */
+export const DATABASE_SETTINGS = {
+	databaseUrl: {
+		placeholder: "<url>",
+		env: ["DATABASE_URL"],
+		secret: true,
+		description:
+			"PostgreSQL URL; else PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD",
+	},
+	sslMode: {
+		placeholder: "<mode>",
+		env: ["PGSSLMODE"],
+		default: "disable",
+		description: SSL_MODES.join("|"),
+		parse: (raw) => parseChoice(raw, SSL_MODES),
+	},
+	sslRootCert: {
+		placeholder: "<file>",
+		env: ["PGSSLROOTCERT"],
+		description: "CA bundle to verify the server with",
+	},
+	poolMax: {
+		placeholder: "<n>",
+		env: ["PG_POOL_MAX"],
+		default: DEFAULT_POOL_MAX,
+		description: "most connections in the pool",
+		parse: (raw) => parseInteger(raw, 1, 1000),
+	},
+	connectTimeoutMs: {
+		placeholder: "<ms>",
+		env: ["PG_CONNECT_TIMEOUT_MS"],
+		default: DEFAULT_CONNECT_TIMEOUT_MS,
+		description: "database connect timeout",
+		parse: (raw) => parseInteger(raw, 100, 600_000),
+	},
+	dataDir: {
+		placeholder: "<dir>",
+		env: ["SHERPANY_DATA_DIR"],
+		default: DEFAULT_DATA_DIR,
+		description:
+			"embedded PGlite data directory, used when no PostgreSQL is configured; memory:// keeps it in memory",
+	},
+} as const satisfies Settings;
+
 /** The database flags as commander hands them over; absent flags are undefined. */
-export interface DatabaseFlags {
-	readonly databaseUrl?: string;
-	readonly sslMode?: string;
-	readonly sslRootCert?: string;
-	readonly poolMax?: string;
-	readonly connectTimeoutMs?: string;
-	readonly dataDir?: string;
-}
+export type DatabaseFlags = FlagsOf<typeof DATABASE_SETTINGS>;
 
 /** What the loader reads besides env and flags. */
 export interface DatabaseConfigIo {
@@ -97,31 +141,28 @@ export function loadDatabaseConfig(
 	flags: DatabaseFlags = {},
 	io: DatabaseConfigIo = { readFile: readFileUtf8 },
 ): DatabaseConfig {
-	const url =
-		pick(flags, "--database-url", env) ??
-		readSecret(env, "DATABASE_URL", io.readFile);
+	const settings = DATABASE_SETTINGS;
+	const url = pick(settings, "databaseUrl", flags, env, io.readFile);
 	const target = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
 	if (!target) {
-		const dataDir = pick(flags, "--data-dir", env, "SHERPANY_DATA_DIR");
 		return Object.freeze({
 			kind: "embedded",
-			dataDir: dataDir?.value ?? DEFAULT_DATA_DIR,
+			dataDir: resolve(settings, "dataDir", flags, env),
 		});
 	}
 	const user = target.user ?? DEFAULT_PG_USER;
-	const sslMode = parseChoice(
-		pick(flags, "--ssl-mode", env) ??
+	// The URL's own sslmode and sslrootcert come after the flags and before
+	// the variables, as they do in libpq.
+	const sslMode = settings.sslMode.parse(
+		fromFlag(settings, "sslMode", flags) ??
 			target.sslMode ??
-			fromEnv(env, "PGSSLMODE") ?? {
-				value: "disable",
-				origin: "default",
-			},
-		SSL_MODES,
+			fromVariables(settings, "sslMode", env) ??
+			fallback(settings.sslMode.default),
 	);
 	const rootCertPath =
-		pick(flags, "--ssl-root-cert", env) ??
+		fromFlag(settings, "sslRootCert", flags) ??
 		target.sslRootCert ??
-		fromEnv(env, "PGSSLROOTCERT");
+		fromVariables(settings, "sslRootCert", env);
 	return Object.freeze({
 		kind: "postgres",
 		host: target.host,
@@ -133,18 +174,8 @@ export function loadDatabaseConfig(
 		sslRootCert: rootCertPath
 			? readCaBundle(rootCertPath, io.readFile)
 			: undefined,
-		poolMax: parseInteger(
-			pick(flags, "--pool-max", env, "PG_POOL_MAX") ??
-				fallback(DEFAULT_POOL_MAX),
-			1,
-			1000,
-		),
-		connectTimeoutMs: parseInteger(
-			pick(flags, "--connect-timeout-ms", env, "PG_CONNECT_TIMEOUT_MS") ??
-				fallback(DEFAULT_CONNECT_TIMEOUT_MS),
-			100,
-			600_000,
-		),
+		poolMax: resolve(settings, "poolMax", flags, env),
+		connectTimeoutMs: resolve(settings, "connectTimeoutMs", flags, env),
 	});
 }
 

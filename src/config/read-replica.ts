@@ -15,15 +15,8 @@ import {
 	readCaBundle,
 	SSL_MODES,
 } from "./database.ts";
-import {
-	type Env,
-	fallback,
-	parseChoice,
-	parseInteger,
-	pick,
-	readFileUtf8,
-	readSecret,
-} from "./sources.ts";
+import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
+import { type Env, parseChoice, parseInteger, readFileUtf8 } from "./values.ts";
 
 /** Reads move to the primary when the replica is further behind than this. */
 export const DEFAULT_READ_MAX_LAG_MS = 10_000;
@@ -38,13 +31,40 @@ export interface ReadReplicaConfig {
 	readonly checkIntervalMs: number;
 }
 
+/** The read-replica settings of `serve`, by the key commander gives each flag's value. */
+export const READ_REPLICA_SETTINGS = {
+	databaseReadUrl: {
+		placeholder: "<url>",
+		env: ["DATABASE_READ_URL"],
+		secret: true,
+		description:
+			"streaming replica for /users and the export; user, password, database and TLS default to the primary's",
+	},
+	readPoolMax: {
+		placeholder: "<n>",
+		env: ["PG_READ_POOL_MAX"],
+		default: DEFAULT_POOL_MAX,
+		description: "most connections in the replica's pool",
+		parse: (raw) => parseInteger(raw, 1, 1000),
+	},
+	readMaxLagMs: {
+		placeholder: "<ms>",
+		env: ["READ_MAX_LAG_MS"],
+		default: DEFAULT_READ_MAX_LAG_MS,
+		description: "read from the primary while the replica is further behind",
+		parse: (raw) => parseInteger(raw, 0, 86_400_000),
+	},
+	readCheckIntervalMs: {
+		placeholder: "<ms>",
+		env: ["READ_CHECK_INTERVAL_MS"],
+		default: DEFAULT_READ_CHECK_INTERVAL_MS,
+		description: "how often the replica's lag is checked",
+		parse: (raw) => parseInteger(raw, 50, 600_000),
+	},
+} as const satisfies Settings;
+
 /** The read-replica flags as commander hands them over; absent flags are undefined. */
-export interface ReadReplicaFlags {
-	readonly databaseReadUrl?: string;
-	readonly readPoolMax?: string;
-	readonly readMaxLagMs?: string;
-	readonly readCheckIntervalMs?: string;
-}
+export type ReadReplicaFlags = FlagsOf<typeof READ_REPLICA_SETTINGS>;
 
 /**
  * Resolves the read replica, or undefined when none is set. What the read
@@ -61,9 +81,8 @@ export function loadReadReplicaConfig(
 	primary: DatabaseConfig,
 	io: DatabaseConfigIo = { readFile: readFileUtf8 },
 ): ReadReplicaConfig | undefined {
-	const url =
-		pick(flags, "--database-read-url", env) ??
-		readSecret(env, "DATABASE_READ_URL", io.readFile);
+	const settings = READ_REPLICA_SETTINGS;
+	const url = pick(settings, "databaseReadUrl", flags, env, io.readFile);
 	if (!url) return undefined;
 	if (primary.kind !== "postgres") {
 		throw new ConfigError(
@@ -87,27 +106,12 @@ export function loadReadReplicaConfig(
 		sslRootCert: target.sslRootCert
 			? readCaBundle(target.sslRootCert, io.readFile)
 			: primary.sslRootCert,
-		poolMax: parseInteger(
-			pick(flags, "--read-pool-max", env, "PG_READ_POOL_MAX") ??
-				fallback(DEFAULT_POOL_MAX),
-			1,
-			1000,
-		),
+		poolMax: resolve(settings, "readPoolMax", flags, env),
 		connectTimeoutMs: primary.connectTimeoutMs,
 	});
 	return Object.freeze({
 		postgres,
-		maxLagMs: parseInteger(
-			pick(flags, "--read-max-lag-ms", env, "READ_MAX_LAG_MS") ??
-				fallback(DEFAULT_READ_MAX_LAG_MS),
-			0,
-			86_400_000,
-		),
-		checkIntervalMs: parseInteger(
-			pick(flags, "--read-check-interval-ms", env, "READ_CHECK_INTERVAL_MS") ??
-				fallback(DEFAULT_READ_CHECK_INTERVAL_MS),
-			50,
-			600_000,
-		),
+		maxLagMs: resolve(settings, "readMaxLagMs", flags, env),
+		checkIntervalMs: resolve(settings, "readCheckIntervalMs", flags, env),
 	});
 }

@@ -1,7 +1,8 @@
 /** What `sherpany seed` inserts: the sample users, `--count N` synthetic ones, or a `--file`. */
 import { extname } from "node:path";
 import { UsageError } from "../exit-codes.ts";
-import { type Env, parseInteger, pick } from "./sources.ts";
+import { type FlagsOf, pick, type Settings } from "./setting.ts";
+import { type Env, parseInteger } from "./values.ts";
 
 /** Upper bound on `--count`, to catch typos before they fill a disk. */
 export const MAX_SEED_COUNT = 100_000_000;
@@ -21,21 +22,33 @@ export type SeedInput =
 			readonly origin?: string;
 	  };
 
-export interface SeedFlags {
-	readonly count?: string;
-	readonly file?: string;
-}
+/** The settings of `seed`, by the key commander gives each flag's value. */
+export const SEED_SETTINGS = {
+	count: {
+		placeholder: "<n>",
+		env: ["SEED_COUNT"],
+		description: "add N synthetic users",
+		parse: (raw) => parseInteger(raw, 1, MAX_SEED_COUNT),
+	},
+	file: {
+		placeholder: "<path>",
+		env: ["SEED_FILE"],
+		description: "import a .csv (name,email header) or .ndjson file",
+	},
+} as const satisfies Settings;
+
+/** The seed flags as commander hands them over; absent flags are undefined. */
+export type SeedFlags = FlagsOf<typeof SEED_SETTINGS>;
 
 /** Resolves what to seed from `--count`/`SEED_COUNT` and `--file`/`SEED_FILE`. Pure. */
 export function loadSeedInput(env: Env, flags: SeedFlags = {}): SeedInput {
-	const count = pick(flags, "--count", env, "SEED_COUNT");
-	const file = pick(flags, "--file", env, "SEED_FILE");
+	const count = pick(SEED_SETTINGS, "count", flags, env);
+	const file = pick(SEED_SETTINGS, "file", flags, env);
 	if (count && file)
 		throw new UsageError(
 			`${count.origin} and ${file.origin} cannot be combined: seed one at a time`,
 		);
-	if (count)
-		return { kind: "count", count: parseInteger(count, 1, MAX_SEED_COUNT) };
+	if (count) return { kind: "count", count: SEED_SETTINGS.count.parse(count) };
 	if (file)
 		return {
 			kind: "file",

@@ -1,13 +1,7 @@
 /** Settings of `sherpany serve`: where to listen, logging, shutdown timing. */
 import { ConfigError } from "../exit-codes.ts";
-import {
-	type Env,
-	fallback,
-	parseChoice,
-	parseInteger,
-	parsePort,
-	pick,
-} from "./sources.ts";
+import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
+import { type Env, parseChoice, parseInteger, parsePort } from "./values.ts";
 
 export type LogLevel =
 	| "fatal"
@@ -57,22 +51,74 @@ export interface ServerConfig {
 	readonly queryTimeoutMs: number;
 }
 
-export interface ServerFlags {
-	readonly port?: string;
-	readonly host?: string;
-	readonly adminPort?: string;
-	readonly logLevel?: string;
-	readonly shutdownDelayMs?: string;
-	readonly shutdownTimeoutMs?: string;
-	readonly readyTimeoutMs?: string;
-	readonly queryTimeoutMs?: string;
-}
-
 /** What the defaults depend on besides flags and environment. */
 export interface ServerConfigContext {
 	/** Serving the embedded database: the shutdown delay defaults to 0. */
 	readonly embedded?: boolean;
 }
+
+/** The settings of `serve`, by the key commander gives each flag's value. */
+export const SERVE_SETTINGS = {
+	port: {
+		placeholder: "<port>",
+		env: ["PORT"],
+		default: DEFAULT_PORT,
+		description: "API port",
+		parse: parsePort,
+	},
+	host: {
+		placeholder: "<address>",
+		env: ["HOST"],
+		default: DEFAULT_HOST,
+		description: "address to listen on",
+	},
+	adminPort: {
+		placeholder: "<port>",
+		env: ["ADMIN_PORT"],
+		helpDefault: "none",
+		description: "separate port for /metrics, /health, /ready",
+		parse: parsePort,
+	},
+	logLevel: {
+		placeholder: "<level>",
+		env: ["LOG_LEVEL"],
+		default: DEFAULT_LOG_LEVEL,
+		description: LOG_LEVELS.join("|"),
+		parse: (raw) => parseChoice(raw, LOG_LEVELS),
+	},
+	shutdownDelayMs: {
+		placeholder: "<ms>",
+		env: ["SHUTDOWN_DELAY_MS"],
+		default: DEFAULT_SHUTDOWN_DELAY_MS,
+		helpDefault: `${DEFAULT_SHUTDOWN_DELAY_MS}, 0 on the embedded database`,
+		description: "wait after readiness fails, for load balancers",
+		parse: (raw) => parseInteger(raw, 0, 600_000),
+	},
+	shutdownTimeoutMs: {
+		placeholder: "<ms>",
+		env: ["SHUTDOWN_TIMEOUT_MS"],
+		default: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+		description: "drain deadline",
+		parse: (raw) => parseInteger(raw, 0, 3_600_000),
+	},
+	readyTimeoutMs: {
+		placeholder: "<ms>",
+		env: ["READY_TIMEOUT_MS"],
+		default: DEFAULT_READY_TIMEOUT_MS,
+		description: "database check timeout",
+		parse: (raw) => parseInteger(raw, 10, 60_000),
+	},
+	queryTimeoutMs: {
+		placeholder: "<ms>",
+		env: ["QUERY_TIMEOUT_MS"],
+		default: DEFAULT_QUERY_TIMEOUT_MS,
+		description: "longest database query of a request before it gets a 503",
+		parse: (raw) => parseInteger(raw, 100, 3_600_000),
+	},
+} as const satisfies Settings;
+
+/** The serve flags as commander hands them over; absent flags are undefined. */
+export type ServerFlags = FlagsOf<typeof SERVE_SETTINGS>;
 
 /** Resolves the serve settings: flags, then environment, then defaults. Pure. */
 export function loadServerConfig(
@@ -80,59 +126,36 @@ export function loadServerConfig(
 	flags: ServerFlags = {},
 	context: ServerConfigContext = {},
 ): ServerConfig {
-	const port = parsePort(
-		pick(flags, "--port", env, "PORT") ?? fallback(DEFAULT_PORT),
-	);
-	const admin = pick(flags, "--admin-port", env, "ADMIN_PORT");
-	const adminPort = admin ? parsePort(admin) : undefined;
+	const read = <K extends keyof typeof SERVE_SETTINGS>(
+		key: K,
+		defaultValue?: number,
+	) => resolve(SERVE_SETTINGS, key, flags, env, defaultValue);
+	const port = read("port");
+	const adminPort = read("adminPort");
 	if (adminPort === port) {
 		throw new ConfigError(
-			`${admin?.origin}: the admin port must differ from the API port ${port}`,
+			`${pick(SERVE_SETTINGS, "adminPort", flags, env)?.origin}: the admin port must differ from the API port ${port}`,
 		);
 	}
 	return Object.freeze({
 		port,
-		host: pick(flags, "--host", env, "HOST")?.value ?? DEFAULT_HOST,
+		host: read("host"),
 		adminPort,
-		logLevel: loadLogLevel(env, flags),
-		shutdownDelayMs: parseInteger(
-			pick(flags, "--shutdown-delay-ms", env, "SHUTDOWN_DELAY_MS") ??
-				fallback(
-					context.embedded
-						? DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS
-						: DEFAULT_SHUTDOWN_DELAY_MS,
-				),
-			0,
-			600_000,
+		logLevel: read("logLevel"),
+		shutdownDelayMs: read(
+			"shutdownDelayMs",
+			context.embedded ? DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS : undefined,
 		),
-		shutdownTimeoutMs: parseInteger(
-			pick(flags, "--shutdown-timeout-ms", env, "SHUTDOWN_TIMEOUT_MS") ??
-				fallback(DEFAULT_SHUTDOWN_TIMEOUT_MS),
-			0,
-			3_600_000,
-		),
-		readyTimeoutMs: parseInteger(
-			pick(flags, "--ready-timeout-ms", env, "READY_TIMEOUT_MS") ??
-				fallback(DEFAULT_READY_TIMEOUT_MS),
-			10,
-			60_000,
-		),
-		queryTimeoutMs: parseInteger(
-			pick(flags, "--query-timeout-ms", env, "QUERY_TIMEOUT_MS") ??
-				fallback(DEFAULT_QUERY_TIMEOUT_MS),
-			100,
-			3_600_000,
-		),
+		shutdownTimeoutMs: read("shutdownTimeoutMs"),
+		readyTimeoutMs: read("readyTimeoutMs"),
+		queryTimeoutMs: read("queryTimeoutMs"),
 	});
 }
 
 /** `LOG_LEVEL`/`--log-level`, shared by every command that logs. */
 export function loadLogLevel(
 	env: Env,
-	flags: { readonly logLevel?: string } = {},
+	flags: Pick<ServerFlags, "logLevel"> = {},
 ): LogLevel {
-	return parseChoice(
-		pick(flags, "--log-level", env, "LOG_LEVEL") ?? fallback(DEFAULT_LOG_LEVEL),
-		LOG_LEVELS,
-	);
+	return resolve(SERVE_SETTINGS, "logLevel", flags, env);
 }

@@ -1,7 +1,8 @@
 /**
- * Small, pure helpers shared by the config loaders: pick a value from a flag
- * or an environment variable (flags win), and parse it with an error message
- * that names where the value came from (its origin).
+ * Raw values and their parsers, shared by the config loaders: read a value
+ * from environment variables or a secret file, and parse it with an error
+ * message that names where the value came from (its origin). Which flag or
+ * variable a setting reads is declared in ./setting.ts.
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../exit-codes.ts";
@@ -21,46 +22,21 @@ export interface RawSetting {
 	readonly origin: string;
 }
 
-/**
- * Returns the first non-empty of a flag value and environment variables, in
- * that order, together with its origin.
- */
-export function pick(
-	flags: object,
-	flag: string | undefined,
-	env: Env,
-	...envNames: readonly string[]
-): RawSetting | undefined {
-	if (flag !== undefined) {
-		const value = (flags as Record<string, unknown>)[flagKey(flag)];
-		if (typeof value === "string" && value !== "")
-			return { value, origin: flag };
-	}
-	for (const name of envNames) {
-		const value = env[name];
-		if (value !== undefined && value !== "") return { value, origin: name };
-	}
-	return undefined;
-}
-
 /** A default value, labelled as such for error messages. */
 export function fallback(value: string | number): RawSetting {
 	return { value: String(value), origin: "default" };
 }
 
-/** Returns the first non-empty of some environment variables. */
+/** Returns the first non-empty of some environment variables, with its name as its origin. */
 export function fromEnv(
 	env: Env,
 	...envNames: readonly string[]
 ): RawSetting | undefined {
-	return pick({}, undefined, env, ...envNames);
-}
-
-/** `--shutdown-delay-ms` → `shutdownDelayMs`, the key commander uses. */
-function flagKey(flag: string): string {
-	return flag
-		.replace(/^--/, "")
-		.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+	for (const name of envNames) {
+		const value = env[name];
+		if (value !== undefined && value !== "") return { value, origin: name };
+	}
+	return undefined;
 }
 
 /**
