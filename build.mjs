@@ -189,7 +189,10 @@ const deferredBundle = await build({
 	metafile: true,
 	stdin: {
 		contents: [...deferred]
-			.map(([file, key]) => `export * as ${key} from ${JSON.stringify(file)};`)
+			.map(
+				([file, key]) =>
+					`export * as ${key} from ${JSON.stringify(`./${relative(process.cwd(), file)}`)};`,
+			)
 			.join("\n"),
 		resolveDir: process.cwd(),
 		sourcefile: "deferred-entry.ts",
