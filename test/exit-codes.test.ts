@@ -22,12 +22,12 @@ t.test(
 	"the brand, not the class, decides: another copy of a class maps too",
 	async (t) => {
 		// What the binary's second bundle throws: the same class, compiled again.
-	const brand: unique symbol = Symbol.for("sherpany.exitCode") as never;
-	class ConfigError extends Error {
-		override name = "ConfigError";
-		readonly [brand] = EXIT_USAGE;
-	}
-	const copy = new ConfigError("bad --port");
+		const brand: unique symbol = Symbol.for("sherpany.exitCode") as never;
+		class ConfigError extends Error {
+			override name = "ConfigError";
+			readonly [brand] = EXIT_USAGE;
+		}
+		const copy = new ConfigError("bad --port");
 		t.ok(hasExitCode(copy), "recognised by its brand");
 		t.equal(exitCodeFor(copy), EXIT_USAGE);
 	},

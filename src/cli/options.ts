@@ -10,7 +10,11 @@ import { DATABASE_SETTINGS } from "../config/database.ts";
 import { READ_REPLICA_SETTINGS } from "../config/read-replica.ts";
 import { SEED_SETTINGS } from "../config/seed.ts";
 import { SERVE_SETTINGS } from "../config/server.ts";
-import { describeSources, flagOf, type Settings } from "../config/setting.ts";
+import {
+	describeEnvAndDefault,
+	flagOf,
+	type Settings,
+} from "../config/setting.ts";
 
 /** One commander option: its flags (`--port <port>`) and its help line. */
 export interface OptionSpec {
@@ -24,7 +28,7 @@ export function optionsOf(settings: Settings): readonly OptionSpec[] {
 		flags: setting.placeholder
 			? `${flagOf(key)} ${setting.placeholder}`
 			: flagOf(key),
-		description: `${setting.description} (${describeSources(setting)})`,
+		description: `${setting.description} (${describeEnvAndDefault(setting)})`,
 	}));
 }
 

@@ -9,6 +9,7 @@
 import {
 	type Env,
 	fallback,
+	fromEnv,
 	type RawSetting,
 	type ReadFile,
 	readFileUtf8,
@@ -59,7 +60,7 @@ export function flagOf(key: string): string {
 }
 
 /** What the help says about where a setting comes from: `env: PORT, default: 8080`. */
-export function describeSources(setting: Setting): string {
+export function describeEnvAndDefault(setting: Setting): string {
 	const variables = setting.secret
 		? setting.env.flatMap((name) => [name, `${name}_FILE`])
 		: setting.env;
@@ -91,12 +92,10 @@ export function fromVariables<G extends Settings>(
 	readFile: ReadFile = readFileUtf8,
 ): RawSetting | undefined {
 	const setting = settings[key];
-	for (const name of setting?.env ?? []) {
-		const raw = setting?.secret
-			? readSecret(env, name, readFile)
-			: env[name]
-				? { value: env[name], origin: name }
-				: undefined;
+	const names = setting?.env ?? [];
+	if (!setting?.secret) return fromEnv(env, ...names);
+	for (const name of names) {
+		const raw = readSecret(env, name, readFile);
 		if (raw) return raw;
 	}
 	return undefined;
@@ -128,10 +127,10 @@ export function resolve<G extends Settings, K extends keyof G & string>(
 	defaultValue?: string | number,
 ): Resolved<G[K]> {
 	const setting = settings[key];
-	const given = defaultValue ?? setting?.default;
+	const byDefault = defaultValue ?? setting?.default;
 	const raw =
 		pick(settings, key, flags, env) ??
-		(given === undefined ? undefined : fallback(given));
+		(byDefault === undefined ? undefined : fallback(byDefault));
 	if (raw === undefined) return undefined as Resolved<G[K]>;
 	return (setting?.parse ? setting.parse(raw) : raw.value) as Resolved<G[K]>;
 }

@@ -7,7 +7,7 @@ import { READ_REPLICA_SETTINGS } from "../../src/config/read-replica.ts";
 import { SEED_SETTINGS } from "../../src/config/seed.ts";
 import { SERVE_SETTINGS } from "../../src/config/server.ts";
 import {
-	describeSources,
+	describeEnvAndDefault,
 	flagOf,
 	pick,
 	resolve,
@@ -40,12 +40,12 @@ t.test("flags and help text", async (t) => {
 	t.equal(flagOf("shutdownDelayMs"), "--shutdown-delay-ms");
 	t.equal(flagOf("url"), "--url");
 	t.equal(
-		describeSources(DATABASE_SETTINGS.databaseUrl),
+		describeEnvAndDefault(DATABASE_SETTINGS.databaseUrl),
 		"env: DATABASE_URL or DATABASE_URL_FILE",
 		"a secret names its _FILE form",
 	);
 	t.equal(
-		describeSources(SERVE_SETTINGS.adminPort),
+		describeEnvAndDefault(SERVE_SETTINGS.adminPort),
 		"env: ADMIN_PORT, default: none",
 		"the help's default may differ from the value's",
 	);
