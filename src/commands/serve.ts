@@ -16,6 +16,7 @@ import { describeEmbeddedOpening } from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
+import type { QueryObserver } from "../db/handle.ts";
 import { createMigrator } from "../db/migrator.ts";
 import {
 	openReadReplica,
@@ -27,7 +28,7 @@ import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { SERVER_LIMITS } from "../http/server-limits.ts";
-import { createMetrics } from "../metrics.ts";
+import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
 
 export interface ServeOptions {
 	readonly server: ServerConfig;
@@ -105,11 +106,7 @@ export async function run(
 				);
 			},
 			queryTimeoutMs: config.queryTimeoutMs,
-			onQuery: (seconds, outcome) =>
-				metrics.dbQueryDuration.observe(
-					{ outcome, target: "primary" },
-					seconds,
-				),
+			onQuery: observeQueries(metrics, "primary"),
 			onPoolError: (error) => {
 				metrics.dbPoolErrors.inc({ target: "primary" });
 				logger.warn({ err: error }, "a database connection failed");
@@ -145,7 +142,9 @@ export async function run(
 		if (options.replica) {
 			const opened = openReadReplica(options.replica, {
 				primary: database.db,
-				metrics,
+				registry: metrics.registry,
+				onQuery: observeQueries(metrics, "replica"),
+				onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
 				logger,
 				queryTimeoutMs: config.queryTimeoutMs,
 				checkTimeoutMs: config.readyTimeoutMs,
@@ -245,6 +244,12 @@ export async function run(
 		await closeAll(closers, logger);
 		throw error;
 	}
+}
+
+/** Records each query's duration on `target`'s series. */
+function observeQueries(metrics: Metrics, target: DbTarget): QueryObserver {
+	return (seconds, outcome) =>
+		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
 }
 
 async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
