@@ -33,7 +33,7 @@ import {
 	isDatabaseUnavailable,
 	isServerError,
 	isTlsFailure,
-} from "./db/errors.ts";
+} from "./db/classify-error.ts";
 import {
 	CommandError,
 	ConfigError,

@@ -10,7 +10,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { isDatabaseUnavailable } from "./errors.ts";
+import { isDatabaseUnavailable } from "./classify-error.ts";
 import {
 	computeLagSeconds,
 	type LagMemory,

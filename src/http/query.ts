@@ -1,6 +1,6 @@
 /** Parsing of query parameters into numbers, with 400s that name the parameter. */
 import type { ParsedUrlQuery } from "node:querystring";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "./error-responses.ts";
 
 /** A query parameter that must be a whole number in [min, max]; `fallback` when absent. */
 export function parseIntegerParam(

@@ -8,7 +8,7 @@ import {
 	isDatabaseUnavailable,
 	isSchemaMissing,
 	isTlsFailure,
-} from "../db/errors.ts";
+} from "../db/classify-error.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
 export const RETRY_AFTER_SECONDS = 5;
