@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Koa from "koa";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
+import { type Closer, closeAll, closeWithin } from "../closers.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import { describeEmbeddedOpening } from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
@@ -23,10 +24,10 @@ import {
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
-import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
+import { closeServer, listenOn } from "../http/listen.ts";
 import { SERVER_LIMITS } from "../http/server-limits.ts";
 import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
 
@@ -58,18 +59,29 @@ export interface RunningServer {
 	shutdown(reason: string, options?: ShutdownOptions): Promise<void>;
 }
 
-type Closer = () => Promise<void>;
-
 /** How long closing the database may take once the listeners have drained. */
 export const DATABASE_CLOSE_TIMEOUT_MS = 5000;
 
-/** The longest a clean shutdown can take; past it, the process is stuck. */
+/**
+ * Allowance on top of the bounded steps of a shutdown. Each step ends on its
+ * own timer, but work follows each timer (cutting connections, closing the
+ * pool's sockets, writing the log lines) and timers fire late on a busy
+ * event loop; the watchdog should catch a shutdown that is stuck, not one
+ * that is slow by a second.
+ */
+export const SHUTDOWN_SLACK_MS = 5000;
+
+/**
+ * The longest a clean shutdown can take: the delay, the drain, closing the
+ * databases, and the slack. Past it the process is stuck and the watchdog
+ * exits.
+ */
 export function shutdownDeadlineMs(config: ServerConfig): number {
 	return (
 		config.shutdownDelayMs +
 		config.shutdownTimeoutMs +
 		DATABASE_CLOSE_TIMEOUT_MS +
-		5000
+		SHUTDOWN_SLACK_MS
 	);
 }
 
@@ -250,72 +262,6 @@ export async function run(
 function observeQueries(metrics: Metrics, target: DbTarget): QueryObserver {
 	return (seconds, outcome) =>
 		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
-}
-
-async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
-	for (const close of closers.reverse()) {
-		try {
-			await close();
-		} catch (error) {
-			logger.error({ err: error }, "error while closing");
-		}
-	}
-}
-
-/** Runs `close`, but waits no longer than `timeoutMs` for it (a hung database). */
-async function closeWithin(
-	timeoutMs: number,
-	close: Closer,
-	what: string,
-	logger: Logger,
-): Promise<void> {
-	let timer: NodeJS.Timeout | undefined;
-	const timedOut = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			logger.warn({ timeoutMs }, `${what} did not close in time: leaving it`);
-			resolve();
-		}, timeoutMs);
-	});
-	try {
-		await Promise.race([close(), timedOut]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<void> {
-	return new Promise((resolve, reject) => {
-		server.once("error", (error: NodeJS.ErrnoException) => {
-			const reason =
-				error.code === "EADDRINUSE"
-					? `port ${port} on ${host} is already in use: pass --port or set PORT`
-					: `cannot listen on ${host}:${port} (${error.code ?? error.message})`;
-			reject(new CommandError(reason, { cause: error }));
-		});
-		server.listen(port, host, () => resolve());
-	});
-}
-
-/**
- * Stops accepting, lets in-flight requests finish, and after `timeoutMs`
- * cuts whatever is still open.
- */
-async function closeServer(
-	server: Server,
-	timeoutMs: number,
-	logger: Logger,
-): Promise<void> {
-	const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-	server.closeIdleConnections();
-	const deadline = setTimeout(() => {
-		logger.warn(
-			{ timeoutMs },
-			"drain deadline reached: closing open connections",
-		);
-		server.closeAllConnections();
-	}, timeoutMs);
-	await closed;
-	clearTimeout(deadline);
 }
 
 /** Says at start-up whether the database is reachable and the schema current, without blocking. */
