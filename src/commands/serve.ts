@@ -13,7 +13,10 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { type Closer, closeAll, closeWithin } from "../closers.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
-import { describeEmbeddedOpening } from "../config/embedded-state.ts";
+import {
+	describeEmbeddedFallback,
+	describeEmbeddedOpening,
+} from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
@@ -114,7 +117,7 @@ export async function run(
 				if (databaseConfig.kind !== "embedded") return;
 				logger.info(
 					{ database: describeDatabase(databaseConfig) },
-					`no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; ${describeEmbeddedOpening(databaseConfig)}`,
+					`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(databaseConfig)}`,
 				);
 			},
 			queryTimeoutMs: config.queryTimeoutMs,
