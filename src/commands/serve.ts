@@ -5,7 +5,7 @@
  * notice, the listeners stop accepting and drain in-flight requests up to a
  * deadline, then the database closes.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Koa from "koa";
@@ -28,10 +28,8 @@ import {
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
-import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
-import { closeServer, listenOn } from "../http/listen.ts";
-import { SERVER_LIMITS } from "../http/server-limits.ts";
+import { closeServer, serveApp } from "../http/listen.ts";
 import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -197,13 +195,12 @@ export async function run(
 			);
 		});
 		const listen = async (app: Koa, port: number): Promise<number> => {
-			const server = createServer(SERVER_LIMITS, app.callback());
-			answerClientErrors(server, logger);
-			// Ask clients not to reuse connections once shutdown has begun.
-			server.on("request", (_request, response) => {
-				if (shuttingDown) response.setHeader("Connection", "close");
+			const server = await serveApp(app, {
+				port,
+				host: config.host,
+				logger,
+				isShuttingDown: () => shuttingDown,
 			});
-			await listenOn(server, port, config.host);
 			servers.push(server);
 			return (server.address() as AddressInfo).port;
 		};
