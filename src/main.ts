@@ -28,13 +28,16 @@ import {
 	loadDatabaseConfig,
 	MEMORY_DATA_DIR,
 } from "./config/database.ts";
-import { embeddedDatabaseExists } from "./config/embedded-state.ts";
+import {
+	describeEmbeddedFallback,
+	embeddedDatabaseExists,
+} from "./config/embedded-state.ts";
 import type { Env } from "./config/values.ts";
 import {
 	isDatabaseUnavailable,
 	isServerError,
 	isTlsFailure,
-} from "./db/errors.ts";
+} from "./db/classify-error.ts";
 import { loadLogger, loadMigrate, loadSeed, loadServe } from "./deferred.ts";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, hasExitCode } from "./exit-codes.ts";
 import { describeRuntime, VERSION } from "./version.ts";
@@ -65,9 +68,7 @@ export async function main(
 	): DatabaseConfig => {
 		database = loadDatabaseConfig(env, flags);
 		if (database.kind === "embedded" && printNotice) {
-			notify(
-				`no database configured: using the ${describeDatabase(database)}; set DATABASE_URL (or PGHOST) to use PostgreSQL`,
-			);
+			notify(describeEmbeddedFallback(describeDatabase(database)));
 			if (!embeddedDatabaseExists(database))
 				notify(
 					`creating the embedded database${database.dataDir === MEMORY_DATA_DIR ? " in memory" : ` in ${database.dataDir}, which takes several seconds the first time`}…`,

@@ -9,14 +9,8 @@ import {
 	Histogram,
 	type Registry,
 } from "prom-client";
+import type { PoolStats } from "./db/handle.ts";
 import { describeRuntime, VERSION } from "./version.ts";
-
-/** What the pool gauges read; node-postgres' Pool has these. */
-export interface PoolStats {
-	readonly totalCount: number;
-	readonly idleCount: number;
-	readonly waitingCount: number;
-}
 
 export interface Metrics {
 	readonly registry: Registry;

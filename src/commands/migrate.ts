@@ -7,7 +7,7 @@
 import type { Migration } from "kysely/migration";
 import type { DatabaseConfig } from "../config/database.ts";
 import { openDatabase } from "../db/connect.ts";
-import { createMigrator } from "../db/migrator.ts";
+import { createMigrator, readMigrationStatus } from "../db/migrator.ts";
 import { CommandError } from "../exit-codes.ts";
 
 export type MigrateAction = "latest" | "status";
@@ -32,17 +32,16 @@ export async function run(
 	try {
 		const migrator = createMigrator(database.db, deps.migrations);
 		if (options.action === "status") {
-			const migrations = await migrator.getMigrations();
-			for (const migration of migrations) {
+			const { all, pending } = await readMigrationStatus(migrator);
+			for (const migration of all) {
 				const state = migration.executedAt
 					? `applied ${migration.executedAt.toISOString()}`
 					: "pending";
 				deps.print(`${migration.name}  ${state}`);
 			}
-			const pending = migrations.filter(
-				(migration) => !migration.executedAt,
-			).length;
-			deps.print(`${migrations.length - pending} applied, ${pending} pending`);
+			deps.print(
+				`${all.length - pending.length} applied, ${pending.length} pending`,
+			);
 			return;
 		}
 		const { error, results = [] } = await migrator.migrateToLatest();

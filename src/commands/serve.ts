@@ -5,29 +5,32 @@
  * notice, the listeners stop accepting and drain in-flight requests up to a
  * deadline, then the database closes.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Koa from "koa";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
+import { type Closer, closeAll, closeWithin } from "../closers.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
-import { describeEmbeddedOpening } from "../config/embedded-state.ts";
+import {
+	describeEmbeddedFallback,
+	describeEmbeddedOpening,
+} from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
+import type { QueryObserver } from "../db/handle.ts";
 import { createMigrator } from "../db/migrator.ts";
 import {
 	openReadReplica,
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
-import { CommandError } from "../exit-codes.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
-import { answerClientErrors } from "../http/client-error.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
-import { SERVER_LIMITS } from "../http/server-limits.ts";
-import { createMetrics } from "../metrics.ts";
+import { closeServer, serveApp } from "../http/listen.ts";
+import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
 
 export interface ServeOptions {
 	readonly server: ServerConfig;
@@ -57,18 +60,29 @@ export interface RunningServer {
 	shutdown(reason: string, options?: ShutdownOptions): Promise<void>;
 }
 
-type Closer = () => Promise<void>;
-
 /** How long closing the database may take once the listeners have drained. */
 export const DATABASE_CLOSE_TIMEOUT_MS = 5000;
 
-/** The longest a clean shutdown can take; past it, the process is stuck. */
+/**
+ * Allowance on top of the bounded steps of a shutdown. Each step ends on its
+ * own timer, but work follows each timer (cutting connections, closing the
+ * pool's sockets, writing the log lines) and timers fire late on a busy
+ * event loop; the watchdog should catch a shutdown that is stuck, not one
+ * that is slow by a second.
+ */
+export const SHUTDOWN_SLACK_MS = 5000;
+
+/**
+ * The longest a clean shutdown can take: the delay, the drain, closing the
+ * databases, and the slack. Past it the process is stuck and the watchdog
+ * exits.
+ */
 export function shutdownDeadlineMs(config: ServerConfig): number {
 	return (
 		config.shutdownDelayMs +
 		config.shutdownTimeoutMs +
 		DATABASE_CLOSE_TIMEOUT_MS +
-		5000
+		SHUTDOWN_SLACK_MS
 	);
 }
 
@@ -101,15 +115,11 @@ export async function run(
 				if (databaseConfig.kind !== "embedded") return;
 				logger.info(
 					{ database: describeDatabase(databaseConfig) },
-					`no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; ${describeEmbeddedOpening(databaseConfig)}`,
+					`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(databaseConfig)}`,
 				);
 			},
 			queryTimeoutMs: config.queryTimeoutMs,
-			onQuery: (seconds, outcome) =>
-				metrics.dbQueryDuration.observe(
-					{ outcome, target: "primary" },
-					seconds,
-				),
+			onQuery: observeQueries(metrics, "primary"),
 			onPoolError: (error) => {
 				metrics.dbPoolErrors.inc({ target: "primary" });
 				logger.warn({ err: error }, "a database connection failed");
@@ -145,7 +155,9 @@ export async function run(
 		if (options.replica) {
 			const opened = openReadReplica(options.replica, {
 				primary: database.db,
-				metrics,
+				registry: metrics.registry,
+				onQuery: observeQueries(metrics, "replica"),
+				onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
 				logger,
 				queryTimeoutMs: config.queryTimeoutMs,
 				checkTimeoutMs: config.readyTimeoutMs,
@@ -183,13 +195,12 @@ export async function run(
 			);
 		});
 		const listen = async (app: Koa, port: number): Promise<number> => {
-			const server = createServer(SERVER_LIMITS, app.callback());
-			answerClientErrors(server, logger);
-			// Ask clients not to reuse connections once shutdown has begun.
-			server.on("request", (_request, response) => {
-				if (shuttingDown) response.setHeader("Connection", "close");
+			const server = await serveApp(app, {
+				port,
+				host: config.host,
+				logger,
+				isShuttingDown: () => shuttingDown,
 			});
-			await listenOn(server, port, config.host);
 			servers.push(server);
 			return (server.address() as AddressInfo).port;
 		};
@@ -247,70 +258,10 @@ export async function run(
 	}
 }
 
-async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
-	for (const close of closers.reverse()) {
-		try {
-			await close();
-		} catch (error) {
-			logger.error({ err: error }, "error while closing");
-		}
-	}
-}
-
-/** Runs `close`, but waits no longer than `timeoutMs` for it (a hung database). */
-async function closeWithin(
-	timeoutMs: number,
-	close: Closer,
-	what: string,
-	logger: Logger,
-): Promise<void> {
-	let timer: NodeJS.Timeout | undefined;
-	const timedOut = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			logger.warn({ timeoutMs }, `${what} did not close in time: leaving it`);
-			resolve();
-		}, timeoutMs);
-	});
-	try {
-		await Promise.race([close(), timedOut]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<void> {
-	return new Promise((resolve, reject) => {
-		server.once("error", (error: NodeJS.ErrnoException) => {
-			const reason =
-				error.code === "EADDRINUSE"
-					? `port ${port} on ${host} is already in use: pass --port or set PORT`
-					: `cannot listen on ${host}:${port} (${error.code ?? error.message})`;
-			reject(new CommandError(reason, { cause: error }));
-		});
-		server.listen(port, host, () => resolve());
-	});
-}
-
-/**
- * Stops accepting, lets in-flight requests finish, and after `timeoutMs`
- * cuts whatever is still open.
- */
-async function closeServer(
-	server: Server,
-	timeoutMs: number,
-	logger: Logger,
-): Promise<void> {
-	const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-	server.closeIdleConnections();
-	const deadline = setTimeout(() => {
-		logger.warn(
-			{ timeoutMs },
-			"drain deadline reached: closing open connections",
-		);
-		server.closeAllConnections();
-	}, timeoutMs);
-	await closed;
-	clearTimeout(deadline);
+/** Records each query's duration on `target`'s series. */
+function observeQueries(metrics: Metrics, target: DbTarget): QueryObserver {
+	return (seconds, outcome) =>
+		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
 }
 
 /** Says at start-up whether the database is reachable and the schema current, without blocking. */

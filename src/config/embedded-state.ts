@@ -21,3 +21,14 @@ export function describeEmbeddedOpening(config: EmbeddedConfig): string {
 		? `opening it in ${config.dataDir}…`
 		: `creating it in ${config.dataDir}, which takes several seconds the first time…`;
 }
+
+/**
+ * The notice a command gives when no database is configured: which database
+ * it uses instead (`describeDatabase`'s words, such as "embedded PGlite
+ * database in .sherpany/data") and how to use PostgreSQL.
+ */
+export function describeEmbeddedFallback(
+	database = "embedded PGlite database",
+): string {
+	return `no database configured: using the ${database}; set DATABASE_URL (or PGHOST) to use PostgreSQL`;
+}

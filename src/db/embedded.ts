@@ -10,13 +10,13 @@ import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
 import { CommandError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import {
 	closeOnce,
 	type DatabaseHandle,
 	type OpenDatabaseOptions,
 	toKyselyLog,
-} from "./connect.ts";
-import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+} from "./handle.ts";
 import { loadPgliteAssets } from "./pglite-assets.ts";
 import type { Database } from "./schema.ts";
 

@@ -4,9 +4,9 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
-import type { Metrics, PoolStats } from "../metrics.ts";
-import { closeOnce } from "./connect.ts";
+import { closeOnce, type PoolStats, type QueryObserver } from "./handle.ts";
 import { openPostgres } from "./postgres.ts";
 import { ReadRouter } from "./read-router.ts";
 import { registerReplicaMetrics } from "./replica-metrics.ts";
@@ -14,7 +14,12 @@ import type { Database } from "./schema.ts";
 
 export interface OpenReadReplicaOptions {
 	readonly primary: Kysely<Database>;
-	readonly metrics: Metrics;
+	/** Where the replica's own metrics (lag, fallbacks, reads) register. */
+	readonly registry: Registry;
+	/** Receives the duration and outcome of every query on the replica. */
+	readonly onQuery?: QueryObserver;
+	/** Told of every failed replica connection, after it is logged. */
+	readonly onPoolError?: (error: Error) => void;
 	readonly logger: Logger;
 	readonly queryTimeoutMs: number;
 	/** How long one lag check may take: `/ready`'s timeout. */
@@ -33,18 +38,17 @@ export function openReadReplica(
 	config: ReadReplicaConfig,
 	options: OpenReadReplicaOptions,
 ): ReadReplicaHandle {
-	const { metrics, logger } = options;
+	const { logger } = options;
 	let router: ReadRouter | undefined;
 	const { countFallback, countRead } = registerReplicaMetrics(
-		metrics.registry,
+		options.registry,
 		() => router?.status(),
 	);
 	const handle = openPostgres(config.postgres, {
 		queryTimeoutMs: options.queryTimeoutMs,
-		onQuery: (seconds, outcome) =>
-			metrics.dbQueryDuration.observe({ outcome, target: "replica" }, seconds),
+		onQuery: options.onQuery,
 		onPoolError: (error) => {
-			metrics.dbPoolErrors.inc({ target: "replica" });
+			options.onPoolError?.(error);
 			logger.warn(
 				{ err: error, target: "replica" },
 				"a read-replica connection failed",

@@ -10,7 +10,7 @@ import {
 	type DatabaseHandle,
 	type OpenDatabaseOptions,
 	toKyselyLog,
-} from "./connect.ts";
+} from "./handle.ts";
 import { nameRepeatedStatements } from "./named-statements.ts";
 import type { Database } from "./schema.ts";
 

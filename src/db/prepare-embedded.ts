@@ -6,6 +6,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
+import { readMigrationStatus } from "./migrator.ts";
 import type { Database } from "./schema.ts";
 import { insertSampleUsers } from "./users.ts";
 
@@ -28,9 +29,8 @@ export async function prepareEmbeddedDatabase(
 	migrator: Migrator,
 	options: PrepareEmbeddedOptions,
 ): Promise<EmbeddedPreparation> {
-	const isNew = (await migrator.getMigrations()).every(
-		(migration) => migration.executedAt === undefined,
-	);
+	const { all, pending } = await readMigrationStatus(migrator);
+	const isNew = pending.length === all.length;
 	const { error, results = [] } = await migrator.migrateToLatest();
 	if (error) throw error;
 	const applied = results.map((result) => result.migrationName);

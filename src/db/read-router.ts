@@ -10,7 +10,8 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { isDatabaseUnavailable } from "./errors.ts";
+import { TimeoutError, withTimeout } from "../timeout.ts";
+import { isDatabaseUnavailable } from "./classify-error.ts";
 import {
 	computeLagSeconds,
 	type LagMemory,
@@ -155,7 +156,7 @@ export class ReadRouter {
 		} catch (error) {
 			this.#switchTo(
 				"unreachable",
-				error instanceof CheckTimeout
+				error instanceof TimeoutError
 					? `no answer within ${checkTimeoutMs} ms`
 					: codeOf(error),
 			);
@@ -214,18 +215,4 @@ function codeOf(error: unknown): string {
 	if (typeof code === "string") return code;
 	if (error instanceof AggregateError) return codeOf(error.errors[0]);
 	return "no connection";
-}
-
-class CheckTimeout extends Error {}
-
-async function withTimeout<T>(ms: number, work: () => Promise<T>): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new CheckTimeout()), ms);
-	});
-	try {
-		return await Promise.race([work(), timeout]);
-	} finally {
-		clearTimeout(timer);
-	}
 }

@@ -37,25 +37,47 @@ export function registerReplicaMetrics(
 			this.set(status()?.target === "replica" ? 0 : 1);
 		},
 	});
-	const fallbacks = new Counter({
+	const fallbacks = registerCounter(registry, {
 		name: "sherpany_db_replica_fallbacks_total",
 		help: "Times reads left the read replica for the primary, by reason (unreachable, lagging).",
-		labelNames: ["reason"],
-		registers: [registry],
+		label: "reason",
+		values: ["unreachable", "lagging"],
 	});
-	// Both series exist from the start, so rate() sees the first fallback.
-	for (const reason of ["unreachable", "lagging"] as const)
-		fallbacks.inc({ reason }, 0);
-	const reads = new Counter({
+	const reads = registerCounter(registry, {
 		name: "sherpany_db_reads_total",
 		help: "Reads (a /users page or an export batch) that succeeded, by the database that served them (primary, replica).",
-		labelNames: ["target"],
-		registers: [registry],
+		label: "target",
+		values: ["primary", "replica"],
 	});
-	for (const target of ["primary", "replica"] as const)
-		reads.inc({ target }, 0);
 	return {
 		countFallback: (reason) => fallbacks.inc({ reason }),
 		countRead: (target) => reads.inc({ target }),
 	};
+}
+
+interface CounterOptions<Label extends string> {
+	readonly name: string;
+	readonly help: string;
+	/** The one label, and every value it takes. */
+	readonly label: Label;
+	readonly values: readonly string[];
+}
+
+/**
+ * A counter with one label whose every series exists from the start, at 0,
+ * so that rate() sees the first increment.
+ */
+function registerCounter<Label extends string>(
+	registry: Registry,
+	{ name, help, label, values }: CounterOptions<Label>,
+): Counter<Label> {
+	const counter = new Counter({
+		name,
+		help,
+		labelNames: [label],
+		registers: [registry],
+	});
+	for (const value of values)
+		counter.inc({ [label]: value } as Partial<Record<Label, string>>, 0);
+	return counter;
 }

@@ -1,5 +1,5 @@
 /** The database as Kysely sees it: the tables the migrations create. */
-import type { Generated } from "kysely";
+import type { Generated, Insertable, Selectable } from "kysely";
 
 /** `users`, as created by the original challenge's init.sql. */
 export interface UsersTable {
@@ -12,9 +12,8 @@ export interface Database {
 	users: UsersTable;
 }
 
-/** A user as the API returns it. */
-export interface User {
-	id: number;
-	name: string;
-	email: string;
-}
+/** A user as the API returns it: a row of `users`. */
+export type User = Selectable<UsersTable>;
+
+/** A user to insert: the database assigns the id. */
+export type NewUser = Insertable<UsersTable>;

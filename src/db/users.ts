@@ -1,10 +1,10 @@
 /** Typed queries on `users`. Every function takes the Kysely instance it uses. */
 import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { ReadUsing } from "./read-router.ts";
-import type { Database, User } from "./schema.ts";
+import type { Database, NewUser, User } from "./schema.ts";
 
 /** The sample users that the original init.sql inserted. */
-export const SAMPLE_USERS: readonly Omit<User, "id">[] = [
+export const SAMPLE_USERS: readonly NewUser[] = [
 	{ name: "John Doe", email: "john@example.com" },
 	{ name: "Jane Smith", email: "jane@example.com" },
 	{ name: "Bob Wilson", email: "bob@example.com" },

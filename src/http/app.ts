@@ -14,7 +14,7 @@ import {
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
 import type { Metrics } from "../metrics.ts";
-import { handleErrors } from "./errors.ts";
+import { handleErrors } from "./error-responses.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
 import { securityHeaders } from "./security-headers.ts";

@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { Migrator } from "kysely/migration";
 import { findPendingMigrations } from "../db/migrator.ts";
 import { describeLag, type ReplicaStatus } from "../db/read-router.ts";
+import { TimeoutError, withTimeout } from "../timeout.ts";
 
 /** What `/ready` needs: the database, the migrator, a timeout and whether shutdown began. */
 export interface ReadinessDeps {
@@ -95,20 +96,6 @@ function describeFailure(error: unknown, timeoutMs: number): string {
 	if (error instanceof TimeoutError) return `no answer within ${timeoutMs} ms`;
 	const code = (error as { code?: unknown } | undefined)?.code;
 	return typeof code === "string" ? `unreachable (${code})` : "unreachable";
-}
-
-class TimeoutError extends Error {}
-
-async function withTimeout<T>(ms: number, work: () => Promise<T>): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new TimeoutError()), ms);
-	});
-	try {
-		return await Promise.race([work(), timeout]);
-	} finally {
-		clearTimeout(timer);
-	}
 }
 
 /** Adds `/health` and `/ready` to `router`. */

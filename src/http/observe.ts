@@ -4,6 +4,7 @@
  * included — logs one JSON line and records the duration metric.
  */
 import { randomUUID } from "node:crypto";
+import type { RouterContext } from "@koa/router";
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.ts";
@@ -35,8 +36,9 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
 		ctx.res.once("close", () => {
 			metrics.httpRequestsInFlight.dec();
 			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-			const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-			const route = typeof matched === "string" ? matched : UNMATCHED_ROUTE;
+			// The template of the route that ran (@koa/router's public
+			// `routerPath`); unset when no route matched the path and method.
+			const route = (ctx as RouterContext).routerPath ?? UNMATCHED_ROUTE;
 			const status = ctx.res.writableFinished ? ctx.status : 499;
 			metrics.httpRequestDuration.observe(
 				{ method: ctx.method, route, status_code: String(status) },

@@ -1,6 +1,6 @@
 /** Parsing of query parameters into numbers, with 400s that name the parameter. */
 import type { ParsedUrlQuery } from "node:querystring";
-import { HttpError } from "./errors.ts";
+import { clientError } from "./error-responses.ts";
 
 /** A query parameter that must be a whole number in [min, max]; `fallback` when absent. */
 export function parseIntegerParam(
@@ -13,13 +13,13 @@ export function parseIntegerParam(
 	const raw = query[name];
 	if (raw === undefined) return fallback;
 	if (Array.isArray(raw))
-		throw new HttpError(
+		throw clientError(
 			400,
 			"invalid_parameter",
 			`${name} must be given at most once`,
 		);
 	if (!/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-		throw new HttpError(
+		throw clientError(
 			400,
 			"invalid_parameter",
 			`${name} must be a whole number from ${min} to ${max}`,

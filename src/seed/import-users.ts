@@ -4,9 +4,9 @@
  * malformed line) is reported by line number and nothing is committed.
  */
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.ts";
+import type { Database, NewUser } from "../db/schema.ts";
 import type { UserRow } from "./read-users.ts";
-import { type NewUser, validateUser } from "./validate-user.ts";
+import { validateUser } from "./validate-user.ts";
 
 /** Rows sent to the database per statement. */
 export const IMPORT_BATCH_SIZE = 1000;

@@ -1,12 +1,8 @@
 /** Checks one imported row against the schema's rules, before the database sees it. */
+import type { NewUser } from "../db/schema.ts";
 
 /** `varchar(100)` in the schema. */
 export const MAX_FIELD_LENGTH = 100;
-
-export interface NewUser {
-	readonly name: string;
-	readonly email: string;
-}
 
 /** Returns the user, or a message saying what is wrong with the row. */
 export function validateUser(

@@ -7,6 +7,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
+import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
 import { exists, requireFreshBinary, sandbox } from "../helpers/binary.ts";
 import {
 	appliedStatus,
@@ -17,8 +18,7 @@ import {
 } from "../helpers/binary-checks.ts";
 import { freePort } from "../helpers/serve.ts";
 
-const EMBEDDED_NOTICE =
-	"sherpany: no database configured: using the embedded PGlite database in .sherpany/data; set DATABASE_URL (or PGHOST) to use PostgreSQL\n";
+const EMBEDDED_NOTICE = `sherpany: ${describeEmbeddedFallback("embedded PGlite database in .sherpany/data")}\n`;
 
 await requireFreshBinary();
 
@@ -35,7 +35,7 @@ t.test("on the embedded default database", async (t) => {
 		first.logs(),
 		[
 			{
-				msg: "no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL",
+				msg: describeEmbeddedFallback(),
 				database: "embedded PGlite database in .sherpany/data",
 			},
 			{ msg: "migrated the embedded database", applied: ["0001_create_users"] },

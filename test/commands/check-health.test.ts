@@ -105,7 +105,7 @@ t.test(
 			"the probe ran",
 		);
 		const heavy = modules.filter((line) =>
-			/node_modules\/(pg|kysely|@electric-sql|koa|@koa|pino|prom-client)\/|src\/(db\/(?!errors)|http\/)/.test(
+			/node_modules\/(pg|kysely|@electric-sql|koa|@koa|pino|prom-client)\/|src\/(db\/(?!classify-error)|http\/)/.test(
 				line,
 			),
 		);

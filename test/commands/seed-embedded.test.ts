@@ -6,10 +6,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
+import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
 import { runCli } from "../helpers/cli.ts";
 
-const NOTICE =
-	"sherpany: no database configured: using the embedded PGlite database in .sherpany/data; set DATABASE_URL (or PGHOST) to use PostgreSQL\n";
+const NOTICE = `sherpany: ${describeEmbeddedFallback("embedded PGlite database in .sherpany/data")}\n`;
 
 t.test(
 	"a missing --file is rejected before any database is named or created",

@@ -1,15 +1,13 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { run } from "../../src/commands/seed.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import type { SeedInput } from "../../src/config/seed.ts";
-import { openDatabase } from "../../src/db/connect.ts";
-import { createMigrator } from "../../src/db/migrator.ts";
 import { CommandError } from "../../src/exit-codes.ts";
+import { type CliResult, hasStackTrace, runCli } from "../helpers/cli.ts";
+import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
-const BIN = new URL("../../bin/sherpany", import.meta.url).pathname;
 const SAMPLE_EMAILS = [
 	"john@example.com",
 	"jane@example.com",
@@ -19,17 +17,7 @@ const SAMPLE_EMAILS = [
 const pg = await startPostgres(t);
 
 /** A fresh database migrated to the latest schema, with no users. */
-async function migratedDatabase(): Promise<string> {
-	const url = await pg.createDatabase();
-	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
-	try {
-		const { error } = await createMigrator(handle.db).migrateToLatest();
-		if (error) throw error;
-	} finally {
-		await handle.close();
-	}
-	return url;
-}
+const migratedDatabase = (): Promise<string> => createMigratedDatabase(pg);
 
 interface SeedRun {
 	/** Lines passed to `print`. */
@@ -409,40 +397,18 @@ t.test("seeding before migrate says to run sherpany migrate", async (t) => {
 	);
 });
 
-interface CliResult {
-	readonly code: number;
-	readonly stdout: string;
-	readonly stderr: string;
-}
-
-/** Runs the real `bin/sherpany seed …`, from source. */
+/** Runs the real `bin/sherpany seed …`, from source, on `url` and nothing else configured. */
 function cli(
 	url: string,
 	args: readonly string[],
 	cwd: string,
-	extraEnv: NodeJS.ProcessEnv = {},
+	extraEnv: Record<string, string> = {},
 ): Promise<CliResult> {
-	const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url };
-	delete env.SEED_COUNT;
-	delete env.SEED_FILE;
-	delete env.DATABASE_URL_FILE;
-	Object.assign(env, extraEnv);
-	return new Promise((resolve) => {
-		execFile(
-			BIN,
-			["seed", ...args],
-			{ env, cwd, timeout: 60_000 },
-			(error, stdout, stderr) => {
-				const code =
-					error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-				resolve({ code, stdout, stderr });
-			},
-		);
-	});
+	return runCli(["seed", ...args], { DATABASE_URL: url, ...extraEnv }, cwd);
 }
 
 function noStackTrace(t: Test, result: CliResult, what: string): void {
-	t.notMatch(result.stderr, /^\s+at /m, `${what}: no stack trace`);
+	t.notOk(hasStackTrace(result.stderr), `${what}: no stack trace`);
 }
 
 t.test("the CLI: exit codes and messages", async (t) => {
@@ -514,7 +480,7 @@ t.test("the CLI: exit codes and messages", async (t) => {
 		["users.txt", "SEED_FILE: users.txt must end in .csv, .ndjson or .jsonl"],
 		["dir.csv", "SEED_FILE: dir.csv is not a file"],
 		["noheader.csv", "SEED_FILE: the CSV header must name the columns"],
-	]) {
+	] as const) {
 		result = await cli(url, [], dir, { SEED_FILE: seedFile });
 		t.equal(result.code, 2, `SEED_FILE=${seedFile} exits 2`);
 		t.match(result.stderr, `sherpany: ${message}`, `SEED_FILE=${seedFile}`);

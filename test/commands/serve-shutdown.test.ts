@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import t from "tap";
+import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
 import { coverageEnv, SHERPANY_BIN } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe, watchUntilListening } from "../helpers/serve.ts";
@@ -58,7 +59,7 @@ t.test(
 			logs.slice(0, 4),
 			[
 				{
-					msg: `no database configured: using the embedded PGlite database; set DATABASE_URL (or PGHOST) to use PostgreSQL; creating it in ${dataDir}, which takes several seconds the first time…`,
+					msg: `${describeEmbeddedFallback()}; creating it in ${dataDir}, which takes several seconds the first time…`,
 				},
 				{ msg: "migrated the embedded database" },
 				{ msg: "seeded the new embedded database with the sample users" },

@@ -9,11 +9,9 @@
 import { request } from "node:http";
 import fc from "fast-check";
 import t from "tap";
-import { loadDatabaseConfig } from "../../src/config/database.ts";
-import { openDatabase } from "../../src/db/connect.ts";
-import { createMigrator } from "../../src/db/migrator.ts";
 import { insertSampleUsers, insertSyntheticUsers } from "../../src/db/users.ts";
 import { startApp } from "../helpers/app.ts";
+import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
@@ -168,15 +166,10 @@ function encodeLoose(text: string): string {
 t.test(
 	"/users under random input: never a 500, always a JSON 4xx",
 	async (t) => {
-		const url = await pg.createDatabase();
-		const handle = await openDatabase(
-			loadDatabaseConfig({ DATABASE_URL: url }),
-		);
-		const { error } = await createMigrator(handle.db).migrateToLatest();
-		if (error) throw error;
-		await insertSampleUsers(handle.db);
-		await insertSyntheticUsers(handle.db, "fuzz", 1, 50);
-		await handle.close();
+		const url = await createMigratedDatabase(pg, async (db) => {
+			await insertSampleUsers(db);
+			await insertSyntheticUsers(db, "fuzz", 1, 50);
+		});
 		const fingerprint = async () =>
 			(
 				await pg.query(

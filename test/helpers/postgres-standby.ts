@@ -17,7 +17,8 @@ import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Test } from "tap";
-import { findFreePort, type PostgresCluster } from "./postgres.ts";
+import { freePort } from "./free-port.ts";
+import type { PostgresCluster } from "./postgres.ts";
 import {
 	findServerUser,
 	quoteForShell,
@@ -101,7 +102,7 @@ export async function startStandby(
 		"--checkpoint=fast",
 		"--no-sync",
 	]);
-	const port = await findFreePort();
+	const port = await freePort();
 	const start = async (): Promise<void> => {
 		if (running) return;
 		const options = [

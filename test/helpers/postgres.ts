@@ -18,12 +18,12 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import type { Test } from "tap";
 import { makeCertificates } from "./certificates.ts";
+import { freePort } from "./free-port.ts";
 import { chooseServer } from "./postgres-matrix.ts";
 
 export { isPostgresRerun } from "./postgres-matrix.ts";
@@ -185,13 +185,13 @@ export async function startPostgres(
 			running = true;
 		};
 
-		port = await findFreePort();
+		port = await freePort();
 		try {
 			await startOn(port);
 		} catch (error) {
 			// Another process may have taken the port between probing it and binding it: retry once.
 			if (!(error instanceof PortOrStartError && error.portTaken)) throw error;
-			port = await findFreePort();
+			port = await freePort();
 			await startOn(port);
 		}
 		watchdog = startWatchdog(tools, dataDir, dir);
@@ -308,20 +308,4 @@ class PortOrStartError extends Error {
 		this.portTaken =
 			/could not bind|Address already in use|another postmaster/i.test(log);
 	}
-}
-
-/** A port on 127.0.0.1 that nothing listened on a moment ago. */
-export function findFreePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			const port = typeof address === "object" && address ? address.port : 0;
-			server.close(() =>
-				port ? resolve(port) : reject(new Error("could not read a free port")),
-			);
-		});
-	});
 }

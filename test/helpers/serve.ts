@@ -1,24 +1,16 @@
 /** Starts `bin/sherpany serve` as a child process on a free port and waits until it listens. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import type { Test } from "tap";
 import { coverageEnv, SHERPANY_BIN } from "./cli.ts";
+import { freePort } from "./free-port.ts";
+
+// Suites that start `serve` pick its ports here too.
+export { freePort };
 
 export interface ServeProcess extends ServeOutput {
 	readonly child: ChildProcess;
 	readonly port: number;
 	readonly baseUrl: string;
-}
-
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = server.address();
-	await new Promise((resolve) => server.close(resolve));
-	if (address === null || typeof address === "string")
-		throw new Error("no port");
-	return address.port;
 }
 
 export async function startServe(

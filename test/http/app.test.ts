@@ -1,24 +1,18 @@
 import { Client } from "pg";
 import t from "tap";
-import { loadDatabaseConfig } from "../../src/config/database.ts";
-import { openDatabase } from "../../src/db/connect.ts";
-import { createMigrator } from "../../src/db/migrator.ts";
 import { insertSampleUsers, insertSyntheticUsers } from "../../src/db/users.ts";
 import { startApp } from "../helpers/app.ts";
+import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
 
 /** A migrated database with the sample users and `extra` synthetic ones. */
-async function seededDatabase(extra = 0): Promise<string> {
-	const url = await pg.createDatabase();
-	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
-	const { error } = await createMigrator(handle.db).migrateToLatest();
-	if (error) throw error;
-	await insertSampleUsers(handle.db);
-	if (extra > 0) await insertSyntheticUsers(handle.db, "test", 1, extra);
-	await handle.close();
-	return url;
+function seededDatabase(extra = 0): Promise<string> {
+	return createMigratedDatabase(pg, async (db) => {
+		await insertSampleUsers(db);
+		if (extra > 0) await insertSyntheticUsers(db, "test", 1, extra);
+	});
 }
 
 t.test("GET /users returns the original shape, ordered by id", async (t) => {
@@ -269,13 +263,7 @@ t.test(
 	"a database outage gives 503 with Retry-After, and recovery needs no restart",
 	async (t) => {
 		const cluster = await startPostgres(t);
-		const url = await cluster.createDatabase();
-		const handle = await openDatabase(
-			loadDatabaseConfig({ DATABASE_URL: url }),
-		);
-		await createMigrator(handle.db).migrateToLatest();
-		await insertSampleUsers(handle.db);
-		await handle.close();
+		const url = await createMigratedDatabase(cluster, insertSampleUsers);
 		const app = await startApp(t, url);
 		t.equal((await app.get("/users")).status, 200);
 

@@ -3,24 +3,18 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t from "tap";
-import { loadDatabaseConfig } from "../../src/config/database.ts";
-import { openDatabase } from "../../src/db/connect.ts";
-import { createMigrator } from "../../src/db/migrator.ts";
 import { insertSyntheticUsers } from "../../src/db/users.ts";
 import { startApp } from "../helpers/app.ts";
+import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
 
 /** A migrated database with `count` synthetic users: far more than fit in the socket buffers. */
-async function seededDatabase(count: number): Promise<string> {
-	const url = await pg.createDatabase();
-	const handle = await openDatabase(loadDatabaseConfig({ DATABASE_URL: url }));
-	const { error } = await createMigrator(handle.db).migrateToLatest();
-	if (error) throw error;
-	await insertSyntheticUsers(handle.db, "disconnect", 1, count);
-	await handle.close();
-	return url;
+function seededDatabase(count: number): Promise<string> {
+	return createMigratedDatabase(pg, (db) =>
+		insertSyntheticUsers(db, "disconnect", 1, count),
+	);
 }
 
 /** A debug-level logger whose lines are parsed into `lines`. */

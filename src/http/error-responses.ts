@@ -2,35 +2,51 @@
  * JSON errors, `{"error":{"code","message"}}`. Only errors marked as exposed
  * show their message; everything else is a generic 500 and goes to the log.
  */
+import createHttpError from "http-errors";
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
 import {
 	isDatabaseUnavailable,
 	isSchemaMissing,
 	isTlsFailure,
-} from "../db/errors.ts";
+} from "../db/classify-error.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** An error whose message is safe to show to the client. */
-export class HttpError extends Error {
-	override name = "HttpError";
-	readonly expose = true;
-	readonly status: number;
-	readonly code: string;
-	constructor(status: number, code: string, message: string) {
-		super(message);
-		this.status = status;
-		this.code = code;
-	}
+/** The codes of the client errors that handlers raise with `clientError`. */
+const CLIENT_ERROR_CODES = ["invalid_parameter"] as const;
+
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** Every `error.code` a JSON error body can carry. */
+export type ErrorCode =
+	| ClientErrorCode
+	| "bad_request"
+	| "not_found"
+	| "method_not_allowed"
+	| "not_implemented"
+	| "database_unavailable"
+	| "schema_not_ready"
+	| "internal";
+
+/**
+ * A client error whose message and code reach the client: Koa's own
+ * http-errors error (exposed, as every 4xx is), carrying its code.
+ */
+export function clientError(
+	status: number,
+	code: ClientErrorCode,
+	message: string,
+): createHttpError.HttpError {
+	return createHttpError(status, message, { code });
 }
 
 /** Sends a JSON error body with the given status. */
 export function sendError(
 	ctx: Context,
 	status: number,
-	code: string,
+	code: ErrorCode,
 	message: string,
 ): void {
 	// Status first: Koa turns a default 404 into 200 when a body is set.
@@ -38,7 +54,7 @@ export function sendError(
 	ctx.body = { error: { code, message } };
 }
 
-const CODES_BY_STATUS: Readonly<Record<number, [string, string]>> = {
+const CODES_BY_STATUS: Readonly<Record<number, [ErrorCode, string]>> = {
 	404: ["not_found", "no such resource"],
 	405: ["method_not_allowed", "method not allowed"],
 	501: ["not_implemented", "method not implemented"],
@@ -73,10 +89,6 @@ export function handleErrors(logger: Logger) {
 }
 
 function respondToError(ctx: Context, error: unknown, logger: Logger): void {
-	if (error instanceof HttpError) {
-		sendError(ctx, error.status, error.code, error.message);
-		return;
-	}
 	if (isDatabaseUnavailable(error) || isTlsFailure(error)) {
 		logger.warn(
 			{ err: error, requestId: ctx.state.requestId },
@@ -103,13 +115,14 @@ function respondToError(ctx: Context, error: unknown, logger: Logger): void {
 		);
 		return;
 	}
-	// Koa's own client errors (http-errors with expose set), e.g. a malformed body.
+	// Client errors: ours (clientError, with a code) and Koa's own
+	// (http-errors with expose set, e.g. a malformed body).
 	const status = statusOf(error);
 	if (status !== undefined && status >= 400 && status < 500) {
 		sendError(
 			ctx,
 			status,
-			"bad_request",
+			codeOf(error) ?? "bad_request",
 			error instanceof Error ? error.message : "bad request",
 		);
 		return;
@@ -132,4 +145,10 @@ function statusOf(error: unknown): number | undefined {
 		return typeof error.status === "number" ? error.status : undefined;
 	}
 	return undefined;
+}
+
+/** The code `clientError` gave the error; undefined for anyone else's. */
+function codeOf(error: unknown): ClientErrorCode | undefined {
+	const code = (error as { code?: unknown }).code;
+	return CLIENT_ERROR_CODES.find((known) => known === code);
 }

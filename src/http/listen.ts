@@ -1,0 +1,73 @@
+/** Putting the app on an `http.Server` and a port, and taking it off again with a drain deadline. */
+import { createServer, type Server } from "node:http";
+import type Koa from "koa";
+import type { Logger } from "pino";
+import { CommandError } from "../exit-codes.ts";
+import { answerClientErrors } from "./client-error.ts";
+import { SERVER_LIMITS } from "./server-limits.ts";
+
+export interface ServeAppOptions {
+	readonly port: number;
+	readonly host: string;
+	/** Where the requests that Node's parser rejects, before Koa sees them, are logged (at debug). */
+	readonly logger: Logger;
+	/** True once shutdown has begun: responses then ask clients not to reuse the connection. */
+	readonly isShuttingDown: () => boolean;
+}
+
+/**
+ * Serves `app` on a new server with the service's limits, answering
+ * malformed requests with JSON, and resolves once it listens.
+ */
+export async function serveApp(
+	app: Koa,
+	options: ServeAppOptions,
+): Promise<Server> {
+	const server = createServer(SERVER_LIMITS, app.callback());
+	answerClientErrors(server, options.logger);
+	server.on("request", (_request, response) => {
+		if (options.isShuttingDown()) response.setHeader("Connection", "close");
+	});
+	await listenOn(server, options.port, options.host);
+	return server;
+}
+
+/** Listens on `host:port`; a port in use fails with a message that says how to pick another. */
+export function listenOn(
+	server: Server,
+	port: number,
+	host: string,
+): Promise<void> {
+	return new Promise((resolve, reject) => {
+		server.once("error", (error: NodeJS.ErrnoException) => {
+			const reason =
+				error.code === "EADDRINUSE"
+					? `port ${port} on ${host} is already in use: pass --port or set PORT`
+					: `cannot listen on ${host}:${port} (${error.code ?? error.message})`;
+			reject(new CommandError(reason, { cause: error }));
+		});
+		server.listen(port, host, () => resolve());
+	});
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, and after `timeoutMs`
+ * cuts whatever is still open.
+ */
+export async function closeServer(
+	server: Server,
+	timeoutMs: number,
+	logger: Logger,
+): Promise<void> {
+	const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+	server.closeIdleConnections();
+	const deadline = setTimeout(() => {
+		logger.warn(
+			{ timeoutMs },
+			"drain deadline reached: closing open connections",
+		);
+		server.closeAllConnections();
+	}, timeoutMs);
+	await closed;
+	clearTimeout(deadline);
+}
