@@ -42,6 +42,22 @@ const SERVE_PEAK_BYTES = 300e6;
 /** check-health's maximum RSS (GNU time, 21 runs on a loaded machine; the bench saw 44 MiB). */
 const CHECK_HEALTH_PEAK_BYTES = 65 * 2 ** 20;
 
+/** The postgres component's SQL files, as on disk. */
+const COMPONENT_SQL = Object.fromEntries(
+	await Promise.all(
+		["roles.sql", "logins.sql"].map(async (name) => [
+			name,
+			await readFile(
+				new URL(
+					`../../deploy/kubernetes/components/postgres/${name}`,
+					import.meta.url,
+				),
+				"utf8",
+			),
+		]),
+	),
+) as Record<string, string>;
+
 /** Secrets that exist outside the rendered objects: made by an operator, a person or cert-manager. */
 const EXTERNAL_SECRETS = new Set([
 	"sherpany-database", // by hand, or by the ExternalSecret of the same name
@@ -575,10 +591,15 @@ function checkDatabaseRoles(
 		(o) =>
 			o.kind === "ConfigMap" && o.metadata.name === initdb?.configMap?.name,
 	);
+	// Generated from the component's files, never a pasted copy that could
+	// drift from the roles.sql the least-privilege suite tests.
 	t.same(
-		Object.keys((scripts?.data ?? {}) as Record<string, string>).sort(),
-		["10-roles.sql", "20-logins.sql"],
-		`${combination.label}: the image's initdb runs the roles, then their logins`,
+		scripts?.data,
+		{
+			"10-roles.sql": COMPONENT_SQL["roles.sql"],
+			"20-logins.sql": COMPONENT_SQL["logins.sql"],
+		},
+		`${combination.label}: the image's initdb runs roles.sql, then logins.sql, as they are on disk`,
 	);
 }
 
