@@ -7,6 +7,9 @@
  * --dbname $POSTGRES_DB`, in the container's environment. The scripts are
  * the rendered ConfigMap's own, not a copy.
  *
+ * Run again on the same cluster, it skips the database and runs the scripts
+ * again, as an operator does on an existing volume.
+ *
  * What differs from the pod: psql runs on the host over TCP, and the
  * container's Secret volumes are written to a temp dir, so an environment
  * value naming a file under a mount path is pointed at the same file there.
@@ -54,7 +57,13 @@ export async function runImageInitdb(
 		throw new Error(
 			`${name}: POSTGRES_USER ${superuser}: only postgres can be emulated here`,
 		);
-	if (database !== "postgres")
+	// Missing only on the first run: a second one is an operator re-running
+	// the scripts on an existing volume (the component's README).
+	const existing = await pg.query(
+		pg.adminUrl,
+		`SELECT 1 FROM pg_database WHERE datname = '${database.replaceAll("'", "''")}'`,
+	);
+	if (existing.length === 0)
 		await pg.query(pg.adminUrl, `CREATE DATABASE "${database}"`);
 
 	const root = await mkdtemp(join(tmpdir(), "sherpany-initdb-"));
