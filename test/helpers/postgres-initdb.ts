@@ -150,7 +150,13 @@ function run(
 ): Promise<void> {
 	return new Promise((resolve, reject) => {
 		execFile(file, args, { env }, (error, _stdout, stderr) => {
-			if (error)
+			if ((error as { code?: unknown } | null)?.code === "ENOENT")
+				reject(
+					new Error(
+						`${file} not found: PostgreSQL's client is needed (sudo bash .ci/install-postgres.sh installs it with the server)`,
+					),
+				);
+			else if (error)
 				reject(
 					new Error(`${file} ${args.join(" ")} failed: ${stderr.trim()}`, {
 						cause: error,
