@@ -18,8 +18,19 @@ import {
 } from "../helpers/ansible.ts";
 import { type KubeObject, kustomize } from "../helpers/kustomize.ts";
 
-/** overlays/dev's throwaway password, which it keeps in the repository on purpose. */
-const DEV_PASSWORD = "dev-only-not-a-secret";
+/** overlays/dev's throwaway passwords, which it keeps in the repository on purpose, as host_vars/dev's vault variables. */
+const DEV_VAULT = {
+	vault_sherpany_db_superuser_password: "dev-only-superuser-not-a-secret",
+	vault_sherpany_db_migrate_password: "dev-only-migrate-not-a-secret",
+	vault_sherpany_db_serve_password: "dev-only-serve-not-a-secret",
+};
+
+/** A complete vaulted Secret for an in-cluster database. */
+const IN_CLUSTER_SECRET = {
+	"superuser-password": "x",
+	"migrate-password": "y",
+	"serve-password": "z",
+};
 
 /** Choices the role refuses, and what its message must name. */
 const REFUSED: readonly {
@@ -37,13 +48,31 @@ const REFUSED: readonly {
 			/sherpany_database=cloudnativepg takes sherpany_credentials=existing/,
 	},
 	{
-		label: "an in-cluster database without its password",
+		label: "an in-cluster database without its passwords",
 		vars: { sherpany_database_secret: { uri: "postgres://x" } },
-		message: /needs sherpany_database_secret\.password/,
+		message:
+			/needs sherpany_database_secret\.superuser-password, \.migrate-password, \.serve-password/,
+	},
+	{
+		label: "an in-cluster database missing one role's password",
+		vars: {
+			sherpany_database_secret: {
+				"superuser-password": "x",
+				"migrate-password": "y",
+			},
+		},
+		message: /needs sherpany_database_secret\.superuser-password/,
+	},
+	{
+		label: "the same password for two roles",
+		vars: {
+			sherpany_database_secret: { ...IN_CLUSTER_SECRET, "serve-password": "y" },
+		},
+		message: /no two the same/,
 	},
 	{
 		label: "a Secret key that would name a file outside the render directory",
-		vars: { sherpany_database_secret: { password: "x", "../x": "y" } },
+		vars: { sherpany_database_secret: { ...IN_CLUSTER_SECRET, "../x": "y" } },
 		message: /keys made of letters, digits/,
 	},
 	{
@@ -65,10 +94,7 @@ const REFUSED: readonly {
 if (await ansibleOrSkip(t)) {
 	// Every play starts at once: each spends most of its time starting processes.
 	const example = Promise.all([
-		renderWithAnsible(
-			{ vault_sherpany_db_password: DEV_PASSWORD },
-			{ inventory: "inventory/example.yml" },
-		),
+		renderWithAnsible(DEV_VAULT, { inventory: "inventory/example.yml" }),
 		kustomize("overlays/dev"),
 		kustomize("overlays/release"),
 	]);

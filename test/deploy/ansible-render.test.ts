@@ -46,10 +46,18 @@ const SECRET_LABELS = {
 	"app.kubernetes.io/component": "database",
 };
 
+/** The in-cluster database's vaulted passwords, one per role, with characters YAML and shells care about. */
+const VAULTED = {
+	"migrate-password": "m1grate=with#odd'chars",
+	"serve-password": 's3rve "quoted" & spaced',
+	"superuser-password": "superuser:password\\n",
+};
+
 const choices: Choice[] = [
 	{
-		label: "defaults: in-cluster PostgreSQL, password from the vault, seed Job",
-		vars: { sherpany_database_secret: { password: "s3cret=with#odd'chars" } },
+		label:
+			"defaults: in-cluster PostgreSQL, one password per role from the vault, seed Job",
+		vars: { sherpany_database_secret: VAULTED },
 		kustomization: {
 			namespace: "sherpany",
 			resources: ["base"],
@@ -59,7 +67,9 @@ const choices: Choice[] = [
 				{
 					name: "sherpany-database",
 					options: { labels: SECRET_LABELS },
-					literals: ["password=s3cret=with#odd'chars"],
+					literals: Object.entries(VAULTED).map(
+						([key, value]) => `${key}=${value}`,
+					),
 				},
 			],
 			patches: [replicas(2, 6)],
@@ -68,12 +78,17 @@ const choices: Choice[] = [
 			findObject(objects, "StatefulSet", "sherpany-postgres");
 			findObject(objects, "CronJob", "sherpany-seed");
 			const secret = objects.find((o) => o.kind === "Secret") as
-				| { data?: { password?: string } }
+				| { data?: Record<string, string> }
 				| undefined;
-			t.equal(
-				Buffer.from(secret?.data?.password ?? "", "base64").toString(),
-				"s3cret=with#odd'chars",
-				"the vaulted password arrives byte for byte",
+			t.same(
+				Object.fromEntries(
+					Object.entries(secret?.data ?? {}).map(([key, value]) => [
+						key,
+						Buffer.from(value, "base64").toString(),
+					]),
+				),
+				VAULTED,
+				"the vaulted passwords arrive byte for byte, under the keys the postgres component reads",
 			);
 		},
 	},

@@ -126,7 +126,11 @@ if (await ansibleOrSkip(t)) {
 			"-e",
 			JSON.stringify({
 				sherpany_render_dir: dir,
-				sherpany_database_secret: { password: "x" },
+				sherpany_database_secret: {
+					"superuser-password": "x",
+					"migrate-password": "y",
+					"serve-password": "z",
+				},
 			}),
 			"site.yml",
 		]);

@@ -18,6 +18,13 @@
  * The image is run by the ID its build reported (`npm run image`): on a
  * shared machine another checkout may move the tags.
  *
+ * With the postgres component (and the dev overlay, which uses it) the
+ * database is made the way the component makes it: the StatefulSet's own
+ * initdb scripts (its ConfigMap, roles.sql and logins.sql) run as the postgres
+ * image would run them, and the app roles must then log in with the
+ * passwords those scripts read from the Secret. migrate and seed must work as
+ * sherpany_migrate, serve as sherpany_serve, whose credentials cannot INSERT.
+ *
  * What the manifests leave to the cluster the test supplies: the Secrets'
  * contents, Service DNS names (pointed at the pod's 127.0.0.1, where a
  * bridge forwards port 5432 to the test PostgreSQL), and the CA bundle an
@@ -26,6 +33,7 @@
 import { readFile } from "node:fs/promises";
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import type { IContainer, IPodSpec, IService } from "kubernetes-models/v1";
+import { Client } from "pg";
 import t, { type Test } from "tap";
 import { shutdownDeadlineMs } from "../../src/commands/serve.ts";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
@@ -42,6 +50,8 @@ import {
 import { type PodSandbox, startPodSandbox } from "../helpers/pod-sandbox.ts";
 import { podman, podmanOk } from "../helpers/podman.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { requirePasswords } from "../helpers/postgres-hba.ts";
+import { runImageInitdb } from "../helpers/postgres-initdb.ts";
 import { useServerCertificate } from "../helpers/server-certificate.ts";
 
 const { version } = JSON.parse(
@@ -71,14 +81,6 @@ interface Variant {
 	}>;
 }
 
-/** What the StatefulSet's POSTGRES_USER/POSTGRES_DB make on first start. */
-async function createSherpanyDatabase(
-	pg: Awaited<ReturnType<typeof startPostgres>>,
-): Promise<void> {
-	await pg.query(pg.adminUrl, "CREATE ROLE sherpany LOGIN");
-	await pg.query(pg.adminUrl, "CREATE DATABASE sherpany OWNER sherpany");
-}
-
 const VARIANTS: Variant[] = [
 	{
 		label: "base: DATABASE_URL_FILE reads the Secret's uri",
@@ -100,12 +102,16 @@ const VARIANTS: Variant[] = [
 		label: "postgres component: libpq variables and PGPASSWORD_FILE",
 		components: ["postgres", "seed-job"],
 		ssl: false,
-		async setUp(pg) {
-			await createSherpanyDatabase(pg);
+		// The database and its roles come from the StatefulSet's initdb (runVariant).
+		async setUp() {
 			return {
 				database: "sherpany",
 				secrets: {
-					"sherpany-database": { password: "not-checked-trust-auth" },
+					"sherpany-database": {
+						"superuser-password": "superuser-password-of-the-test",
+						"migrate-password": "migrate-password-of-the-test",
+						"serve-password": "serve-password-of-the-test",
+					},
 				},
 				hosts: { "sherpany-postgres": "127.0.0.1" },
 			};
@@ -169,8 +175,8 @@ const VARIANTS: Variant[] = [
 		overlay: "dev",
 		manifestImage: `localhost/sherpany:${version}`,
 		ssl: false,
-		async setUp(pg) {
-			await createSherpanyDatabase(pg);
+		// The database and its roles come from the StatefulSet's initdb (runVariant).
+		async setUp() {
 			// The Secret is the overlay's own (secretGenerator), read from the rendered objects.
 			return {
 				database: "sherpany",
@@ -265,6 +271,29 @@ async function runVariant(
 		/\/postgres$/,
 		`/${cluster.database}`,
 	);
+	const migrateEnv = resolveEnv(migrate, objects, facts);
+	const serveEnv = resolveEnv(serve, objects, facts);
+
+	// The in-cluster PostgreSQL: its own first-start scripts make the database
+	// and the roles, which from then on must give their passwords.
+	const initdb = objects.some(
+		(o) => o.kind === "StatefulSet" && o.metadata.name === "sherpany-postgres",
+	)
+		? await runImageInitdb(t, pg, objects, facts)
+		: undefined;
+	if (initdb) {
+		t.same(
+			[initdb.database, ...initdb.scripts],
+			[cluster.database, "10-roles.sql", "20-logins.sql"],
+			"the StatefulSet's initdb made the database and ran roles.sql, then logins.sql",
+		);
+		t.same(
+			[migrateEnv.PGUSER, serveEnv.PGUSER],
+			["sherpany_migrate", "sherpany_serve"],
+			"migrate connects as the owner role, serve as the read-only one",
+		);
+		await requirePasswords(pg, ["sherpany_migrate", "sherpany_serve"]);
+	}
 
 	// Init container: every replica runs it, possibly at once; all must succeed.
 	const initArgs = await podmanRunArgs(t, pod, migrate, objects, facts, [
@@ -286,6 +315,17 @@ async function runVariant(
 		"SELECT count(*)::int AS count FROM users",
 	);
 	t.equal(count, 0, "the migrated schema has an empty users table");
+	if (initdb) {
+		const owners = await pg.query(
+			databaseUrl,
+			"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'",
+		);
+		t.same(
+			owners.map((row) => row.tableowner),
+			["sherpany_migrate"],
+			"migrate ran as sherpany_migrate, which owns every table",
+		);
+	}
 
 	// The main container, until the startup probe passes.
 	const name = `sherpany-conformance-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
@@ -338,11 +378,18 @@ async function runVariant(
 	);
 	const [sessions] = await pg.query(
 		databaseUrl,
-		`SELECT count(*)::int AS count, coalesce(bool_and(s.ssl), false) AS ssl
+		`SELECT count(*)::int AS count, coalesce(bool_and(s.ssl), false) AS ssl,
+		   array_agg(DISTINCT a.usename::text) AS users
 		 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
 		 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
 	);
 	t.ok(Number(sessions?.count) > 0, "serve holds a connection to the database");
+	if (initdb)
+		t.same(
+			sessions?.users,
+			["sherpany_serve"],
+			"every serve connection is sherpany_serve's",
+		);
 	t.equal(
 		sessions?.ssl,
 		variant.ssl,
@@ -424,6 +471,26 @@ async function runVariant(
 		"the sample users, once, after two seed runs",
 	);
 
+	// The seed Job wrote as sherpany_migrate; serve's own credentials cannot.
+	if (initdb) {
+		const reader = new Client({
+			host: "127.0.0.1",
+			port: pg.port,
+			database: cluster.database,
+			user: serveEnv.PGUSER,
+			password: mountedSecret(pod, serve, serveEnv.PGPASSWORD_FILE, facts),
+		});
+		await reader.connect();
+		t.teardown(() => reader.end());
+		await t.rejects(
+			reader.query(
+				"INSERT INTO users (name, email) VALUES ('Mallory', 'mallory@example.com')",
+			),
+			{ code: "42501" },
+			"serve's credentials (PGUSER, PGPASSWORD_FILE) log in, and INSERT is refused",
+		);
+	}
+
 	// A manifest that breaks the binary's contract fails: a moved secret mount.
 	const moved = {
 		...migrate,
@@ -482,6 +549,26 @@ async function runVariant(
 		preStop + stopMs < grace,
 		`and within the grace period: preStop ${preStop} ms + ${stopMs} ms < ${grace} ms`,
 	);
+}
+
+/** The content of the Secret key that `container` sees at `file`. */
+function mountedSecret(
+	pod: IPodSpec,
+	container: IContainer,
+	file: string | undefined,
+	facts: { secrets: Record<string, Record<string, string>> },
+): string {
+	for (const mount of container.volumeMounts ?? []) {
+		if (!file?.startsWith(`${mount.mountPath}/`)) continue;
+		const secret = pod.volumes?.find((v) => v.name === mount.name)?.secret;
+		const path = file.slice(mount.mountPath.length + 1);
+		const key = secret?.items
+			? secret.items.find((item) => item.path === path)?.key
+			: path;
+		const value = facts.secrets[secret?.secretName ?? ""]?.[key ?? ""];
+		if (value !== undefined) return value;
+	}
+	throw new Error(`${container.name}: no Secret key is mounted at ${file}`);
 }
 
 async function pollUntil200(

@@ -13,7 +13,7 @@ import type {
 	IIngress,
 	INetworkPolicy,
 } from "kubernetes-models/networking.k8s.io/v1";
-import type { IPodSpec, IService } from "kubernetes-models/v1";
+import type { IContainer, IPodSpec, IService } from "kubernetes-models/v1";
 import t, { type Test } from "tap";
 import {
 	type Combination,
@@ -21,7 +21,7 @@ import {
 	listCombinations,
 	renderCombination,
 } from "../helpers/deploy-combinations.ts";
-import { parseQuantity } from "../helpers/kube-container.ts";
+import { parseQuantity, resolveEnv } from "../helpers/kube-container.ts";
 import { podSpecOf } from "../helpers/kube-policy.ts";
 import { findObject, type KubeObject } from "../helpers/kustomize.ts";
 
@@ -42,6 +42,22 @@ const SERVE_PEAK_BYTES = 300e6;
 /** check-health's maximum RSS (GNU time, 21 runs on a loaded machine; the bench saw 44 MiB). */
 const CHECK_HEALTH_PEAK_BYTES = 65 * 2 ** 20;
 
+/** The postgres component's SQL files, as on disk. */
+const COMPONENT_SQL = Object.fromEntries(
+	await Promise.all(
+		["roles.sql", "logins.sql"].map(async (name) => [
+			name,
+			await readFile(
+				new URL(
+					`../../deploy/kubernetes/components/postgres/${name}`,
+					import.meta.url,
+				),
+				"utf8",
+			),
+		]),
+	),
+) as Record<string, string>;
+
 /** Secrets that exist outside the rendered objects: made by an operator, a person or cert-manager. */
 const EXTERNAL_SECRETS = new Set([
 	"sherpany-database", // by hand, or by the ExternalSecret of the same name
@@ -61,6 +77,7 @@ for (const combination of await listCombinations()) {
 		checkIngress(t, objects);
 		checkDatabaseCa(t, objects);
 		checkSeedJob(t, objects);
+		checkDatabaseRoles(t, objects, combination);
 		checkServiceMonitors(t, objects);
 	});
 }
@@ -458,8 +475,8 @@ function checkSeedJob(t: Tap, objects: KubeObject[]): void {
 	);
 	t.same(
 		container?.envFrom,
-		pod.containers[0]?.envFrom,
-		"with the Deployment's settings",
+		migrate?.envFrom,
+		"with the settings of the Deployment's migrate (seed writes, as migrate does)",
 	);
 	t.same(
 		container?.volumeMounts,
@@ -486,6 +503,122 @@ function checkSeedJob(t: Tap, objects: KubeObject[]): void {
 		"Never",
 		"a failed seed is retried by the Job, not restarted in place",
 	);
+}
+
+/**
+ * The postgres component's three roles: serve reads as sherpany_serve, the
+ * writers (migrate, seed) as sherpany_migrate, each container sees only its
+ * own password, and only PostgreSQL's pod holds the superuser's.
+ */
+function checkDatabaseRoles(
+	t: Tap,
+	objects: KubeObject[],
+	combination: Combination,
+): void {
+	const statefulSet = objects.find(
+		(o) => o.kind === "StatefulSet" && o.metadata.name === "sherpany-postgres",
+	);
+	if (!statefulSet) return;
+	const deployment = findObject<IDeployment & KubeObject>(
+		objects,
+		"Deployment",
+		"sherpany",
+	);
+	const pod = deployment.spec?.template.spec as IPodSpec;
+	const cronJob = objects.find((o) => o.kind === "CronJob");
+	const seedPod = cronJob ? (podSpecOf(cronJob) as IPodSpec) : undefined;
+	const app: [string, IPodSpec, IContainer | undefined, string, string][] = [
+		["serve", pod, pod.containers[0], "sherpany_serve", "serve-password"],
+		[
+			"migrate",
+			pod,
+			pod.initContainers?.[0],
+			"sherpany_migrate",
+			"migrate-password",
+		],
+		...(seedPod
+			? [
+					[
+						"seed",
+						seedPod,
+						seedPod.containers[0],
+						"sherpany_migrate",
+						"migrate-password",
+					] as [string, IPodSpec, IContainer | undefined, string, string],
+				]
+			: []),
+	];
+	for (const [label, spec, container, role, key] of app) {
+		const env = resolveEnv(container as IContainer, objects, { secrets: {} });
+		t.equal(env.PGUSER, role, `${label} connects as ${role}`);
+		t.same(
+			readableSecretFiles(spec, container as IContainer),
+			{ [env.PGPASSWORD_FILE ?? ""]: `sherpany-database/${key}` },
+			`${label} reads its password from ${key}, and sees no other key of the Secret`,
+		);
+	}
+	const postgres = (podSpecOf(statefulSet) as IPodSpec)
+		.containers[0] as IContainer;
+	const env = resolveEnv(postgres, objects, { secrets: {} });
+	const files = readableSecretFiles(
+		podSpecOf(statefulSet) as IPodSpec,
+		postgres,
+	);
+	t.equal(
+		files[env.POSTGRES_PASSWORD_FILE ?? ""],
+		"sherpany-database/superuser-password",
+		"PostgreSQL's superuser has a password of its own",
+	);
+	t.notOk(
+		["sherpany_serve", "sherpany_migrate"].includes(env.POSTGRES_USER ?? ""),
+		`the superuser (${env.POSTGRES_USER}) is neither app role`,
+	);
+	t.same(
+		[env.SHERPANY_MIGRATE_PASSWORD_FILE, env.SHERPANY_SERVE_PASSWORD_FILE].map(
+			(file) => files[file ?? ""],
+		),
+		["sherpany-database/migrate-password", "sherpany-database/serve-password"],
+		"the init script reads the same Secret keys the app's containers use",
+	);
+	const initdb = (podSpecOf(statefulSet) as IPodSpec).volumes?.find(
+		(v) =>
+			v.name ===
+			postgres.volumeMounts?.find(
+				(m) => m.mountPath === "/docker-entrypoint-initdb.d",
+			)?.name,
+	);
+	const scripts = objects.find(
+		(o) =>
+			o.kind === "ConfigMap" && o.metadata.name === initdb?.configMap?.name,
+	);
+	// Generated from the component's files, never a pasted copy that could
+	// drift from the roles.sql the least-privilege suite tests.
+	t.same(
+		scripts?.data,
+		{
+			"10-roles.sql": COMPONENT_SQL["roles.sql"],
+			"20-logins.sql": COMPONENT_SQL["logins.sql"],
+		},
+		`${combination.label}: the image's initdb runs roles.sql, then logins.sql, as they are on disk`,
+	);
+}
+
+/** Mounted file path → `secret/key`, for every Secret key a container can read. */
+function readableSecretFiles(
+	pod: IPodSpec,
+	container: IContainer,
+): Record<string, string> {
+	const files: Record<string, string> = {};
+	for (const mount of container.volumeMounts ?? []) {
+		const secret = pod.volumes?.find((v) => v.name === mount.name)?.secret;
+		if (!secret) continue;
+		// A Secret volume without items projects every key: name that.
+		// An overlay's generated Secret has kustomize's hash suffix.
+		for (const item of secret.items ?? [{ key: "*", path: "*" }])
+			files[`${mount.mountPath}/${item.path}`] =
+				`${secret.secretName?.replace(/-[a-z0-9]{10}$/, "")}/${item.key}`;
+	}
+	return files;
 }
 
 /** A ServiceMonitor (monitoring component) must select a Service that exists, on a port it has. */

@@ -144,7 +144,7 @@ t.test("outputs that carry secret values are sensitive", async (t) => {
 	t.notOk(output.kustomization?.sensitive, "kustomization is not");
 	t.notMatch(
 		String(output.kustomization?.value),
-		/secret_literals|database_password|database_url/,
+		/secret_literals|database_passwords|database_url/,
 		"kustomization is built without secret values",
 	);
 });
@@ -226,7 +226,7 @@ t.test(
 				example.variable?.[name],
 				`terraform.tfvars.example sets ${name}, a variable`,
 			);
-		for (const secret of ["database_password", "database_url"])
+		for (const secret of ["database_passwords", "database_url"])
 			t.notOk(secret in tfvars, `terraform.tfvars.example holds no ${secret}`);
 	},
 );

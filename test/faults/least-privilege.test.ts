@@ -1,5 +1,6 @@
 /**
- * Least privilege with deploy/sql/roles.sql: `migrate` and `seed` run as
+ * Least privilege with deploy/kubernetes/components/postgres/roles.sql (the
+ * one copy of the roles' SQL): `migrate` and `seed` run as
  * sherpany_migrate (the schema's owner), `serve` as sherpany_serve, which
  * can read `users` and the migration table (so `/users` and `/ready` work)
  * and can change nothing: INSERT, UPDATE, DELETE and CREATE are refused.
@@ -11,7 +12,10 @@ import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
 
-const ROLES_SQL = new URL("../../deploy/sql/roles.sql", import.meta.url);
+const ROLES_SQL = new URL(
+	"../../deploy/kubernetes/components/postgres/roles.sql",
+	import.meta.url,
+);
 
 const pg = await startPostgres(t);
 

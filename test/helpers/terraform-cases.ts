@@ -17,6 +17,12 @@ const { version } = JSON.parse(
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const CA_BUNDLE =
 	"-----BEGIN CERTIFICATE-----\nMIIBdummyCertificateForTheTestOnly\n-----END CERTIFICATE-----\n";
+/** The in-cluster database's three roles' passwords (all different, 16+ characters). */
+const PASSWORDS = {
+	superuser: "a-superuser-password-of-36-chars!!!",
+	migrate: "a-migrate-password=with#odd'chars",
+	serve: "a-serve-password-of-24-chars",
+};
 const RECOMMENDED_LABELS = {
 	"app.kubernetes.io/name": "sherpany",
 	"app.kubernetes.io/instance": "sherpany",
@@ -48,8 +54,9 @@ export interface Case {
 
 export const CASES: readonly Case[] = [
 	{
-		label: "defaults: in-cluster PostgreSQL, password from a variable",
-		variables: { database_password: "a-password-of-24-chars!" },
+		label:
+			"defaults: in-cluster PostgreSQL, one password per role from a variable",
+		variables: { database_passwords: PASSWORDS },
 		expected: {
 			namespace: "sherpany",
 			components: ["postgres"],
@@ -58,7 +65,11 @@ export const CASES: readonly Case[] = [
 			logLevel: "info",
 			secret: {
 				name: "sherpany-database",
-				literals: ["password=a-password-of-24-chars!"],
+				literals: [
+					`superuser-password=${PASSWORDS.superuser}`,
+					`migrate-password=${PASSWORDS.migrate}`,
+					`serve-password=${PASSWORDS.serve}`,
+				],
 			},
 		},
 	},
@@ -216,7 +227,12 @@ export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 		image: { name: "localhost/sherpany", tag: version },
 		replicas: { min: 1, max: 2 },
 		log_level: "debug",
-		database_password: "dev-only-not-a-secret",
+		// overlays/dev's secretGenerator literals.
+		database_passwords: {
+			superuser: "dev-only-superuser-not-a-secret",
+			migrate: "dev-only-migrate-not-a-secret",
+			serve: "dev-only-serve-not-a-secret",
+		},
 		seed_job: true,
 	},
 	release: {
@@ -249,25 +265,37 @@ export const REFUSED: ReadonlyArray<{
 		label: "cloudnativepg with a password of our own",
 		variables: {
 			database: { mode: "cloudnativepg" },
-			database_password: "x".repeat(20),
+			database_passwords: PASSWORDS,
 		},
 		message: /credentials\.source must be "operator" exactly when/,
 	},
 	{
 		label: "in-cluster with a generated Secret but no password",
 		variables: {},
-		message: /database_password is required when database\.mode is in-cluster/,
+		message: /database_passwords is required when database\.mode is in-cluster/,
+	},
+	{
+		label: "a role's password shorter than 16 characters",
+		variables: { database_passwords: { ...PASSWORDS, serve: "short" } },
+		message: /\.serve must each be at least 16/,
+	},
+	{
+		label: "the same password for two roles",
+		variables: {
+			database_passwords: { ...PASSWORDS, serve: PASSWORDS.migrate },
+		},
+		message: /\.serve must all differ/,
 	},
 	{
 		label: "the latest tag",
-		variables: { image: { tag: "latest" }, database_password: "x".repeat(20) },
+		variables: { image: { tag: "latest" }, database_passwords: PASSWORDS },
 		message: /image\.tag must be a version tag \(not "latest"\)/,
 	},
 	{
 		label: "min replicas above max",
 		variables: {
 			replicas: { min: 3, max: 2 },
-			database_password: "x".repeat(20),
+			database_passwords: PASSWORDS,
 		},
 		message: /replicas must satisfy 1 <= min <= max <= 100/,
 	},
@@ -289,7 +317,7 @@ export const REFUSED: ReadonlyArray<{
 		label: "an Ingress host that is no DNS name",
 		variables: {
 			ingress: { host: "https://api.example.com/" },
-			database_password: "x".repeat(20),
+			database_passwords: PASSWORDS,
 		},
 		message: /ingress\.host must be a fully qualified DNS name/,
 	},

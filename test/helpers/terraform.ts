@@ -28,7 +28,7 @@ export const MAPPING_MODULE = join(TERRAFORM_DIR, "modules/kustomization");
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
 
 /** Variables of the mapping module that hold secrets. */
-const SENSITIVE = new Set(["database_password", "database_url"]);
+const SENSITIVE = new Set(["database_passwords", "database_url"]);
 
 /** Result of one terraform run. */
 export interface TerraformResult {
@@ -124,7 +124,7 @@ export const MAPPING_VARIABLES = [
 	"log_level",
 	"database",
 	"credentials",
-	"database_password",
+	"database_passwords",
 	"database_url",
 	"ingress",
 	"seed_job",

@@ -19,10 +19,10 @@ module "sherpany" {
     image     = var.database.image
     ca_bundle = var.database_ca_bundle_file == null ? var.database.ca_bundle : file(var.database_ca_bundle_file)
   }
-  credentials       = var.credentials
-  database_password = var.database_password
-  database_url      = var.database_url
-  ingress           = var.ingress
-  seed_job          = var.seed_job
-  monitoring        = var.monitoring
+  credentials        = var.credentials
+  database_passwords = var.database_passwords
+  database_url       = var.database_url
+  ingress            = var.ingress
+  seed_job           = var.seed_job
+  monitoring         = var.monitoring
 }

@@ -75,11 +75,15 @@ variable "credentials" {
   default = { source = "secret" }
 }
 
-variable "database_password" {
-  description = "Password of the in-cluster PostgreSQL when credentials.source is secret (set TF_VAR_database_password rather than writing it in a file)."
-  type        = string
-  default     = null
-  sensitive   = true
+variable "database_passwords" {
+  description = "Passwords of the in-cluster PostgreSQL's roles (superuser, migrate, serve; all different) when credentials.source is secret (set TF_VAR_database_passwords rather than writing them in a file)."
+  type = object({
+    superuser = string
+    migrate   = string
+    serve     = string
+  })
+  default   = null
+  sensitive = true
 }
 
 variable "database_url" {

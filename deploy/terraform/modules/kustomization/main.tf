@@ -34,7 +34,6 @@ locals {
   # The Secret the Deployment (and the postgres StatefulSet) mount: the key
   # each database mode reads.
   secret_name = var.credentials.source == "operator" ? "sherpany-db-app" : "sherpany-database"
-  secret_key  = var.database.mode == "in-cluster" ? "password" : "uri"
 
   image = { for key, value in {
     name    = local.manifest_image
@@ -137,10 +136,14 @@ locals {
     )
   }
 
+  # The keys each database mode reads: the postgres component's one password
+  # per role (its README), or the external database's URL.
   secret_literals = var.credentials.source != "secret" ? {} : {
-    (local.secret_name) = [
-      "${local.secret_key}=${local.secret_key == "password" ? var.database_password : var.database_url}",
-    ]
+    (local.secret_name) = var.database.mode == "in-cluster" ? [
+      "superuser-password=${var.database_passwords.superuser}",
+      "migrate-password=${var.database_passwords.migrate}",
+      "serve-password=${var.database_passwords.serve}",
+    ] : ["uri=${var.database_url}"]
   }
 
   # The same kustomization with the secret values in: a kustomization.yaml.

@@ -111,9 +111,9 @@ variable "credentials" {
   description = <<-EOT
     How the database credentials reach the pods (always as the files of a Secret, read through
     *_FILE settings). `source`: `secret` (the module creates Secret `sherpany-database` from
-    `database_password` or `database_url`), `existing-secret` (you create Secret
-    `sherpany-database` in the namespace beforehand, key `password` for in-cluster, `uri`
-    for external), `external-secret` (an ExternalSecret makes it from your secret manager;
+    `database_passwords` or `database_url`), `existing-secret` (you create Secret
+    `sherpany-database` in the namespace beforehand, keys `superuser-password`,
+    `migrate-password` and `serve-password` for in-cluster, `uri` for external), `external-secret` (an ExternalSecret makes it from your secret manager;
     `external_secret` says which store and key) or `operator` (cloudnativepg only: the
     operator generates Secret `sherpany-db-app`).
   EOT
@@ -146,19 +146,34 @@ variable "credentials" {
   }
 }
 
-variable "database_password" {
-  description = "Password of the in-cluster PostgreSQL (user sherpany), put in the Secret the module creates when database.mode is in-cluster and credentials.source is secret; null otherwise. It ends up in the Terraform state: protect the state, or prefer external-secret."
-  type        = string
-  default     = null
-  sensitive   = true
+variable "database_passwords" {
+  description = "Passwords of the in-cluster PostgreSQL's roles, each at least 16 characters and all different: `superuser` (the image's postgres user; only PostgreSQL's pod reads it), `migrate` (sherpany_migrate, owner of the schema: the migrate init container and the seed Job) and `serve` (sherpany_serve, read-only: serve). Put in the Secret the module creates (keys superuser-password, migrate-password, serve-password) when database.mode is in-cluster and credentials.source is secret; null otherwise. They end up in the Terraform state: protect the state, or prefer external-secret."
+  type = object({
+    superuser = string
+    migrate   = string
+    serve     = string
+  })
+  default   = null
+  sensitive = true
 
   validation {
-    condition     = (var.database_password != null) == (var.database.mode == "in-cluster" && var.credentials.source == "secret")
-    error_message = "database_password is required when database.mode is in-cluster and credentials.source is secret, and must be null otherwise."
+    condition     = (var.database_passwords != null) == (var.database.mode == "in-cluster" && var.credentials.source == "secret")
+    error_message = "database_passwords is required when database.mode is in-cluster and credentials.source is secret, and must be null otherwise."
   }
   validation {
-    condition     = var.database_password == null || length(coalesce(var.database_password, "-")) >= 16
-    error_message = "database_password must be at least 16 characters (e.g. openssl rand -hex 24)."
+    # A conditional evaluates only the branch it takes, so null is safe here.
+    condition = var.database_passwords == null ? true : alltrue([
+      for password in [var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve] :
+      length(password) >= 16
+    ])
+    error_message = "database_passwords.superuser, .migrate and .serve must each be at least 16 characters (e.g. openssl rand -hex 24)."
+  }
+  validation {
+    # The same password for two roles would let the read-only one log in as the owner.
+    condition = var.database_passwords == null ? true : length(distinct([
+      var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve,
+    ])) == 3
+    error_message = "database_passwords.superuser, .migrate and .serve must all differ: one role must not be able to log in as another."
   }
 }
 

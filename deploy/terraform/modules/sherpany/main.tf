@@ -5,18 +5,18 @@
 module "kustomization" {
   source = "../kustomization"
 
-  namespace         = var.namespace
-  image             = var.image
-  replicas          = var.replicas
-  log_level         = var.log_level
-  database          = var.database
-  credentials       = var.credentials
-  database_password = var.database_password
-  database_url      = var.database_url
-  ingress           = var.ingress
-  seed_job          = var.seed_job
-  monitoring        = var.monitoring
-  kubernetes_dir    = var.kubernetes_dir
+  namespace          = var.namespace
+  image              = var.image
+  replicas           = var.replicas
+  log_level          = var.log_level
+  database           = var.database
+  credentials        = var.credentials
+  database_passwords = var.database_passwords
+  database_url       = var.database_url
+  ingress            = var.ingress
+  seed_job           = var.seed_job
+  monitoring         = var.monitoring
+  kubernetes_dir     = var.kubernetes_dir
 }
 
 locals {

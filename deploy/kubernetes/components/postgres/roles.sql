@@ -6,12 +6,17 @@
 --                     the tables sherpany_migrate creates (users, and the
 --                     migration table that /ready reads), nothing else.
 --
--- Run once per database, as a superuser or a role with CREATEROLE that owns
--- the database, connected to that database:
+-- This file is the one copy. The postgres component runs it on the first
+-- start of an empty volume (ConfigMap sherpany-postgres-initdb, as
+-- 10-roles.sql, then logins.sql as 20-logins.sql). Anywhere else, run it
+-- once per database, as a superuser or a role with CREATEROLE that owns the
+-- database, connected to that database, then give both roles a password:
 --
---   psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -f deploy/sql/roles.sql
---   psql "$ADMIN_URL" -c "ALTER ROLE sherpany_migrate PASSWORD '...'" \
---                     -c "ALTER ROLE sherpany_serve PASSWORD '...'"
+--   psql "$ADMIN_URL" -v ON_ERROR_STOP=1 \
+--     -f deploy/kubernetes/components/postgres/roles.sql
+--   psql "$ADMIN_URL" -c '\password sherpany_migrate' -c '\password sherpany_serve'
+--
+-- (psql's \password asks for each one and sends only its hash.)
 --
 -- Safe to run again: it creates what is missing and re-grants.
 
