@@ -15,8 +15,8 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 
 /**
  * Highest first. A folder ends in "/"; a file or folder not listed is a
- * leaf. deferred.ts (the lazily loaded commands, which another change of
- * issue 10 adds) is main.ts's own list of imports, so it stands beside it.
+ * leaf. deferred.ts (the lazily loaded commands) is main.ts's own list of
+ * imports, so it stands beside it.
  */
 const LAYERS: readonly (readonly string[])[] = [
 	["main.ts", "deferred.ts"],
