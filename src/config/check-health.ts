@@ -1,13 +1,9 @@
 /** Settings of `sherpany check-health`. Reads no database settings at all. */
 import { ConfigError } from "../exit-codes.ts";
+import { milliseconds } from "./durations.ts";
 import { SERVE_SETTINGS } from "./server.ts";
 import { type FlagsOf, resolve, type Settings } from "./setting.ts";
-import {
-	type Env,
-	parseBoolean,
-	parseInteger,
-	type RawSetting,
-} from "./values.ts";
+import { type Env, parseBoolean, type RawSetting } from "./values.ts";
 
 /** Below Kubernetes' default exec probe timeout of one second. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 800;
@@ -16,6 +12,9 @@ export interface CheckHealthConfig {
 	readonly url: URL;
 	readonly timeoutMs: number;
 }
+
+/** The check-health flags as commander hands them over; absent flags are undefined. */
+export type CheckHealthFlags = FlagsOf<typeof CHECK_HEALTH_SETTINGS>;
 
 /** The settings of `check-health`, by the key commander gives each flag's value. */
 export const CHECK_HEALTH_SETTINGS = {
@@ -31,17 +30,14 @@ export const CHECK_HEALTH_SETTINGS = {
 		parse: parseHttpUrl,
 	},
 	port: { ...SERVE_SETTINGS.port, description: "port of the local server" },
-	timeoutMs: {
-		placeholder: "<ms>",
-		env: ["CHECK_HEALTH_TIMEOUT_MS"],
+	timeoutMs: milliseconds({
+		env: "CHECK_HEALTH_TIMEOUT_MS",
 		default: DEFAULT_CHECK_TIMEOUT_MS,
 		description: "give up after this long",
-		parse: (raw) => parseInteger(raw, 1, 600_000),
-	},
+		min: 1,
+		max: 600_000,
+	}),
 } as const satisfies Settings;
-
-/** The check-health flags as commander hands them over; absent flags are undefined. */
-export type CheckHealthFlags = FlagsOf<typeof CHECK_HEALTH_SETTINGS>;
 
 /** Resolves what to probe: `--url`, else the local server's `/health` (or `/ready`) on PORT. */
 export function loadCheckHealthConfig(

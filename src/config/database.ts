@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
+import { milliseconds } from "./durations.ts";
 import {
 	type FlagsOf,
 	fromFlag,
@@ -97,13 +98,13 @@ export const DATABASE_SETTINGS = {
 		description: "most connections in the pool",
 		parse: (raw) => parseInteger(raw, 1, 1000),
 	},
-	connectTimeoutMs: {
-		placeholder: "<ms>",
-		env: ["PG_CONNECT_TIMEOUT_MS"],
+	connectTimeoutMs: milliseconds({
+		env: "PG_CONNECT_TIMEOUT_MS",
 		default: DEFAULT_CONNECT_TIMEOUT_MS,
 		description: "database connect timeout",
-		parse: (raw) => parseInteger(raw, 100, 600_000),
-	},
+		min: 100,
+		max: 600_000,
+	}),
 	dataDir: {
 		placeholder: "<dir>",
 		env: ["SHERPANY_DATA_DIR"],

@@ -15,6 +15,7 @@ import {
 	readCaBundle,
 	SSL_MODES,
 } from "./database.ts";
+import { milliseconds } from "./durations.ts";
 import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
 import { type Env, parseChoice, parseInteger, readFileUtf8 } from "./values.ts";
 
@@ -47,20 +48,20 @@ export const READ_REPLICA_SETTINGS = {
 		description: "most connections in the replica's pool",
 		parse: (raw) => parseInteger(raw, 1, 1000),
 	},
-	readMaxLagMs: {
-		placeholder: "<ms>",
-		env: ["READ_MAX_LAG_MS"],
+	readMaxLagMs: milliseconds({
+		env: "READ_MAX_LAG_MS",
 		default: DEFAULT_READ_MAX_LAG_MS,
 		description: "read from the primary while the replica is further behind",
-		parse: (raw) => parseInteger(raw, 0, 86_400_000),
-	},
-	readCheckIntervalMs: {
-		placeholder: "<ms>",
-		env: ["READ_CHECK_INTERVAL_MS"],
+		min: 0,
+		max: 86_400_000,
+	}),
+	readCheckIntervalMs: milliseconds({
+		env: "READ_CHECK_INTERVAL_MS",
 		default: DEFAULT_READ_CHECK_INTERVAL_MS,
 		description: "how often the replica's lag is checked",
-		parse: (raw) => parseInteger(raw, 50, 600_000),
-	},
+		min: 50,
+		max: 600_000,
+	}),
 } as const satisfies Settings;
 
 /** The read-replica flags as commander hands them over; absent flags are undefined. */

@@ -1,7 +1,8 @@
 /** Settings of `sherpany serve`: where to listen, logging, shutdown timing. */
 import { ConfigError } from "../exit-codes.ts";
+import { milliseconds } from "./durations.ts";
 import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
-import { type Env, parseChoice, parseInteger, parsePort } from "./values.ts";
+import { type Env, parseChoice, parsePort } from "./values.ts";
 
 export type LogLevel =
 	| "fatal"
@@ -86,35 +87,35 @@ export const SERVE_SETTINGS = {
 		description: LOG_LEVELS.join("|"),
 		parse: (raw) => parseChoice(raw, LOG_LEVELS),
 	},
-	shutdownDelayMs: {
-		placeholder: "<ms>",
-		env: ["SHUTDOWN_DELAY_MS"],
+	shutdownDelayMs: milliseconds({
+		env: "SHUTDOWN_DELAY_MS",
 		default: DEFAULT_SHUTDOWN_DELAY_MS,
 		helpDefault: `${DEFAULT_SHUTDOWN_DELAY_MS}, 0 on the embedded database`,
 		description: "wait after readiness fails, for load balancers",
-		parse: (raw) => parseInteger(raw, 0, 600_000),
-	},
-	shutdownTimeoutMs: {
-		placeholder: "<ms>",
-		env: ["SHUTDOWN_TIMEOUT_MS"],
+		min: 0,
+		max: 600_000,
+	}),
+	shutdownTimeoutMs: milliseconds({
+		env: "SHUTDOWN_TIMEOUT_MS",
 		default: DEFAULT_SHUTDOWN_TIMEOUT_MS,
 		description: "drain deadline",
-		parse: (raw) => parseInteger(raw, 0, 3_600_000),
-	},
-	readyTimeoutMs: {
-		placeholder: "<ms>",
-		env: ["READY_TIMEOUT_MS"],
+		min: 0,
+		max: 3_600_000,
+	}),
+	readyTimeoutMs: milliseconds({
+		env: "READY_TIMEOUT_MS",
 		default: DEFAULT_READY_TIMEOUT_MS,
 		description: "database check timeout",
-		parse: (raw) => parseInteger(raw, 10, 60_000),
-	},
-	queryTimeoutMs: {
-		placeholder: "<ms>",
-		env: ["QUERY_TIMEOUT_MS"],
+		min: 10,
+		max: 60_000,
+	}),
+	queryTimeoutMs: milliseconds({
+		env: "QUERY_TIMEOUT_MS",
 		default: DEFAULT_QUERY_TIMEOUT_MS,
 		description: "longest database query of a request before it gets a 503",
-		parse: (raw) => parseInteger(raw, 100, 3_600_000),
-	},
+		min: 100,
+		max: 3_600_000,
+	}),
 } as const satisfies Settings;
 
 /** The serve flags as commander hands them over; absent flags are undefined. */
