@@ -22,6 +22,7 @@ import {
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
+import { readFrom } from "../db/read-router.ts";
 import { CommandError } from "../errors.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-error.ts";
@@ -144,7 +145,7 @@ export async function run(
 		}
 		if (options.replica) {
 			const opened = openReadReplica(options.replica, {
-				primary: database.db,
+				primary: database.reads,
 				metrics,
 				logger,
 				queryTimeoutMs: config.queryTimeoutMs,
@@ -163,7 +164,9 @@ export async function run(
 		const router = replica?.router;
 		const appDeps: AppDeps = {
 			db: database.db,
-			...(router ? { read: router.read, replica: () => router.status() } : {}),
+			...(router
+				? { read: router.read, replica: () => router.status() }
+				: { read: readFrom(database.reads) }),
 			migrator,
 			metrics,
 			logger,
