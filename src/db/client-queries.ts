@@ -10,10 +10,10 @@
  * - each query's duration and outcome go to `onQuery` (the metrics).
  *
  * node-postgres' `query_timeout` and Kysely's query log did the last two
- * before. Under `/users` load they cost about 20 and 15 µs of CPU per
- * request, most of it extra garbage-collector work (bench/RESULTS.md):
- * node-postgres' timer closure keeps the query and its rows reachable, and
- * Kysely's log adds an async wrapper and an event object per query.
+ * before. Under `/users` load each added CPU per request, most of it in the
+ * garbage collector's threads (bench/RESULTS.md); in a loop of queries
+ * alone, `query_timeout` cost 25-45 % more CPU than a plain timer per query,
+ * which is what this uses.
  */
 import type pg from "pg";
 import type { QueryObserver } from "./connect.ts";
