@@ -15,7 +15,12 @@ import { describeRuntime, VERSION } from "./version.ts";
 export interface Metrics {
 	readonly registry: Registry;
 	readonly httpRequestDuration: Histogram<"method" | "route" | "status_code">;
-	readonly httpRequestsInFlight: Gauge;
+	/**
+	 * HTTP requests being served: a plain counter that requests change and
+	 * `http_requests_in_flight` reads at scrape time, cheaper per request than
+	 * a prom-client `Gauge`'s `inc()` and `dec()`.
+	 */
+	readonly httpRequestsInFlight: { count: number };
 	readonly dbQueryDuration: Histogram<"outcome" | "target">;
 	readonly dbPoolErrors: Counter<"target">;
 }
@@ -86,6 +91,15 @@ export function createMetrics(
 			}
 		},
 	});
+	const httpRequestsInFlight = { count: 0 };
+	new Gauge({
+		name: "http_requests_in_flight",
+		help: "HTTP requests being served right now.",
+		registers: [registry],
+		collect() {
+			this.set(httpRequestsInFlight.count);
+		},
+	});
 	return {
 		registry,
 		httpRequestDuration: new Histogram({
@@ -97,11 +111,7 @@ export function createMetrics(
 			],
 			registers: [registry],
 		}),
-		httpRequestsInFlight: new Gauge({
-			name: "http_requests_in_flight",
-			help: "HTTP requests being served right now.",
-			registers: [registry],
-		}),
+		httpRequestsInFlight,
 		dbQueryDuration: new Histogram({
 			name: "sherpany_db_query_duration_seconds",
 			help: "Database query duration by outcome (success or error) and target (primary, replica).",

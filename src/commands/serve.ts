@@ -27,6 +27,7 @@ import {
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
+import { readFrom } from "../db/read-router.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { closeServer, serveApp } from "../http/listen.ts";
@@ -154,7 +155,7 @@ export async function run(
 		}
 		if (options.replica) {
 			const opened = openReadReplica(options.replica, {
-				primary: database.db,
+				primary: database.reads,
 				registry: metrics.registry,
 				onQuery: observeQueries(metrics, "replica"),
 				onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
@@ -175,7 +176,9 @@ export async function run(
 		const router = replica?.router;
 		const appDeps: AppDeps = {
 			db: database.db,
-			...(router ? { read: router.read, replica: () => router.status() } : {}),
+			...(router
+				? { read: router.read, replica: () => router.status() }
+				: { read: readFrom(database.reads) }),
 			migrator,
 			metrics,
 			logger,

@@ -27,7 +27,7 @@ const POOL_MESSAGES = [
 	"timeout exceeded when trying to connect",
 	"Connection terminated",
 	"Client has encountered a connection error",
-	// query_timeout: the server did not answer in time.
+	// The query timeout (src/db/client-queries.ts): the server did not answer in time.
 	"Query read timeout",
 ];
 

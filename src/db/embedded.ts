@@ -50,7 +50,7 @@ export async function openEmbedded(
 				await lock?.release();
 			}
 		};
-		return { db, pool: undefined, close: closeOnce(close) };
+		return { db, reads: db, pool: undefined, close: closeOnce(close) };
 	} catch (error) {
 		await lock?.release();
 		throw error;

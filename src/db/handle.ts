@@ -42,6 +42,13 @@ export interface OpenDatabaseOptions {
 /** An open database: the typed query builder, and the pool behind it if there is one. */
 export interface DatabaseHandle {
 	readonly db: Kysely<Database>;
+	/**
+	 * The same database for single-statement reads (the `/users` page, the
+	 * export's batches): on PostgreSQL each runs with `pool.query`, which is
+	 * cheaper per query than `db`'s checkout (src/db/pool-query-dialect.ts),
+	 * and it has no transactions; on the embedded database it is `db`.
+	 */
+	readonly reads: Kysely<Database>;
 	/** The PostgreSQL pool; undefined for the embedded database. */
 	readonly pool: PoolStats | undefined;
 	/** Closes every connection and releases what the database held. Idempotent. */

@@ -4,9 +4,8 @@
  * on every request; given a `name`, node-postgres prepares it once per
  * connection and then only binds and executes it. That server-side work
  * shares the machine's cores with the service, so it costs requests/s.
+ * src/db/client-queries.ts applies the names to every pooled client.
  */
-import type pg from "pg";
-
 /** Distinct statements named per process; past this, queries run unnamed as before. */
 export const MAX_NAMED_STATEMENTS = 64;
 
@@ -32,26 +31,4 @@ export function statementName(
 		names.set(text, name);
 	}
 	return name;
-}
-
-/**
- * Makes every client of `pool` send the queries {@link statementName} names
- * as named statements. The same text always gets the same name, which
- * node-postgres requires of a connection's prepared statements.
- */
-export function nameRepeatedStatements(pool: pg.Pool): void {
-	pool.on("connect", (client) => {
-		const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-		(client as { query: unknown }).query = (
-			text: unknown,
-			values?: unknown,
-			callback?: unknown,
-		) => {
-			if (typeof text === "string" && Array.isArray(values)) {
-				const name = statementName(text, values);
-				if (name !== undefined) return query({ name, text, values }, callback);
-			}
-			return query(text, values, callback);
-		};
-	});
 }

@@ -13,6 +13,7 @@ import { registerReplicaMetrics } from "./replica-metrics.ts";
 import type { Database } from "./schema.ts";
 
 export interface OpenReadReplicaOptions {
+	/** Where reads go when they leave the replica: the primary's `reads`. */
 	readonly primary: Kysely<Database>;
 	/** Where the replica's own metrics (lag, fallbacks, reads) register. */
 	readonly registry: Registry;
@@ -68,7 +69,7 @@ export function openReadReplica(
 	);
 	router = new ReadRouter({
 		primary: options.primary,
-		replica: handle.db,
+		replica: handle.reads,
 		replicaCheck: check.db,
 		maxLagMs: config.maxLagMs,
 		checkIntervalMs: config.checkIntervalMs,

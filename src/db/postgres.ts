@@ -5,13 +5,13 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { PostgresConfig } from "../config/database.ts";
+import { instrumentClientQueries } from "./client-queries.ts";
 import {
 	closeOnce,
 	type DatabaseHandle,
 	type OpenDatabaseOptions,
-	toKyselyLog,
 } from "./handle.ts";
-import { nameRepeatedStatements } from "./named-statements.ts";
+import { poolQueryDialect } from "./pool-query-dialect.ts";
 import type { Database } from "./schema.ts";
 
 /** Maps libpq's sslmode onto node-postgres' TLS options. */
@@ -49,7 +49,6 @@ export function openPostgres(
 		max: config.poolMax,
 		connectionTimeoutMillis: config.connectTimeoutMs,
 		idleTimeoutMillis: 30_000,
-		query_timeout: options.queryTimeoutMs,
 		// Notices a peer that vanished (a partition, a host gone) on idle connections.
 		keepAlive: true,
 		application_name: options.applicationName ?? "sherpany",
@@ -66,10 +65,15 @@ export function openPostgres(
 	});
 	// The pool re-emits an idle client's error, already reported above.
 	pool.on("error", () => {});
-	nameRepeatedStatements(pool);
-	const db = new Kysely<Database>({
-		dialect: new PostgresDialect({ pool }),
-		log: toKyselyLog(options.onQuery),
+	// Statement names, the query timeout and the query metrics, on every
+	// client: cheaper there than node-postgres' query_timeout and Kysely's log.
+	instrumentClientQueries(pool, {
+		...(options.queryTimeoutMs === undefined
+			? {}
+			: { timeoutMs: options.queryTimeoutMs }),
+		...(options.onQuery ? { onQuery: options.onQuery } : {}),
 	});
-	return { db, pool, close: closeOnce(() => db.destroy()) };
+	const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+	const reads = new Kysely<Database>({ dialect: poolQueryDialect(pool) });
+	return { db, reads, pool, close: closeOnce(() => db.destroy()) };
 }

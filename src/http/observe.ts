@@ -27,15 +27,15 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
 		ctx: Context,
 		next: Next,
 	): Promise<void> {
-		const started = process.hrtime.bigint();
+		const started = performance.now();
 		const incoming = ctx.get("X-Request-Id");
 		const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 		ctx.state.requestId = requestId;
 		ctx.set("X-Request-Id", requestId);
-		metrics.httpRequestsInFlight.inc();
+		metrics.httpRequestsInFlight.count++;
 		ctx.res.once("close", () => {
-			metrics.httpRequestsInFlight.dec();
-			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+			metrics.httpRequestsInFlight.count--;
+			const seconds = (performance.now() - started) / 1000;
 			// The template of the route that ran (@koa/router's public
 			// `routerPath`); unset when no route matched the path and method.
 			const route = (ctx as RouterContext).routerPath ?? UNMATCHED_ROUTE;

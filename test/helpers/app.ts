@@ -17,6 +17,7 @@ import {
 	openDatabase,
 } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
+import { readFrom } from "../../src/db/read-router.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
 import { checkReadiness } from "../../src/http/health.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
@@ -66,6 +67,8 @@ export async function startApp(
 	const state = { shuttingDown: false };
 	const app = createApp({
 		db: database.db,
+		// Reads take the path serve gives them: pool.query on PostgreSQL.
+		read: readFrom(database.reads),
 		migrator,
 		metrics,
 		logger: pino({ level: "silent" }),

@@ -1,0 +1,105 @@
+/**
+ * One wrapper around every pooled client's `query`, doing three things per
+ * query at the cost of one closure and one timer:
+ *
+ * - repeated parameterized selects run as named statements
+ *   (src/db/named-statements.ts), prepared once per connection;
+ * - a query with no answer after `timeoutMs` fails with node-postgres' own
+ *   "Query read timeout" message, and its connection is ended so the pool
+ *   drops it (the server may answer it late, or never);
+ * - each query's duration and outcome go to `onQuery` (the metrics).
+ *
+ * node-postgres' `query_timeout` and Kysely's query log did the last two
+ * before. Under `/users` load each added CPU per request, most of it in the
+ * garbage collector's threads (bench/RESULTS.md); in a loop of queries
+ * alone, `query_timeout` cost 25-45 % more CPU than a plain timer per query,
+ * which is what this uses.
+ */
+import type pg from "pg";
+import type { QueryObserver } from "./connect.ts";
+import { statementName } from "./named-statements.ts";
+
+/** The message node-postgres' own `query_timeout` fails a query with; src/db/errors.ts knows it. */
+export const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
+
+export interface ClientQueryOptions {
+	/** A query with no answer after this long fails; none when unset. */
+	readonly timeoutMs?: number;
+	readonly onQuery?: QueryObserver;
+}
+
+type Callback = (error: Error | null | undefined, result?: unknown) => void;
+type Query = (config: unknown, values?: unknown, callback?: unknown) => unknown;
+
+/** Wraps `query` on every client `pool` connects, as described above. */
+export function instrumentClientQueries(
+	pool: pg.Pool,
+	options: ClientQueryOptions,
+): void {
+	pool.on("connect", (client) => {
+		const query = client.query.bind(client) as Query;
+		(client as { query: unknown }).query = (
+			text: unknown,
+			values?: unknown,
+			callback?: unknown,
+		) => {
+			// Cursors and other submittables, and config objects, go through as they are.
+			if (typeof text !== "string") return query(text, values, callback);
+			if (typeof values === "function") {
+				callback = values;
+				values = undefined;
+			}
+			const name = Array.isArray(values)
+				? statementName(text, values)
+				: undefined;
+			const config =
+				name === undefined ? { text, values } : { name, text, values };
+			if (typeof callback === "function") {
+				query(config, observe(client, options, callback as Callback));
+				return undefined;
+			}
+			return new Promise((resolve, reject) => {
+				query(
+					config,
+					observe(client, options, (error, result) =>
+						error ? reject(error) : resolve(result),
+					),
+				);
+			});
+		};
+	});
+}
+
+/**
+ * The callback node-postgres gets: it settles `done` once, with the answer
+ * or with the timeout, whichever comes first, and reports the duration.
+ */
+function observe(
+	client: pg.PoolClient,
+	{ timeoutMs, onQuery }: ClientQueryOptions,
+	done: Callback,
+): Callback {
+	const started = performance.now();
+	let settled = false;
+	const settle: Callback = (error, result) => {
+		if (settled) return;
+		settled = true;
+		clearTimeout(timer);
+		onQuery?.(
+			(performance.now() - started) / 1000,
+			error ? "error" : "success",
+		);
+		done(error, result);
+	};
+	// The timer's closure holds `settle` and the client, never the query's rows.
+	const timer =
+		timeoutMs === undefined
+			? undefined
+			: setTimeout(() => {
+					settle(new Error(QUERY_TIMEOUT_MESSAGE));
+					// The connection still owes this query's answer: end it, so
+					// the pool drops it instead of queueing the next query behind.
+					client.end().catch(() => {});
+				}, timeoutMs);
+	return settle;
+}
