@@ -16,7 +16,7 @@
  * which is what this uses.
  */
 import type pg from "pg";
-import type { QueryObserver } from "./connect.ts";
+import type { QueryObserver } from "./handle.ts";
 import { statementName } from "./named-statements.ts";
 
 /** The message node-postgres' own `query_timeout` fails a query with; src/db/errors.ts knows it. */
