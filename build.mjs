@@ -10,12 +10,14 @@ import {
 	chmodSync,
 	copyFileSync,
 	mkdirSync,
+	readFileSync,
 	rmSync,
 	statSync,
 	writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
+import { Script } from "node:vm";
 import { build } from "esbuild";
 import { makeDataDirTarball } from "./src/db/make-data-dir-tarball.ts";
 import { DATA_DIR_ASSET, PGLITE_ASSET_FILES } from "./src/db/pglite-assets.ts";
@@ -43,6 +45,13 @@ const DEFERRED = {
 	seedConfig: "src/config/seed.ts",
 	logger: "src/logger.ts",
 };
+// The deferred bundle is run as Node runs a CommonJS module: inside this
+// function. Its code cache is made for exactly this text.
+const COMMONJS_WRAPPER = [
+	"(function (exports, require, module, __filename, __dirname) { ",
+	"\n})",
+];
+const DEFERRED_CACHE = join(OUT_DIR, "deferred.cache");
 // One copy of the typed errors serves both bundles, so main.ts's instanceof
 // checks hold for errors thrown by deferred code.
 const ERRORS_MODULE = resolve("src/errors.ts");
@@ -131,16 +140,37 @@ const deferCommands = {
 				contents: `
 					import * as errors from ${JSON.stringify(ERRORS_MODULE)};
 					import Module from "node:module";
+					import { dirname } from "node:path";
 					import { getAsset } from "node:sea";
+					import vm from "node:vm";
 					let deferred;
 					export function loadDeferred() {
 						if (!deferred) {
-							// Compiled as a CommonJS module, so its import() of Node
-							// built-ins (PGlite uses them) gets Node's default loader.
 							const module = new Module(__filename);
 							module.filename = __filename;
 							globalThis.__sherpanyShared = { errors };
-							module._compile(getAsset("deferred.cjs", "utf8"), __filename);
+							// Compiled from the code cache made at build time (V8
+							// rejects a stale one and compiles), as a CommonJS
+							// module whose import() of Node built-ins (PGlite uses
+							// them) gets Node's default loader.
+							const script = new vm.Script(
+								${JSON.stringify(COMMONJS_WRAPPER[0])} +
+									getAsset("deferred.cjs", "utf8") +
+									${JSON.stringify(COMMONJS_WRAPPER[1])},
+								{
+									filename: __filename,
+									cachedData: new Uint8Array(getAsset("deferred.cache")),
+									importModuleDynamically:
+										vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+								},
+							);
+							script.runInThisContext()(
+								module.exports,
+								Module.createRequire(__filename),
+								module,
+								__filename,
+								dirname(__filename),
+							);
 							deferred = module.exports;
 						}
 						return deferred;
@@ -189,21 +219,28 @@ await build({
 });
 await build({
 	...BUNDLE_OPTIONS,
+	// Each module is a getter that requires it: esbuild then wraps the ES
+	// modules it reaches in lazy initialisers, so `migrate` runs the top
+	// level of pg, Kysely and the migrations only, not Koa, pino,
+	// prom-client and PGlite as well (and loads none of their Node
+	// built-ins), which was most of its start-up.
 	stdin: {
-		contents: Object.entries(DEFERRED)
+		contents: `module.exports = {${Object.entries(DEFERRED)
 			.map(
 				([key, file]) =>
-					`export * as ${key} from ${JSON.stringify(`./${file}`)};`,
+					`get ${key}() { return require(${JSON.stringify(`./${file}`)}); },`,
 			)
-			.join("\n"),
+			.join("\n")}};`,
 		resolveDir: process.cwd(),
-		sourcefile: "deferred-entry.ts",
-		loader: "ts",
+		sourcefile: "deferred-entry.js",
+		loader: "js",
 	},
 	outfile: DEFERRED_BUNDLE,
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
 	plugins: [stubOptionalModules, shareErrors],
 });
+
+writeFileSync(DEFERRED_CACHE, await makeDeferredCodeCache());
 
 // A new embedded database, made once here: a first start unpacks it instead
 // of running PGlite's initdb (seconds). Uncompressed: 40 MB, of which 16 MB
@@ -220,6 +257,7 @@ const seaConfig = {
 	useCodeCache: true,
 	assets: {
 		"deferred.cjs": DEFERRED_BUNDLE,
+		"deferred.cache": DEFERRED_CACHE,
 		[DATA_DIR_ASSET]: DATA_DIR_TARBALL,
 		...Object.fromEntries(
 			PGLITE_ASSET_FILES.map((name) => [
@@ -262,6 +300,34 @@ const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
 console.log(
 	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, deferred ${megabytes(DEFERRED_BUNDLE)} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
+
+/**
+ * V8's code cache for the deferred bundle: compiling its 1.4 MB, then each
+ * function on its first call, took most of what `migrate` spent before
+ * connecting. The bundle is run here (every deferred module's top level,
+ * which only defines things) so that the cache holds those functions too.
+ * The executable embeds this very node, so V8 accepts the cache.
+ */
+async function makeDeferredCodeCache() {
+	const script = new Script(
+		COMMONJS_WRAPPER[0] +
+			readFileSync(DEFERRED_BUNDLE, "utf8") +
+			COMMONJS_WRAPPER[1],
+		{ filename: "deferred.cjs" },
+	);
+	const module = { exports: {} };
+	globalThis.__sherpanyShared = { errors: await import(ERRORS_MODULE) };
+	script.runInThisContext()(
+		module.exports,
+		require,
+		module,
+		resolve(DEFERRED_BUNDLE),
+		resolve(OUT_DIR),
+	);
+	for (const key of Object.keys(DEFERRED)) void module.exports[key];
+	delete globalThis.__sherpanyShared;
+	return script.createCachedData();
+}
 
 /** Node's symbols are an eighth of the binary and no use in production; drop them when binutils is there. */
 function stripDebugInfo(path) {
