@@ -15,7 +15,8 @@ import {
 	statSync,
 	writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { Script } from "node:vm";
 import { build } from "esbuild";
@@ -52,6 +53,8 @@ const COMMONJS_WRAPPER = [
 	"\n})",
 ];
 const DEFERRED_CACHE = join(OUT_DIR, "deferred.cache");
+// The deferred bundle's stand-in for import() of a Node built-in.
+const IMPORT_BUILTIN = "__sherpanyImportBuiltin";
 // One copy of the typed errors serves both bundles, so main.ts's instanceof
 // checks hold for errors thrown by deferred code.
 const ERRORS_MODULE = resolve("src/errors.ts");
@@ -150,9 +153,10 @@ const deferCommands = {
 							module.filename = __filename;
 							globalThis.__sherpanyShared = { errors };
 							// Compiled from the code cache made at build time (V8
-							// rejects a stale one and compiles), as a CommonJS
-							// module whose import() of Node built-ins (PGlite uses
-							// them) gets Node's default loader.
+							// rejects a stale one and compiles), and run as Node runs
+							// a CommonJS module. It has no import() left (see
+							// requireBuiltinImports), which code compiled by vm could
+							// only do through an experimental option that warns.
 							const script = new vm.Script(
 								${JSON.stringify(COMMONJS_WRAPPER[0])} +
 									getAsset("deferred.cjs", "utf8") +
@@ -160,8 +164,6 @@ const deferCommands = {
 								{
 									filename: __filename,
 									cachedData: new Uint8Array(getAsset("deferred.cache")),
-									importModuleDynamically:
-										vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 								},
 							);
 							script.runInThisContext()(
@@ -175,6 +177,35 @@ const deferCommands = {
 						}
 						return deferred;
 					}`,
+			};
+		});
+	},
+};
+
+/**
+ * PGlite import()s Node built-ins (fs, zlib, node:module…). Code compiled by
+ * node:vm (the deferred bundle, for its code cache) can import() only through
+ * an experimental option that prints a warning, so in the deferred bundle
+ * each becomes the required module shaped like its namespace. (esbuild's own
+ * lowering of import() to require() breaks PGlite, which declares a local
+ * `var require` in the same function.)
+ */
+const requireBuiltinImports = {
+	name: "require-builtin-imports",
+	setup(builder) {
+		builder.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+			const source = await readFile(args.path, "utf8");
+			if (!source.includes("import(")) return undefined;
+			return {
+				contents: source.replace(
+					/\bimport\(\s*["']([^"']+)["']\s*\)/g,
+					(call, id) =>
+						isBuiltin(id)
+							? `Promise.resolve(${IMPORT_BUILTIN}(${JSON.stringify(id)}))`
+							: call,
+				),
+				loader: "js",
+				resolveDir: dirname(args.path),
 			};
 		});
 	},
@@ -237,11 +268,19 @@ await build({
 	},
 	outfile: DEFERRED_BUNDLE,
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	plugins: [stubOptionalModules, shareErrors],
+	banner: {
+		js: `${BUNDLE_OPTIONS.banner.js}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
+	},
+	plugins: [stubOptionalModules, shareErrors, requireBuiltinImports],
 });
 
 writeFileSync(DEFERRED_CACHE, await makeDeferredCodeCache());
 
+if (/\bimport\(/.test(readFileSync(DEFERRED_BUNDLE, "utf8"))) {
+	throw new Error(
+		`${DEFERRED_BUNDLE} has an import() the deferred loader cannot run: extend requireBuiltinImports`,
+	);
+}
 // A new embedded database, made once here: a first start unpacks it instead
 // of running PGlite's initdb (seconds). Uncompressed: 40 MB, of which 16 MB
 // is the first WAL segment; gzip would make it 4.6 MB but cost ~120 ms of
