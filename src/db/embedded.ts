@@ -23,8 +23,9 @@ import type { Database } from "./schema.ts";
 
 /**
  * Opens (creating if needed) the embedded database. A new one is unpacked
- * from `shippedDataDir` (a tar of a new data directory, see build.mjs) when
- * there is one, else made by PGlite's initdb, which takes seconds.
+ * from `shippedDataDir` (a tar of a new, migrated data directory, see
+ * make-data-dir-tarball.ts) when there is one, else made by PGlite's
+ * initdb, which takes seconds.
  */
 export async function openEmbedded(
 	config: EmbeddedConfig,
@@ -63,7 +64,12 @@ export async function openEmbedded(
 				await lock?.release();
 			}
 		};
-		return { db, pool: undefined, close: closeOnce(close) };
+		return {
+			db,
+			pool: undefined,
+			created: isNew,
+			close: closeOnce(close),
+		};
 	} catch (error) {
 		await lock?.release();
 		throw error;

@@ -6,17 +6,24 @@
  */
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
+import type { DatabaseHandle } from "./connect.ts";
 import type { Database } from "./schema.ts";
 import { insertSampleUsers } from "./users.ts";
 
 export interface PrepareEmbeddedOptions {
 	/** Insert the sample users when the database is new (what `serve` wants). */
 	readonly seedWhenNew: boolean;
+	/**
+	 * Opening just made the database ({@link DatabaseHandle.created}). The
+	 * migrations it came with (the shipped data directory is migrated at
+	 * build time) count as applied now, and it is new, as one initdb made is.
+	 */
+	readonly created?: boolean;
 }
 
 /** What preparing did, for the caller to report. */
 export interface EmbeddedPreparation {
-	/** The migrations applied just now, in order; empty when it was up to date. */
+	/** The migrations applied just now (or with the new database), in order; empty when it was up to date. */
 	readonly applied: readonly string[];
 	/** Sample users inserted into a new database; undefined when none were due. */
 	readonly sampleUsersInserted: number | undefined;
@@ -28,12 +35,21 @@ export async function prepareEmbeddedDatabase(
 	migrator: Migrator,
 	options: PrepareEmbeddedOptions,
 ): Promise<EmbeddedPreparation> {
-	const isNew = (await migrator.getMigrations()).every(
-		(migration) => migration.executedAt === undefined,
-	);
+	const before = await migrator.getMigrations();
+	const isNew =
+		options.created === true ||
+		before.every((migration) => migration.executedAt === undefined);
+	const cameWith = options.created
+		? before
+				.filter((migration) => migration.executedAt !== undefined)
+				.map((migration) => migration.name)
+		: [];
 	const { error, results = [] } = await migrator.migrateToLatest();
 	if (error) throw error;
-	const applied = results.map((result) => result.migrationName);
+	const applied = [
+		...cameWith,
+		...results.map((result) => result.migrationName),
+	];
 	const sampleUsersInserted =
 		isNew && options.seedWhenNew ? await insertSampleUsers(db) : undefined;
 	return { applied, sampleUsersInserted };

@@ -1,6 +1,6 @@
 /**
- * A new embedded database from a shipped data directory (the tarball
- * build.mjs makes), on disk and in memory, the initdb fallback when there is
+ * A new embedded database from a shipped data directory (the migrated
+ * tarball build.mjs makes), on disk and in memory, the initdb fallback when there is
  * none, and the tar reader's refusals. From source, so the tarball is made
  * here by the same code the build runs.
  */
@@ -43,7 +43,7 @@ async function startLikeServe(
 		const prepared = await prepareEmbeddedDatabase(
 			handle.db,
 			createMigrator(handle.db),
-			{ seedWhenNew: true },
+			{ seedWhenNew: true, created: handle.created },
 		);
 		const users = await handle.db.selectFrom("users").select("id").execute();
 		return {
