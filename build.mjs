@@ -282,10 +282,11 @@ if (/\bimport\(/.test(readFileSync(DEFERRED_BUNDLE, "utf8"))) {
 		`${DEFERRED_BUNDLE} has an import() the deferred loader cannot run: extend requireBuiltinImports`,
 	);
 }
-// A new embedded database, made once here: a first start unpacks it instead
-// of running PGlite's initdb (seconds). Uncompressed: 40 MB, of which 16 MB
-// is the first WAL segment; gzip would make it 4.6 MB but cost ~120 ms of
-// gunzip on every first start, a third of what the unpacking saves.
+// A new, migrated embedded database, made once here: a first start unpacks
+// it instead of running PGlite's initdb (seconds) and the migrations.
+// Uncompressed, 25 MB (16 MB of it the first WAL segment, mostly zeros):
+// gzip shrinks such a tarball about 9-fold, but its gunzip took ~120 ms (of
+// 40 MB) here, on every first start: as much as the unpacking itself.
 writeFileSync(DATA_DIR_TARBALL, await makeDataDirTarball());
 
 const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
