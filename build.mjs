@@ -144,9 +144,7 @@ const deferCommands = {
 				contents: `
 					import * as errors from ${JSON.stringify(ERRORS_MODULE)};
 					import Module from "node:module";
-					import { dirname } from "node:path";
 					import { getAsset } from "node:sea";
-					import vm from "node:vm";
 					let deferred;
 					export function loadDeferred() {
 						if (!deferred) {
@@ -158,6 +156,10 @@ const deferCommands = {
 							// a CommonJS module. It has no import() left (see
 							// requireBuiltinImports), which code compiled by vm could
 							// only do through an experimental option that warns.
+							// node:vm and node:path are required here, not imported
+							// at the top: every probe (check-health) loads this file.
+							const vm = require("node:vm");
+							const { dirname } = require("node:path");
 							const script = new vm.Script(
 								${JSON.stringify(COMMONJS_WRAPPER[0])} +
 									getAsset("deferred.cjs", "utf8") +
