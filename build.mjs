@@ -10,20 +10,25 @@ import {
 	chmodSync,
 	copyFileSync,
 	mkdirSync,
+	readFileSync,
 	rmSync,
 	statSync,
 	writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
+import { Script } from "node:vm";
 import { build } from "esbuild";
-import { PGLITE_ASSET_FILES } from "./src/db/pglite-assets.ts";
+import { makeDataDirTarball } from "./src/db/make-data-dir-tarball.ts";
+import { DATA_DIR_ASSET, PGLITE_ASSET_FILES } from "./src/db/pglite-assets.ts";
 
 const require = createRequire(import.meta.url);
 const OUT_DIR = "dist";
 const LAUNCHER = join(OUT_DIR, "sherpany.cjs");
 const DEFERRED_BUNDLE = join(OUT_DIR, "deferred.cjs");
 const BLOB = join(OUT_DIR, "sea-prep.blob");
+const DATA_DIR_TARBALL = join(OUT_DIR, DATA_DIR_ASSET);
 const BINARY = join(OUT_DIR, "sherpany");
 // The fuse Node's SEA support looks for; fixed by Node.
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -39,6 +44,16 @@ const DEFERRED_LIST = resolve("src/deferred.ts");
 // esbuild's account of what each bundle holds, read by test/binary/bundles.test.ts.
 const LAUNCHER_META = join(OUT_DIR, "launcher.meta.json");
 const DEFERRED_META = join(OUT_DIR, "deferred.meta.json");
+const MAX_SEMI_SPACE_MB = 4;
+// The deferred bundle is run as Node runs a CommonJS module: inside this
+// function. Its code cache is made for exactly this text.
+const COMMONJS_WRAPPER = [
+	"(function (exports, require, module, __filename, __dirname) { ",
+	"\n})",
+];
+const DEFERRED_CACHE = join(OUT_DIR, "deferred.cache");
+// The deferred bundle's stand-in for import() of a Node built-in.
+const IMPORT_BUILTIN = "__sherpanyImportBuiltin";
 
 const BUNDLE_OPTIONS = {
 	bundle: true,
@@ -137,31 +152,75 @@ function deferModules(deferred) {
 
 /**
  * Runs the deferred bundle, a CommonJS file, through public APIs: wrapped
- * the way Node wraps a CommonJS module, compiled by vm.Script, given a real
- * CommonJS require (createRequire) as a module beside the executable would
- * get. USE_MAIN_CONTEXT_DEFAULT_LOADER gives its import() of Node built-ins
- * (PGlite uses them) Node's default loader, as a module's import() gets.
+ * the way Node wraps a CommonJS module, compiled by vm.Script from the code
+ * cache made at build time, and given a real CommonJS require
+ * (createRequire), as a module beside the executable would get.
  */
 const DEFERRED_LOADER = `
 	import { createRequire } from "node:module";
 	import { getAsset } from "node:sea";
-	import { constants, Script } from "node:vm";
 	let deferred;
 	export function loadDeferred() {
 		if (!deferred) {
-			const source = "(function (exports, require, module, __filename, __dirname) {" +
-				getAsset("deferred.cjs", "utf8") + "\\n})";
-			const wrapper = new Script(source, {
-				filename: "deferred.cjs",
-				importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-			}).runInThisContext();
 			const module = { exports: {} };
-			wrapper.call(module.exports, module.exports, createRequire(__filename),
-				module, __filename, __dirname);
+			// Compiled from the code cache made at build time (V8
+			// rejects a stale one and compiles), and run as Node runs
+			// a CommonJS module. It has no import() left (see
+			// requireBuiltinImports), which code compiled by vm could
+			// only do through an experimental option that warns.
+			// node:vm and node:path are required here, not imported
+			// at the top: every probe (check-health) loads this file.
+			const vm = require("node:vm");
+			const { dirname } = require("node:path");
+			const script = new vm.Script(
+				${JSON.stringify(COMMONJS_WRAPPER[0])} +
+					getAsset("deferred.cjs", "utf8") +
+					${JSON.stringify(COMMONJS_WRAPPER[1])},
+				{
+					filename: __filename,
+					cachedData: new Uint8Array(getAsset("deferred.cache")),
+				},
+			);
+			script.runInThisContext()(
+				module.exports,
+				createRequire(__filename),
+				module,
+				__filename,
+				dirname(__filename),
+			);
 			deferred = module.exports;
 		}
 		return deferred;
 	}`;
+
+/**
+ * PGlite import()s Node built-ins (fs, zlib, node:module…). Code compiled by
+ * node:vm (the deferred bundle, for its code cache) can import() only through
+ * an experimental option that prints a warning, so in the deferred bundle
+ * each becomes the required module shaped like its namespace. (esbuild's own
+ * lowering of import() to require() breaks PGlite, which declares a local
+ * `var require` in the same function.)
+ */
+const requireBuiltinImports = {
+	name: "require-builtin-imports",
+	setup(builder) {
+		builder.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+			const source = await readFile(args.path, "utf8");
+			if (!source.includes("import(")) return undefined;
+			return {
+				contents: source.replace(
+					/\bimport\(\s*["']([^"']+)["']\s*\)/g,
+					(call, id) =>
+						isBuiltin(id)
+							? `Promise.resolve(${IMPORT_BUILTIN}(${JSON.stringify(id)}))`
+							: call,
+				),
+				loader: "js",
+				resolveDir: dirname(args.path),
+			};
+		});
+	},
+};
 
 if (!process.version.startsWith("v24.")) {
 	throw new Error(
@@ -190,24 +249,46 @@ if (deferred.size === 0)
 	throw new Error(`${DEFERRED_LIST} deferred no module: is it still imported?`);
 const deferredBundle = await build({
 	...BUNDLE_OPTIONS,
+	// Each module is a getter that requires it: esbuild then wraps the ES
+	// modules it reaches in lazy initialisers, so `migrate` runs the top
+	// level of pg, Kysely and the migrations only, not Koa, pino,
+	// prom-client and PGlite as well (and loads none of their Node
+	// built-ins), which was most of its start-up.
 	metafile: true,
 	stdin: {
-		contents: [...deferred]
+		contents: `module.exports = {${[...deferred]
 			.map(
 				([file, key]) =>
-					`export * as ${key} from ${JSON.stringify(`./${relative(process.cwd(), file)}`)};`,
+					`get ${key}() { return require(${JSON.stringify(`./${relative(process.cwd(), file)}`)}); },`,
 			)
-			.join("\n"),
+			.join("\n")}};`,
 		resolveDir: process.cwd(),
-		sourcefile: "deferred-entry.ts",
-		loader: "ts",
+		sourcefile: "deferred-entry.js",
+		loader: "js",
 	},
 	outfile: DEFERRED_BUNDLE,
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	plugins: [stubOptionalModules],
+	banner: {
+		js: `${BUNDLE_OPTIONS.banner.js}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
+	},
+	plugins: [stubOptionalModules, requireBuiltinImports],
 });
 writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
 writeFileSync(DEFERRED_META, JSON.stringify(deferredBundle.metafile));
+
+writeFileSync(DEFERRED_CACHE, await makeDeferredCodeCache());
+
+if (/\bimport\(/.test(readFileSync(DEFERRED_BUNDLE, "utf8"))) {
+	throw new Error(
+		`${DEFERRED_BUNDLE} has an import() the deferred loader cannot run: extend requireBuiltinImports`,
+	);
+}
+// A new, migrated embedded database, made once here: a first start unpacks
+// it instead of running PGlite's initdb (seconds) and the migrations.
+// Uncompressed, 25 MB (16 MB of it the first WAL segment, mostly zeros):
+// gzip shrinks such a tarball about 9-fold, but its gunzip took ~120 ms (of
+// 40 MB) here, on every first start: as much as the unpacking itself.
+writeFileSync(DATA_DIR_TARBALL, await makeDataDirTarball());
 
 const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
 const seaConfig = {
@@ -216,13 +297,17 @@ const seaConfig = {
 	disableExperimentalSEAWarning: true,
 	useSnapshot: false,
 	useCodeCache: true,
-	// vm's USE_MAIN_CONTEXT_DEFAULT_LOADER (DEFERRED_LOADER) is experimental,
-	// and Node says so on stderr in every run that opens a database. Like the
-	// SEA's own notice (disableExperimentalSEAWarning), it is for Node's
-	// developers, not for an operator reading the command's output.
-	execArgv: ["--disable-warning=ExperimentalWarning"],
+	// V8's young generation: by default its semi-spaces grow to 16 MB (~48 MB
+	// of new space), and what survives two scavenges (rows and JSON chunks
+	// in flight) is promoted, so an NDJSON export filled the old generation
+	// with garbage up to ~260 MB of RSS before a full collection. At 4 MB
+	// the export peaked ~130 MB lower, in about the same time
+	// (bench/RESULTS.md). NODE_OPTIONS still applies after it.
+	execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
 	assets: {
 		"deferred.cjs": DEFERRED_BUNDLE,
+		"deferred.cache": DEFERRED_CACHE,
+		[DATA_DIR_ASSET]: DATA_DIR_TARBALL,
 		...Object.fromEntries(
 			PGLITE_ASSET_FILES.map((name) => [
 				name,
@@ -258,11 +343,38 @@ execFileSync(
 	{ stdio: ["ignore", "ignore", "ignore"] },
 );
 rmSync(BLOB);
+rmSync(DATA_DIR_TARBALL);
 
 const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
 console.log(
 	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, deferred ${megabytes(DEFERRED_BUNDLE)} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
+
+/**
+ * V8's code cache for the deferred bundle: compiling its 1.4 MB, then each
+ * function on its first call, took most of what `migrate` spent before
+ * connecting. The bundle is run here (every deferred module's top level,
+ * which only defines things) so that the cache holds those functions too.
+ * The executable embeds this very node, so V8 accepts the cache.
+ */
+async function makeDeferredCodeCache() {
+	const script = new Script(
+		COMMONJS_WRAPPER[0] +
+			readFileSync(DEFERRED_BUNDLE, "utf8") +
+			COMMONJS_WRAPPER[1],
+		{ filename: "deferred.cjs" },
+	);
+	const module = { exports: {} };
+	script.runInThisContext()(
+		module.exports,
+		require,
+		module,
+		resolve(DEFERRED_BUNDLE),
+		resolve(OUT_DIR),
+	);
+	for (const key of deferred.values()) void module.exports[key];
+	return script.createCachedData();
+}
 
 /** Node's symbols are an eighth of the binary and no use in production; drop them when binutils is there. */
 function stripDebugInfo(path) {

@@ -51,7 +51,7 @@ export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 			const { applied } = await prepareEmbeddedDatabase(
 				db,
 				createMigrator(db),
-				{ seedWhenNew: false },
+				{ seedWhenNew: false, created: database.created },
 			);
 			if (applied.length > 0)
 				deps.notify?.(

@@ -141,6 +141,7 @@ export async function run(
 		if (options.database.kind === "embedded") {
 			const prepared = await prepareEmbeddedDatabase(database.db, migrator, {
 				seedWhenNew: true,
+				created: database.created,
 			});
 			if (prepared.applied.length > 0)
 				logger.info(

@@ -19,7 +19,7 @@ import type pg from "pg";
 import type { QueryObserver } from "./handle.ts";
 import { statementName } from "./named-statements.ts";
 
-/** The message node-postgres' own `query_timeout` fails a query with; src/db/errors.ts knows it. */
+/** The message node-postgres' own `query_timeout` fails a query with; src/db/classify-error.ts knows it. */
 export const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
 
 export interface ClientQueryOptions {

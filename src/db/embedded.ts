@@ -3,27 +3,34 @@
  * data directory, or in memory, behind the same Kysely interface as
  * PostgreSQL. One process per directory, enforced by a lock.
  */
-import { accessSync, constants, mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
 import { CommandError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import { extractDataDir } from "./data-dir-tarball.ts";
 import {
 	closeOnce,
 	type DatabaseHandle,
 	type OpenDatabaseOptions,
 	toKyselyLog,
 } from "./handle.ts";
-import { loadPgliteAssets } from "./pglite-assets.ts";
+import { loadPgliteAssets, readShippedDataDir } from "./pglite-assets.ts";
 import type { Database } from "./schema.ts";
 
-/** Opens (creating if needed) the embedded database. */
+/**
+ * Opens (creating if needed) the embedded database. A new one is unpacked
+ * from `shippedDataDir` (a tar of a new, migrated data directory, see
+ * make-data-dir-tarball.ts) when there is one, else made by PGlite's
+ * initdb, which takes seconds.
+ */
 export async function openEmbedded(
 	config: EmbeddedConfig,
 	options: OpenDatabaseOptions = {},
+	shippedDataDir: () => Uint8Array | undefined = readShippedDataDir,
 ): Promise<DatabaseHandle> {
 	const inMemory = config.dataDir === MEMORY_DATA_DIR;
 	const dataDir = inMemory ? undefined : resolve(config.dataDir);
@@ -35,9 +42,16 @@ export async function openEmbedded(
 	}
 	try {
 		options.onEmbeddedOpening?.();
+		// The same test as PGlite's (and config/embedded-state.ts's).
+		const isNew = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
+		const tarball = isNew ? shippedDataDir() : undefined;
+		// On disk it is unpacked directly (much faster than PGlite's
+		// loadDataDir, see data-dir-tarball.ts); in memory PGlite loads it.
+		if (tarball && dataDir) extractDataDir(tarball, dataDir);
 		const pglite = await PGlite.create({
 			dataDir,
-			...(await loadPgliteAssets()),
+			...(tarball && !dataDir ? { loadDataDir: new Blob([tarball]) } : {}),
+			...(await loadPgliteAssets({ withInitdb: isNew && !tarball })),
 		});
 		const db = new Kysely<Database>({
 			dialect: new PGliteDialect({ pglite }),
@@ -50,7 +64,13 @@ export async function openEmbedded(
 				await lock?.release();
 			}
 		};
-		return { db, reads: db, pool: undefined, close: closeOnce(close) };
+		return {
+			db,
+			reads: db,
+			pool: undefined,
+			created: isNew,
+			close: closeOnce(close),
+		};
 	} catch (error) {
 		await lock?.release();
 		throw error;

@@ -51,6 +51,12 @@ export interface DatabaseHandle {
 	readonly reads: Kysely<Database>;
 	/** The PostgreSQL pool; undefined for the embedded database. */
 	readonly pool: PoolStats | undefined;
+	/**
+	 * Embedded only: true when opening made the database (a new data
+	 * directory, or memory). It may have come with migrations applied: the
+	 * shipped data directory is migrated at build time.
+	 */
+	readonly created?: boolean;
 	/** Closes every connection and releases what the database held. Idempotent. */
 	close(): Promise<void>;
 }

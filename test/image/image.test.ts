@@ -27,10 +27,13 @@ import { runContainer } from "../helpers/podman.ts";
  * Size budgets, about 10% above what was measured when they were set
  * (README, "Container image"): 136.3 MB uncompressed, 49.3 MB as gzipped
  * layers (the base 10.3 MB, 3.7 MB gzipped). Raise them on purpose, not by
- * accident.
+ * accident. Raised once: the executable grew by 26.6 MB (126.0 -> 152.6 MB;
+ * gzipped 45.6 -> 48.6 MB) when it began to ship a ready embedded data
+ * directory (25.3 MB) and the deferred bundle's code cache (1.2 MB), so the
+ * image is about 163 MB.
  */
 const BUDGET = {
-	imageBytes: 150_000_000,
+	imageBytes: 180_000_000,
 	imageGzipBytes: 55_000_000,
 	baseBytes: 12_000_000,
 	baseGzipBytes: 4_500_000,
