@@ -22,6 +22,9 @@ import { statementName } from "./named-statements.ts";
 /** The message node-postgres' own `query_timeout` fails a query with; src/db/classify-error.ts knows it. */
 export const QUERY_TIMEOUT_MESSAGE = "Query read timeout";
 
+/** SQLSTATEs of a named statement that cannot run on its connection any more. */
+const STALE_STATEMENT_CODES = new Set(["0A000", "26000"]);
+
 export interface ClientQueryOptions {
 	/** A query with no answer after this long fails; none when unset. */
 	readonly timeoutMs?: number;
@@ -55,17 +58,26 @@ export function instrumentClientQueries(
 			const config =
 				name === undefined ? { text, values } : { name, text, values };
 			if (typeof callback === "function") {
-				query(config, observe(client, options, callback as Callback));
+				run(config, observe(client, options, callback as Callback));
 				return undefined;
 			}
 			return new Promise((resolve, reject) => {
-				query(
+				run(
 					config,
 					observe(client, options, (error, result) =>
 						error ? reject(error) : resolve(result),
 					),
 				);
 			});
+		};
+		// A synchronous throw (bad arguments) settles too, so the timer is
+		// cleared: left armed, it would end a client already handed back.
+		const run = (config: unknown, settle: Callback) => {
+			try {
+				query(config, settle);
+			} catch (error) {
+				settle(error as Error);
+			}
 		};
 	});
 }
@@ -85,6 +97,13 @@ function observe(
 		if (settled) return;
 		settled = true;
 		clearTimeout(timer);
+		// A prepared statement the server no longer accepts (its result type
+		// changed under a migration: 0A000; or it is gone: 26000) fails on
+		// this connection every time: end it, so the pool replaces it.
+		if (
+			STALE_STATEMENT_CODES.has((error as { code?: string } | null)?.code ?? "")
+		)
+			client.end().catch(() => {});
 		onQuery?.(
 			(performance.now() - started) / 1000,
 			error ? "error" : "success",

@@ -63,7 +63,13 @@ class QuickMigrator extends Migrator {
 	override async migrateToLatest(
 		options?: MigrateOptions,
 	): Promise<MigrationResultSet> {
-		const applied = await this.#readApplied();
+		let applied: Map<string, string> | undefined;
+		try {
+			applied = await this.#readApplied();
+		} catch (error) {
+			// Like Kysely's: a failure is reported in the result, never thrown.
+			return { error };
+		}
 		const names = Object.keys(this.#migrations);
 		const upToDate =
 			applied !== undefined &&

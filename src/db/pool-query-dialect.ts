@@ -8,8 +8,10 @@
  * work of `pool.query` on the same pool (bench/RESULTS.md).
  *
  * Statements that need one session (transactions, `db.connection()`, the
- * migrator's advisory lock) cannot work here: transactions are refused, and
- * such work uses the `PostgresDialect` instance over the same pool.
+ * migrator's advisory lock) cannot work here: transactions are refused;
+ * `connection()` is not, but each of its statements may run on a different
+ * session, so never use it here. Such work uses the `PostgresDialect`
+ * instance over the same pool.
  */
 import {
 	type CompiledQuery,

@@ -63,6 +63,29 @@ t.test("pages read through pool.query, named, and timed", async (t) => {
 	t.equal(queries.at(-1), "error", "a failed query is reported as an error");
 });
 
+t.test(
+	"a statement a migration made stale fails once, then its connection is replaced",
+	async (t) => {
+		const { url, handle } = await openSeeded(1);
+		t.teardown(handle.close);
+		// Prepared on the pool's one connection, through both instances.
+		for (const db of [handle.db, handle.reads])
+			t.equal((await listUsers(db, 2, 0)).users.length, 2);
+		const admin = new pg.Client({ connectionString: url });
+		await admin.connect();
+		await admin.query("alter table users alter column name type text");
+		await admin.end();
+		// The prepared plan's result type changed: PostgreSQL refuses it once.
+		await t.rejects(listUsers(handle.db, 2, 0), { code: "0A000" });
+		t.equal(
+			(await listUsers(handle.db, 2, 0)).users.length,
+			2,
+			"the next query runs on a new connection",
+		);
+		t.equal((await listUsers(handle.reads, 3, 0)).users.length, 3, "reads too");
+	},
+);
+
 t.test("reads refuse transactions; db still runs them", async (t) => {
 	const { handle } = await openSeeded(2);
 	t.teardown(handle.close);
