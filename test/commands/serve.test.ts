@@ -1,7 +1,12 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import t from "tap";
-import { hasStackTrace, runCli, SHERPANY_BIN } from "../helpers/cli.ts";
+import {
+	hasStackTrace,
+	migrateAndSeed,
+	runCli,
+	SHERPANY_BIN,
+} from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe } from "../helpers/serve.ts";
 
@@ -173,9 +178,7 @@ t.test(
 	async (t) => {
 		const cluster = await startPostgres(t);
 		const url = await cluster.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			t.equal((await runCli(args, { DATABASE_URL: url })).code, 0);
-		}
+		await migrateAndSeed(t, url);
 		const env = {
 			DATABASE_URL: url,
 			PG_CONNECT_TIMEOUT_MS: "500",

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { Client } from "pg";
 import t from "tap";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed, runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
 
@@ -31,10 +31,7 @@ t.test("serve runs as the read-only role; migrate as the owner", async (t) => {
 	await pg.query(url, sql);
 
 	const owner = as(url, "sherpany_migrate");
-	for (const args of [["migrate"], ["seed"]]) {
-		const result = await runCli(args, { DATABASE_URL: owner });
-		t.equal(result.code, 0, `${args[0]} as sherpany_migrate: ${result.stderr}`);
-	}
+	await migrateAndSeed(t, owner);
 	const tables = await pg.query(
 		url,
 		"SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",

@@ -12,7 +12,7 @@ import { migrations } from "../../migrations/index.ts";
 import { run } from "../../src/commands/migrate.ts";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { exitCodeFor } from "../../src/exit-codes.ts";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
@@ -39,13 +39,7 @@ t.test(
 	"a migration failing midway changes nothing; the fixed one applies",
 	async (t) => {
 		const url = await pg.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			t.equal(
-				(await runCli(args, { DATABASE_URL: url })).code,
-				0,
-				`${args[0]}`,
-			);
-		}
+		await migrateAndSeed(t, url);
 		const state = async () => ({
 			columns: await pg.query(
 				url,

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Client } from "pg";
 import t from "tap";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed } from "../helpers/cli.ts";
 import { get } from "../helpers/load.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
@@ -31,10 +31,7 @@ t.test(
 	"a lock on users exhausts the pool: timely 503s, then healthy",
 	async (t) => {
 		const url = await pg.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			const result = await runCli(args, { DATABASE_URL: url });
-			t.equal(result.code, 0, `${args[0]} succeeds`);
-		}
+		await migrateAndSeed(t, url);
 		const serve = await startServe(t, {
 			DATABASE_URL: url,
 			PG_POOL_MAX: String(POOL_MAX),

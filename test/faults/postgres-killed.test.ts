@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "pg";
 import t from "tap";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed } from "../helpers/cli.ts";
 import { get, startLoad } from "../helpers/load.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
@@ -62,10 +62,7 @@ function watchConnections(adminUrl: string) {
 
 t.test("PostgreSQL SIGKILLed under load, six times", async (t) => {
 	const url = await pg.createDatabase();
-	for (const args of [["migrate"], ["seed"]]) {
-		const result = await runCli(args, { DATABASE_URL: url });
-		t.equal(result.code, 0, `${args[0]} succeeds`);
-	}
+	await migrateAndSeed(t, url);
 	const serve = await startServe(t, {
 		DATABASE_URL: url,
 		PG_POOL_MAX: String(POOL_MAX),

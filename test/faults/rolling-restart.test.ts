@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed } from "../helpers/cli.ts";
 import { startLoad } from "../helpers/load.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startReadyProxy } from "../helpers/ready-proxy.ts";
@@ -21,10 +21,7 @@ t.test(
 	"rolling restart under keep-alive load: zero failed requests",
 	async (t) => {
 		const url = await pg.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			const result = await runCli(args, { DATABASE_URL: url });
-			t.equal(result.code, 0, `${args[0]} succeeds`);
-		}
+		await migrateAndSeed(t, url);
 		// The delay must outlast a few probe periods, as in Kubernetes.
 		const env = { DATABASE_URL: url, SHUTDOWN_DELAY_MS: "1000" };
 		const proxy = await startReadyProxy();

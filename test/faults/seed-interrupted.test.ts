@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
-import { coverageEnv, runCli, SHERPANY_BIN } from "../helpers/cli.ts";
+import { coverageEnv, migrateAndSeed, SHERPANY_BIN } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
 const pg = await startPostgres(t);
@@ -18,10 +18,7 @@ const ROWS = 200_000;
 for (const signal of ["SIGINT", "SIGKILL"] as const) {
 	t.test(`seed --file interrupted by ${signal} commits nothing`, async (t) => {
 		const url = await pg.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			const result = await runCli(args, { DATABASE_URL: url });
-			t.equal(result.code, 0, `${args[0]} succeeds`);
-		}
+		await migrateAndSeed(t, url);
 		const file = join(t.testdir({}), "users.csv");
 		const rows = Array.from(
 			{ length: ROWS },

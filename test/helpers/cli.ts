@@ -1,6 +1,7 @@
 /** Runs `bin/sherpany` as a user would, and collects what it printed. */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { Test } from "tap";
 
 export const SHERPANY_BIN = fileURLToPath(
 	new URL("../../bin/sherpany", import.meta.url),
@@ -24,6 +25,20 @@ export function runCli(
 		{ ...coverageEnv(), PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
 		cwd,
 	);
+}
+
+/**
+ * `sherpany migrate` then `sherpany seed` (the three sample users) on `url`,
+ * as an operator runs them; each must exit 0.
+ */
+export async function migrateAndSeed(
+	t: Pick<Test, "equal">,
+	url: string,
+): Promise<void> {
+	for (const args of [["migrate"], ["seed"]]) {
+		const result = await runCli(args, { DATABASE_URL: url });
+		t.equal(result.code, 0, `sherpany ${args[0]} exits 0: ${result.stderr}`);
+	}
 }
 
 /** Runs `file` with `args` and exactly `env` (in `cwd`), and collects its exit code and output. */

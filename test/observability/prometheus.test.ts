@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import t from "tap";
-import { runCli } from "../helpers/cli.ts";
+import { migrateAndSeed } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import {
 	type PrometheusServer,
@@ -59,10 +59,7 @@ t.test(
 		// the database suites cover: one server keeps CI's run short.
 		const pg = await startPostgres(t, { everyServer: false });
 		const url = await pg.createDatabase();
-		for (const args of [["migrate"], ["seed"]]) {
-			const result = await runCli(args, { DATABASE_URL: url });
-			t.equal(result.code, 0, `sherpany ${args.join(" ")}`);
-		}
+		await migrateAndSeed(t, url);
 		const adminPort = await freePort();
 		const serve = await startServe(t, {
 			DATABASE_URL: url,
