@@ -37,7 +37,9 @@ export async function migrateAndSeed(
 ): Promise<void> {
 	for (const args of [["migrate"], ["seed"]]) {
 		const result = await runCli(args, { DATABASE_URL: url });
-		t.equal(result.code, 0, `sherpany ${args[0]} exits 0: ${result.stderr}`);
+		t.equal(result.code, 0, `sherpany ${args[0]} exits 0`, {
+			stderr: result.stderr,
+		});
 	}
 }
 
