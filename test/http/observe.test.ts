@@ -1,29 +1,18 @@
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import Koa from "koa";
 import { Registry } from "prom-client";
 import t from "tap";
 import { observeRequests } from "../../src/http/observe.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
-
-/** A logger at `info` with the service's redaction, whose lines land in `lines`. */
-function capturedLogger() {
-	const lines: Record<string, unknown>[] = [];
-	const destination = new Writable({
-		write(chunk, _encoding, done) {
-			for (const line of String(chunk).split("\n"))
-				if (line) lines.push(JSON.parse(line));
-			done();
-		},
-	});
-	return { logger: createLogger("info", destination), lines };
-}
+import { logLines } from "../helpers/log-lines.ts";
 
 t.test(
 	"the request line is logged at info; the service's other lines stay redacted",
 	async (t) => {
-		const { logger, lines } = capturedLogger();
+		// The service's own logger (at info, with its redaction).
+		const { destination, lines } = logLines();
+		const logger = createLogger("info", destination);
 		const app = new Koa();
 		app.use(observeRequests(logger, createMetrics(new Registry())));
 		app.use((ctx) => {

@@ -1,10 +1,10 @@
 import { request } from "node:http";
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t from "tap";
 import { insertSyntheticUsers } from "../../src/db/users.ts";
 import { startApp } from "../helpers/app.ts";
+import { logLines } from "../helpers/log-lines.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
@@ -17,19 +17,6 @@ function seededDatabase(count: number): Promise<string> {
 	);
 }
 
-/** A debug-level logger whose lines are parsed into `lines`. */
-function capturingLogger(lines: Record<string, unknown>[]) {
-	const destination = new Writable({
-		write(chunk: Buffer, _encoding, done) {
-			for (const line of chunk.toString().split("\n")) {
-				if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-			}
-			done();
-		},
-	});
-	return pino({ level: "debug" }, destination);
-}
-
 async function inFlight(app: {
 	metrics: { registry: { metrics(): Promise<string> } };
 }): Promise<string | undefined> {
@@ -40,9 +27,9 @@ async function inFlight(app: {
 t.test(
 	"a client hanging up mid-NDJSON-stream is logged at debug, not error",
 	async (t) => {
-		const lines: Record<string, unknown>[] = [];
+		const { destination, lines } = logLines();
 		const app = await startApp(t, await seededDatabase(200_000), {
-			logger: capturingLogger(lines),
+			logger: pino({ level: "debug" }, destination),
 		});
 		const requestId = "disconnect-test";
 		const received = await new Promise<number>((resolve, reject) => {
