@@ -1,7 +1,15 @@
 // Builds dist/sherpany, one Linux x86-64 executable: esbuild bundles src/ into
-// one CommonJS file (a single-executable's main script must be CommonJS), Node's
-// SEA tooling turns it and PGlite's WebAssembly assets into a blob, and postject
-// injects the blob into a copy of the pinned Node 24 binary.
+// three CommonJS files (a single-executable's main script must be CommonJS),
+// Node's SEA tooling turns them and PGlite's WebAssembly assets into a blob,
+// and postject injects the blob into a copy of the pinned Node 24 binary.
+//
+// The three bundles, each loaded only by the command lines that need it:
+// - the launcher (src/binary.ts), the executable's main script: the liveness
+//   probe's `check-health` and nothing else;
+// - the CLI (src/main.ts: commander and every command's settings), a SEA
+//   asset, for any other command line;
+// - the deferred bundle (what src/deferred.ts lists: the database, HTTP and
+//   logging code), a SEA asset, for serve, migrate and seed.
 //
 // Run with `npm run build` (the pinned node_modules/.bin/node runs it: the
 // executable embeds whichever node runs this script).
@@ -26,7 +34,14 @@ import { DATA_DIR_ASSET, PGLITE_ASSET_FILES } from "./src/db/pglite-assets.ts";
 const require = createRequire(import.meta.url);
 const OUT_DIR = "dist";
 const LAUNCHER = join(OUT_DIR, "sherpany.cjs");
-const DEFERRED_BUNDLE = join(OUT_DIR, "deferred.cjs");
+const ENTRY_POINT = resolve("src/binary.ts");
+// The bundles kept as SEA assets, by name: dist/<name>.cjs, its code cache
+// dist/<name>.cache, and esbuild's account of it dist/<name>.meta.json.
+const CLI = "cli";
+const DEFERRED = "deferred";
+const bundleFile = (name) => join(OUT_DIR, `${name}.cjs`);
+const cacheFile = (name) => join(OUT_DIR, `${name}.cache`);
+const metaFile = (name) => join(OUT_DIR, `${name}.meta.json`);
 const BLOB = join(OUT_DIR, "sea-prep.blob");
 const DATA_DIR_TARBALL = join(OUT_DIR, DATA_DIR_ASSET);
 const BINARY = join(OUT_DIR, "sherpany");
@@ -35,23 +50,20 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // Optional native add-ons: a SEA's require reaches built-ins only, so these
 // must fail like a missing module (pg then falls back to its JS client).
 const STUBBED_MODULES = ["pg-native"];
-// Every module that src/deferred.ts imports goes in a second bundle, a SEA
-// asset compiled on first use, rather than in the executable's main script
-// (the launcher), which holds the CLI and check-health only: the liveness
-// probe and --version do not pay to compile the database, HTTP and logging
-// code. src/deferred.ts is the one list of them.
+// Every module that src/deferred.ts imports goes in the deferred bundle:
+// --version and usage errors do not pay to compile the database, HTTP and
+// logging code. src/deferred.ts is the one list of them.
 const DEFERRED_LIST = resolve("src/deferred.ts");
-// esbuild's account of what each bundle holds, read by test/binary/bundles.test.ts.
-const LAUNCHER_META = join(OUT_DIR, "launcher.meta.json");
-const DEFERRED_META = join(OUT_DIR, "deferred.meta.json");
+// esbuild's account of the launcher, read by test/binary/bundles.test.ts
+// with the two others.
+const LAUNCHER_META = metaFile("launcher");
 const MAX_SEMI_SPACE_MB = 4;
-// The deferred bundle is run as Node runs a CommonJS module: inside this
-// function. Its code cache is made for exactly this text.
+// A bundle kept as an asset is run as Node runs a CommonJS module: inside
+// this function. Its code cache is made for exactly this text.
 const COMMONJS_WRAPPER = [
 	"(function (exports, require, module, __filename, __dirname) { ",
 	"\n})",
 ];
-const DEFERRED_CACHE = join(OUT_DIR, "deferred.cache");
 // The deferred bundle's stand-in for import() of a Node built-in.
 const IMPORT_BUILTIN = "__sherpanyImportBuiltin";
 
@@ -74,6 +86,11 @@ const BUNDLE_OPTIONS = {
 	banner: {
 		js: 'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;',
 	},
+};
+
+/** The bundles kept as assets also define requireBuiltinImports' stand-in for import(). */
+const ASSET_BUNDLE_BANNER = {
+	js: `${BUNDLE_OPTIONS.banner.js}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
 };
 
 /** Optional native add-ons fail like a missing module; pg then uses its JS client. */
@@ -114,36 +131,37 @@ const lazyChildProcess = {
 };
 
 /**
- * In the launcher, each module that src/deferred.ts imports becomes a
- * property of the deferred bundle; `deferred` collects them, by file, with
- * the name of their export in that bundle.
+ * Makes the dynamic import()s of `filter` in `importer` load the bundle
+ * kept as asset `bundle`: each imported module becomes that bundle's
+ * exports, or, when `modules` is given, one property of them, which
+ * `modules` (file → key) records for the bundle's own entry to define.
  */
-function deferModules(deferred) {
+function importFromBundle({ importer, filter, bundle, modules }) {
 	return {
-		name: "defer-modules",
+		name: `import-from-${bundle}`,
 		setup(builder) {
-			builder.onResolve({ filter: /\.ts$/ }, (args) => {
-				if (args.kind !== "dynamic-import" || args.importer !== DEFERRED_LIST)
+			builder.onResolve({ filter }, (args) => {
+				if (args.kind !== "dynamic-import" || args.importer !== importer)
 					return undefined;
+				if (!modules) return { path: bundle, namespace: "bundle" };
 				const file = resolve(args.resolveDir, args.path);
-				if (!deferred.has(file)) deferred.set(file, `m${deferred.size}`);
-				return { path: deferred.get(file), namespace: "deferred" };
+				if (!modules.has(file)) modules.set(file, `m${modules.size}`);
+				return { path: `${bundle}.${modules.get(file)}`, namespace: "bundle" };
 			});
-			builder.onResolve({ filter: /^sherpany:deferred$/ }, () => ({
+			builder.onResolve({ filter: /^sherpany:bundles$/ }, () => ({
 				path: "loader",
-				namespace: "deferred",
+				namespace: "bundle-loader",
 			}));
-			builder.onLoad({ filter: /.*/, namespace: "deferred" }, (args) => {
-				if (args.path !== "loader") {
-					return {
-						contents: `module.exports = require("sherpany:deferred").loadDeferred().${args.path};`,
-						loader: "js",
-					};
-				}
+			builder.onLoad({ filter: /.*/, namespace: "bundle-loader" }, () => ({
+				resolveDir: process.cwd(),
+				loader: "js",
+				contents: BUNDLE_LOADER,
+			}));
+			builder.onLoad({ filter: /.*/, namespace: "bundle" }, (args) => {
+				const [name, key] = args.path.split(".");
 				return {
-					resolveDir: process.cwd(),
+					contents: `module.exports = require("sherpany:bundles").loadBundle(${JSON.stringify(name)})${key ? `.${key}` : ""};`,
 					loader: "js",
-					contents: DEFERRED_LOADER,
 				};
 			});
 		},
@@ -151,17 +169,17 @@ function deferModules(deferred) {
 }
 
 /**
- * Runs the deferred bundle, a CommonJS file, through public APIs: wrapped
- * the way Node wraps a CommonJS module, compiled by vm.Script from the code
- * cache made at build time, and given a real CommonJS require
+ * Runs a bundle kept as an asset, a CommonJS file, through public APIs:
+ * wrapped the way Node wraps a CommonJS module, compiled by vm.Script from
+ * the code cache made at build time, and given a real CommonJS require
  * (createRequire), as a module beside the executable would get.
  */
-const DEFERRED_LOADER = `
+const BUNDLE_LOADER = `
 	import { createRequire } from "node:module";
 	import { getAsset } from "node:sea";
-	let deferred;
-	export function loadDeferred() {
-		if (!deferred) {
+	const loaded = new Map();
+	export function loadBundle(name) {
+		if (!loaded.has(name)) {
 			const module = { exports: {} };
 			// Compiled from the code cache made at build time (V8
 			// rejects a stale one and compiles), and run as Node runs
@@ -174,11 +192,11 @@ const DEFERRED_LOADER = `
 			const { dirname } = require("node:path");
 			const script = new vm.Script(
 				${JSON.stringify(COMMONJS_WRAPPER[0])} +
-					getAsset("deferred.cjs", "utf8") +
+					getAsset(name + ".cjs", "utf8") +
 					${JSON.stringify(COMMONJS_WRAPPER[1])},
 				{
 					filename: __filename,
-					cachedData: new Uint8Array(getAsset("deferred.cache")),
+					cachedData: new Uint8Array(getAsset(name + ".cache")),
 				},
 			);
 			script.runInThisContext()(
@@ -188,34 +206,35 @@ const DEFERRED_LOADER = `
 				__filename,
 				dirname(__filename),
 			);
-			deferred = module.exports;
+			loaded.set(name, module.exports);
 		}
-		return deferred;
+		return loaded.get(name);
 	}`;
 
 /**
- * PGlite import()s Node built-ins (fs, zlib, node:module…). Code compiled by
- * node:vm (the deferred bundle, for its code cache) can import() only through
- * an experimental option that prints a warning, so in the deferred bundle
- * each becomes the required module shaped like its namespace. (esbuild's own
- * lowering of import() to require() breaks PGlite, which declares a local
- * `var require` in the same function.)
+ * PGlite import()s Node built-ins (fs, zlib, node:module…), as main.ts does
+ * node:tty. Code compiled by node:vm (the bundles kept as assets, for their
+ * code caches) can import() only through an experimental option that prints
+ * a warning, so in those bundles each becomes the required module shaped
+ * like its namespace. (esbuild's own lowering of import() to require()
+ * breaks PGlite, which declares a local `var require` in the same function.)
  */
 const requireBuiltinImports = {
 	name: "require-builtin-imports",
 	setup(builder) {
-		builder.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+		builder.onLoad({ filter: /\.([cm]?js|ts)$/ }, async (args) => {
 			const source = await readFile(args.path, "utf8");
 			if (!source.includes("import(")) return undefined;
 			return {
 				contents: source.replace(
-					/\bimport\(\s*["']([^"']+)["']\s*\)/g,
+					// Not `typeof import("…")`, a TypeScript type.
+					/(?<!typeof\s+)\bimport\(\s*["']([^"']+)["']\s*\)/g,
 					(call, id) =>
 						isBuiltin(id)
 							? `Promise.resolve(${IMPORT_BUILTIN}(${JSON.stringify(id)}))`
 							: call,
 				),
-				loader: "js",
+				loader: args.path.endsWith(".ts") ? "ts" : "js",
 				resolveDir: dirname(args.path),
 			};
 		});
@@ -239,11 +258,39 @@ const started = performance.now();
 const deferred = new Map();
 const launcher = await build({
 	...BUNDLE_OPTIONS,
-	entryPoints: ["src/main.ts"],
+	entryPoints: [ENTRY_POINT],
 	outfile: LAUNCHER,
 	metafile: true,
-	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "true" },
-	plugins: [stubOptionalModules, deferModules(deferred), lazyChildProcess],
+	// The probe's path loads no node:url: nothing here uses import.meta.url.
+	banner: {},
+	define: {},
+	plugins: [
+		importFromBundle({
+			importer: ENTRY_POINT,
+			filter: /^\.\/main\.ts$/,
+			bundle: CLI,
+		}),
+	],
+});
+const cliBundle = await build({
+	...BUNDLE_OPTIONS,
+	entryPoints: ["src/main.ts"],
+	outfile: bundleFile(CLI),
+	metafile: true,
+	// src/binary.ts calls main() itself.
+	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
+	banner: ASSET_BUNDLE_BANNER,
+	plugins: [
+		requireBuiltinImports,
+		stubOptionalModules,
+		importFromBundle({
+			importer: DEFERRED_LIST,
+			filter: /\.ts$/,
+			bundle: DEFERRED,
+			modules: deferred,
+		}),
+		lazyChildProcess,
+	],
 });
 if (deferred.size === 0)
 	throw new Error(`${DEFERRED_LIST} deferred no module: is it still imported?`);
@@ -266,23 +313,29 @@ const deferredBundle = await build({
 		sourcefile: "deferred-entry.js",
 		loader: "js",
 	},
-	outfile: DEFERRED_BUNDLE,
+	outfile: bundleFile(DEFERRED),
 	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	banner: {
-		js: `${BUNDLE_OPTIONS.banner.js}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
-	},
+	banner: ASSET_BUNDLE_BANNER,
 	plugins: [stubOptionalModules, requireBuiltinImports],
 });
 writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
-writeFileSync(DEFERRED_META, JSON.stringify(deferredBundle.metafile));
+writeFileSync(metaFile(CLI), JSON.stringify(cliBundle.metafile));
+writeFileSync(metaFile(DEFERRED), JSON.stringify(deferredBundle.metafile));
 
-writeFileSync(DEFERRED_CACHE, await makeDeferredCodeCache());
-
-if (/\bimport\(/.test(readFileSync(DEFERRED_BUNDLE, "utf8"))) {
-	throw new Error(
-		`${DEFERRED_BUNDLE} has an import() the deferred loader cannot run: extend requireBuiltinImports`,
-	);
+for (const name of [CLI, DEFERRED]) {
+	if (/\bimport\(/.test(readFileSync(bundleFile(name), "utf8"))) {
+		throw new Error(
+			`${bundleFile(name)} has an import() the bundle loader cannot run: extend requireBuiltinImports`,
+		);
+	}
 }
+writeFileSync(cacheFile(CLI), await makeCodeCache(CLI));
+writeFileSync(
+	cacheFile(DEFERRED),
+	await makeCodeCache(DEFERRED, (exports) => {
+		for (const key of deferred.values()) void exports[key];
+	}),
+);
 // A new, migrated embedded database, made once here: a first start unpacks
 // it instead of running PGlite's initdb (seconds) and the migrations.
 // Uncompressed, 25 MB (16 MB of it the first WAL segment, mostly zeros):
@@ -305,8 +358,12 @@ const seaConfig = {
 	// (bench/RESULTS.md). NODE_OPTIONS still applies after it.
 	execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
 	assets: {
-		"deferred.cjs": DEFERRED_BUNDLE,
-		"deferred.cache": DEFERRED_CACHE,
+		...Object.fromEntries(
+			[CLI, DEFERRED].flatMap((name) => [
+				[`${name}.cjs`, bundleFile(name)],
+				[`${name}.cache`, cacheFile(name)],
+			]),
+		),
 		[DATA_DIR_ASSET]: DATA_DIR_TARBALL,
 		...Object.fromEntries(
 			PGLITE_ASSET_FILES.map((name) => [
@@ -347,32 +404,33 @@ rmSync(DATA_DIR_TARBALL);
 
 const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
 console.log(
-	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, deferred ${megabytes(DEFERRED_BUNDLE)} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, CLI ${megabytes(bundleFile(CLI))} MB, deferred ${megabytes(bundleFile(DEFERRED))} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
 
 /**
- * V8's code cache for the deferred bundle: compiling its 1.4 MB, then each
- * function on its first call, took most of what `migrate` spent before
- * connecting. The bundle is run here (every deferred module's top level,
- * which only defines things) so that the cache holds those functions too.
- * The executable embeds this very node, so V8 accepts the cache.
+ * V8's code cache for a bundle kept as an asset: compiling the deferred
+ * bundle's 1.7 MB, then each function on its first call, took most of what
+ * `migrate` spent before connecting. The bundle is run here, then `warm`
+ * touches its exports (every deferred module's top level, which only
+ * defines things), so that the cache holds those functions too. The
+ * executable embeds this very node, so V8 accepts the cache.
  */
-async function makeDeferredCodeCache() {
+async function makeCodeCache(name, warm = () => {}) {
 	const script = new Script(
 		COMMONJS_WRAPPER[0] +
-			readFileSync(DEFERRED_BUNDLE, "utf8") +
+			readFileSync(bundleFile(name), "utf8") +
 			COMMONJS_WRAPPER[1],
-		{ filename: "deferred.cjs" },
+		{ filename: `${name}.cjs` },
 	);
 	const module = { exports: {} };
 	script.runInThisContext()(
 		module.exports,
 		require,
 		module,
-		resolve(DEFERRED_BUNDLE),
+		resolve(bundleFile(name)),
 		resolve(OUT_DIR),
 	);
-	for (const key of deferred.values()) void module.exports[key];
+	warm(module.exports);
 	return script.createCachedData();
 }
 

@@ -52,3 +52,9 @@ export function hasExitCode(error: unknown): error is ExitCodeError {
 export function exitCodeFor(error: unknown): number {
 	return hasExitCode(error) ? error[EXIT_CODE] : EXIT_FAILURE;
 }
+
+/** The line the CLI prints for an error: its own message if it carries an exit code, else marked unexpected. */
+export function describeError(error: unknown): string {
+	if (hasExitCode(error)) return error.message;
+	return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+}

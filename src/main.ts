@@ -3,9 +3,12 @@
  * `src/commands/*`, and maps errors to exit codes (0 ok, 1 failed, 2 usage).
  * Command modules are imported lazily (those with database, HTTP or logging
  * code through src/deferred.ts) so `check-health` loads no database code,
- * and a probe's plain `check-health` line skips commander altogether.
+ * and a probe's plain `check-health` line skips commander altogether
+ * (src/probe.ts). The executable starts at src/binary.ts, which answers
+ * that line without loading this file at all.
  */
 import type { Command } from "commander";
+import { type Io, processIo } from "./cli/io.ts";
 import {
 	addOptions,
 	CHECK_HEALTH_OPTIONS,
@@ -20,7 +23,11 @@ import {
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
 import { formatUsageError } from "./cli/usage-errors.ts";
-import type { CheckHealthFlags } from "./config/check-health.ts";
+import { run as runCheckHealth } from "./commands/check-health.ts";
+import {
+	type CheckHealthFlags,
+	loadCheckHealthConfig,
+} from "./config/check-health.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
@@ -39,22 +46,21 @@ import {
 	isTlsFailure,
 } from "./db/classify-error.ts";
 import { loadLogger, loadMigrate, loadSeed, loadServe } from "./deferred.ts";
-import { EXIT_OK, EXIT_USAGE, exitCodeFor, hasExitCode } from "./exit-codes.ts";
+import {
+	describeError,
+	EXIT_OK,
+	EXIT_USAGE,
+	exitCodeFor,
+	hasExitCode,
+} from "./exit-codes.ts";
+import { runProbe } from "./probe.ts";
 import { describeRuntime, VERSION } from "./version.ts";
-
-/** Where the CLI writes; injected so tests can capture it. */
-export interface Io {
-	readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-	readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(
 	argv: readonly string[],
 	env: Env,
-	io: Io = defaultIo,
+	io: Io = processIo,
 ): Promise<number> {
 	const print = (line: string): void => void io.stdout.write(`${line}\n`);
 	/** A notice about what the command is doing, on stderr beside errors. */
@@ -78,14 +84,7 @@ export async function main(
 	};
 
 	const probe = readProbeArgs(argv);
-	if (probe) {
-		try {
-			await runCheckHealth(probe, env, print);
-			return EXIT_OK;
-		} catch (error) {
-			return reportError(error, undefined, io);
-		}
-	}
+	if (probe) return runProbe(probe, env, io);
 
 	const { Command, CommanderError } = await import("commander");
 	const program = new Command("sherpany")
@@ -158,8 +157,9 @@ export async function main(
 		);
 		// Ctrl-C at a terminal: a person, not an orchestrator, is waiting.
 		// Kubernetes stops containers with SIGTERM and gives them no terminal.
-		// isatty(0) asks without creating process.stdin's stream; node:tty is
-		// imported here, not at the top, to stay out of the probe's start-up.
+		// isatty(0) asks without creating process.stdin's stream; node:tty
+		// (and node:net with it) is imported here, not at the top, to keep
+		// it out of --version's start-up.
 		const { isatty } = await import("node:tty");
 		await running.shutdown(signal, {
 			interactive: signal === "SIGINT" && isatty(0),
@@ -219,7 +219,9 @@ export async function main(
 				"probe the local server's /health (exit 0 healthy, 1 not): the liveness probe",
 			),
 		CHECK_HEALTH_OPTIONS,
-	).action((flags) => runCheckHealth(flags, env, print));
+	).action((flags: CheckHealthFlags) =>
+		runCheckHealth(loadCheckHealthConfig(env, flags), { print }),
+	);
 
 	rewriteUsageErrors(program, "sherpany");
 
@@ -233,19 +235,6 @@ export async function main(
 		}
 		return reportError(error, database, io);
 	}
-}
-
-/** `check-health`, from commander's flags or the probe's own reading of them. */
-async function runCheckHealth(
-	flags: CheckHealthFlags,
-	env: Env,
-	print: (line: string) => void,
-): Promise<void> {
-	const [{ loadCheckHealthConfig }, { run }] = await Promise.all([
-		import("./config/check-health.ts"),
-		import("./commands/check-health.ts"),
-	]);
-	await run(loadCheckHealthConfig(env, flags), { print });
 }
 
 /** Makes commander's parse errors, on every command, print in the `sherpany: …` form. */
@@ -267,20 +256,26 @@ function reportError(
 	database: DatabaseConfig | undefined,
 	io: Io,
 ): number {
-	let message: string;
-	if (hasExitCode(error)) {
-		message = error.message;
-	} else if (isTlsFailure(error) && database) {
-		message = `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;
-	} else if (isDatabaseUnavailable(error) && database) {
-		message = `cannot reach the database at ${describeDatabase(database)} (${reasonOf(error)}): check DATABASE_URL or PGHOST, or pass --database-url`;
-	} else if (isServerError(error) && database) {
-		message = `the database at ${describeDatabase(database)} refused: ${error.message}`;
-	} else {
-		message = `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-	}
+	const message =
+		(database && !hasExitCode(error)
+			? describeDatabaseFailure(error, database)
+			: undefined) ?? describeError(error);
 	io.stderr.write(`sherpany: ${message}\n`);
 	return exitCodeFor(error);
+}
+
+/** What a failure to reach or use the database means for the operator, if it is one. */
+function describeDatabaseFailure(
+	error: unknown,
+	database: DatabaseConfig,
+): string | undefined {
+	if (isTlsFailure(error))
+		return `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;
+	if (isDatabaseUnavailable(error))
+		return `cannot reach the database at ${describeDatabase(database)} (${reasonOf(error)}): check DATABASE_URL or PGHOST, or pass --database-url`;
+	if (isServerError(error))
+		return `the database at ${describeDatabase(database)} refused: ${error.message}`;
+	return undefined;
 }
 
 function reasonOf(error: unknown): string {

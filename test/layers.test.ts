@@ -16,10 +16,11 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 /**
  * Highest first. A folder ends in "/"; a file or folder not listed is a
  * leaf. deferred.ts (the lazily loaded commands) is main.ts's own list of
- * imports, so it stands beside it.
+ * imports, so it stands beside it, as do the executable's entry point
+ * (binary.ts) and the probe's path that both take (probe.ts).
  */
 const LAYERS: readonly (readonly string[])[] = [
-	["main.ts", "deferred.ts"],
+	["binary.ts", "main.ts", "probe.ts", "deferred.ts"],
 	["commands/"],
 	["http/", "seed/", "metrics.ts"],
 	["db/", "cli/", "logger.ts"],

@@ -48,3 +48,35 @@ t.test("--help and --version, with nothing but the binary", async (t) => {
 		"the binary is alone in its directory",
 	);
 });
+
+t.test(
+	"check-health answers alike from the launcher and through the CLI",
+	async (t) => {
+		const box = await sandbox(t);
+		// Port 1 on loopback: nothing listens, the connection is refused.
+		// `--port 1` is the probe's plain form, answered by the launcher
+		// alone (src/binary.ts); `--port=1` goes through commander.
+		const probe = await box.run(["check-health", "--port", "1"]);
+		const cli = await box.run(["check-health", "--port=1"]);
+		for (const [name, result] of [
+			["--port 1", probe],
+			["--port=1", cli],
+		] as const) {
+			t.equal(result.code, 1, `${name} exits 1`);
+			t.equal(
+				result.stderr,
+				"sherpany: unhealthy: http://127.0.0.1:1/health unreachable (ECONNREFUSED)\n",
+				`${name} says why`,
+			);
+			t.equal(result.stdout, "");
+		}
+
+		const help = await box.run(["check-health", "--help"]);
+		t.equal(help.code, 0, "check-health --help exits 0");
+		t.match(help.stdout, /^Usage: sherpany check-health \[options\]\n/);
+
+		const bad = await box.run(["check-health", "--timeout-ms", "0"]);
+		t.equal(bad.code, 2, "a bad setting on the probe's path exits 2");
+		t.match(bad.stderr, /^sherpany: --timeout-ms: /);
+	},
+);
