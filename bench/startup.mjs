@@ -7,7 +7,9 @@
 //   `dist/sherpany check-health` against a running server, each beside
 //   `node -e 0` run by the very Node runtime the binary embeds
 //   (node_modules/node/bin/node), interleaved in the same run: as a ratio and
-//   as the absolute overhead in ms. That is repeated over several runs, and
+//   as the absolute overhead in ms, with, for check-health, its floor: the
+//   same runtime running bench/net-probe.cjs, a bare node:net GET of the
+//   server's /health. That is repeated over several runs, and
 //   each figure is the median of the runs' medians with its spread (lowest
 //   to highest run), because one run on a shared machine says little. The
 //   target is check-health <= 1.2x (median of the runs, issue 9); missing it makes the
@@ -15,7 +17,7 @@
 // - CPU time (user + system) of the same commands, per command, from bash's
 //   `times` over a batch of ROUNDS in each run: on a shared machine the wall
 //   clock mostly measures the neighbours, CPU time much less so;
-// - peak RSS (maximum resident set size, from GNU time's `%M`) of the same three;
+// - peak RSS (maximum resident set size, from GNU time's `%M`) of the same four;
 // - time from spawning `serve` to the first 200 from `/users`, on a new
 //   embedded data directory and then on that existing directory.
 //
@@ -43,6 +45,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST_BINARY = join(ROOT, "dist", "sherpany");
 const PINNED_NODE = join(ROOT, "node_modules", "node", "bin", "node");
+const NET_PROBE_SOURCE = join(ROOT, "bench", "net-probe.cjs");
 const GNU_TIME = "/usr/bin/time";
 const TARGET_RATIO = 1.2;
 const RUNS = positiveInt("BENCH_RUNS", 5);
@@ -70,6 +73,8 @@ const BINARY = join(work, "sherpany");
 const NODE = join(work, "node");
 copyFileSync(DIST_BINARY, BINARY);
 copyFileSync(PINNED_NODE, NODE);
+const NET_PROBE = join(work, "net-probe.cjs");
+copyFileSync(NET_PROBE_SOURCE, NET_PROBE);
 const children = new Set();
 const cleanUp = () => {
 	for (const child of children) child.kill("SIGKILL");
@@ -116,6 +121,11 @@ async function main() {
 			name: "`sherpany check-health`",
 			file: BINARY,
 			args: ["check-health", "--port", String(port)],
+		},
+		{
+			name: "bare `node:net` GET of `/health` (the probe's floor)",
+			file: NODE,
+			args: [NET_PROBE, String(port)],
 		},
 	];
 	for (const c of cases) {
