@@ -64,7 +64,7 @@ const COMMONJS_WRAPPER = [
 	"(function (exports, require, module, __filename, __dirname) { ",
 	"\n})",
 ];
-// The deferred bundle's stand-in for import() of a Node built-in.
+// The asset bundles' stand-in for import() of a Node built-in.
 const IMPORT_BUILTIN = "__sherpanyImportBuiltin";
 
 const BUNDLE_OPTIONS = {

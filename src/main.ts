@@ -23,7 +23,6 @@ import {
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
 import { formatUsageError } from "./cli/usage-errors.ts";
-import { run as runCheckHealth } from "./commands/check-health.ts";
 import {
 	type CheckHealthFlags,
 	loadCheckHealthConfig,
@@ -53,7 +52,6 @@ import {
 	exitCodeFor,
 	hasExitCode,
 } from "./exit-codes.ts";
-import { runProbe } from "./probe.ts";
 import { describeRuntime, VERSION } from "./version.ts";
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -83,8 +81,13 @@ export async function main(
 		return database;
 	};
 
+	// check-health's modules (and node:net with them) are imported only by
+	// check-health: loading them cost --version about 5 ms.
 	const probe = readProbeArgs(argv);
-	if (probe) return runProbe(probe, env, io);
+	if (probe) {
+		const { runProbe } = await import("./probe.ts");
+		return runProbe(probe, env, io);
+	}
 
 	const { Command, CommanderError } = await import("commander");
 	const program = new Command("sherpany")
@@ -219,9 +222,10 @@ export async function main(
 				"probe the local server's /health (exit 0 healthy, 1 not): the liveness probe",
 			),
 		CHECK_HEALTH_OPTIONS,
-	).action((flags: CheckHealthFlags) =>
-		runCheckHealth(loadCheckHealthConfig(env, flags), { print }),
-	);
+	).action(async (flags: CheckHealthFlags) => {
+		const { run } = await import("./commands/check-health.ts");
+		await run(loadCheckHealthConfig(env, flags), { print });
+	});
 
 	rewriteUsageErrors(program, "sherpany");
 
