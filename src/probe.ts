@@ -4,7 +4,6 @@
  * settings. Both the executable's entry point (src/binary.ts) and main.ts
  * take it.
  */
-
 import type { Io } from "./cli/io.ts";
 import { run } from "./commands/check-health.ts";
 import {
