@@ -14,4 +14,6 @@ socket.on("data", (chunk) => {
 	socket.destroy();
 	process.exit(/^HTTP\/1\.[01] 2\d\d /.test(chunk) ? 0 : 1);
 });
+// Closed without a status line, or not reached: not healthy.
+socket.on("end", () => process.exit(1));
 socket.on("error", () => process.exit(1));

@@ -7,8 +7,10 @@
  * either, would slow the liveness probe or `--version` without any other
  * test noticing.
  */
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import t from "tap";
 import { requireFreshBinary } from "../helpers/binary.ts";
 import { ROOT } from "../helpers/dist.ts";
@@ -85,4 +87,50 @@ t.test("the deferred bundle holds what the CLI leaves out", async (t) => {
 	const packages = packagesOf(await readMetafile("deferred.meta.json"));
 	for (const name of DEFERRED_PACKAGES)
 		t.ok(packages.has(name), `${name} is in the deferred bundle`);
+});
+
+/**
+ * Loads the CLI bundle in a new Node (the pinned one that runs this test),
+ * runs `main(argv)`, and returns the exit code and the Node built-ins that
+ * loading the bundle and the call loaded.
+ */
+async function builtinsLoadedBy(
+	argv: readonly string[],
+): Promise<{ code: number; loaded: string[] }> {
+	const program = `
+		const { PassThrough } = require("node:stream");
+		const before = new Set(process.moduleLoadList);
+		const { main } = require(process.argv[1]);
+		const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+		main(process.argv.slice(2), {}, io).then((code) => {
+			const loaded = process.moduleLoadList
+				.filter((entry) => !before.has(entry) && entry.startsWith("NativeModule "))
+				.map((entry) => entry.slice("NativeModule ".length));
+			console.log(JSON.stringify({ code, loaded }));
+		});`;
+	// Without the NODE_OPTIONS that tap adds to every child process: its
+	// hooks load node:net themselves.
+	const { stdout } = await promisify(execFile)("/usr/bin/env", [
+		"-u",
+		"NODE_OPTIONS",
+		process.execPath,
+		"-e",
+		program,
+		join(ROOT, "dist", "cli.cjs"),
+		...argv,
+	]);
+	return JSON.parse(stdout);
+}
+
+t.test("--version loads neither node:net nor node:tty", async (t) => {
+	// main.ts imports check-health's modules (node:net) and node:tty lazily:
+	// statically imported, they cost every command line but the probe ~5 ms.
+	const version = await builtinsLoadedBy(["--version"]);
+	t.equal(version.code, 0, "--version exits 0");
+	t.notOk(version.loaded.includes("net"), "node:net is not loaded");
+	t.notOk(version.loaded.includes("tty"), "node:tty is not loaded");
+	// Proves the list sees node:net when something does load it.
+	const probe = await builtinsLoadedBy(["check-health", "--port", "1"]);
+	t.equal(probe.code, 1, "check-health on a closed port exits 1");
+	t.ok(probe.loaded.includes("net"), "check-health loads node:net");
 });
