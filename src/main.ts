@@ -23,10 +23,7 @@ import {
 	exitIfStillRunningAfter,
 } from "./cli/signals.ts";
 import { formatUsageError } from "./cli/usage-errors.ts";
-import {
-	type CheckHealthFlags,
-	loadCheckHealthConfig,
-} from "./config/check-health.ts";
+import type { CheckHealthFlags } from "./config/check-health.ts";
 import {
 	type DatabaseConfig,
 	type DatabaseFlags,
@@ -223,8 +220,8 @@ export async function main(
 			),
 		CHECK_HEALTH_OPTIONS,
 	).action(async (flags: CheckHealthFlags) => {
-		const { run } = await import("./commands/check-health.ts");
-		await run(loadCheckHealthConfig(env, flags), { print });
+		const { runCheckHealth } = await import("./probe.ts");
+		await runCheckHealth(flags, env, print);
 	});
 
 	rewriteUsageErrors(program, "sherpany");
