@@ -45,7 +45,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIST_BINARY = join(ROOT, "dist", "sherpany");
 const PINNED_NODE = join(ROOT, "node_modules", "node", "bin", "node");
-const NET_PROBE_SOURCE = join(ROOT, "bench", "net-probe.cjs");
+const NET_PROBE = join(ROOT, "bench", "net-probe.cjs");
 const GNU_TIME = "/usr/bin/time";
 const TARGET_RATIO = 1.2;
 const RUNS = positiveInt("BENCH_RUNS", 5);
@@ -73,8 +73,6 @@ const BINARY = join(work, "sherpany");
 const NODE = join(work, "node");
 copyFileSync(DIST_BINARY, BINARY);
 copyFileSync(PINNED_NODE, NODE);
-const NET_PROBE = join(work, "net-probe.cjs");
-copyFileSync(NET_PROBE_SOURCE, NET_PROBE);
 const children = new Set();
 const cleanUp = () => {
 	for (const child of children) child.kill("SIGKILL");
