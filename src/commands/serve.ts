@@ -275,6 +275,8 @@ async function logInitialReadiness(
 	url: string,
 ): Promise<void> {
 	const report = await checkReadiness(deps);
+	// A signal during the check makes it fail; the shutdown line says why.
+	if (deps.isShuttingDown()) return;
 	if (report.status === "ready")
 		logger.info(report.checks, `ready: try curl ${url}`);
 	else logger.warn(report.checks, "not ready yet");

@@ -129,6 +129,10 @@ t.test(
 			logs.some((entry) => entry.msg === "shutdown complete"),
 			"the shutdown did not finish",
 		);
+		t.notOk(
+			logs.some((entry) => entry.msg === "not ready yet"),
+			"a readiness check cut short by the signal is not reported as a fault",
+		);
 	},
 );
 
