@@ -1,6 +1,8 @@
 // Scenarios 1, 2 and 8 of issue 9: /users (3 and 100 rows; 16 and 64
 // connections), /health and /ready, and memory idle and under load, each
 // server against the baselines, interleaved round by round.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
 	freePort,
@@ -204,21 +206,44 @@ export async function runHttpScenarios({
 			target: { max: 2 },
 		});
 	}
-	await embeddedMemory({
-		env,
-		config,
-		report,
-		results,
-		floorLoaded: memory.floor.loaded,
-	});
+	// The embedded database as a first `npm start` or `dist/sherpany serve`
+	// runs it (a new directory on disk), and in memory.
+	const dataDir = mkdtempSync(join(tmpdir(), "sherpany-bench-"));
+	try {
+		for (const [where, directory, key] of [
+			["on disk", join(dataDir, "data"), "memory_embedded_on_disk"],
+			["in memory", "memory://", "memory_embedded"],
+		])
+			await embeddedMemory({
+				env,
+				config,
+				report,
+				results,
+				floorLoaded: memory.floor.loaded,
+				where,
+				directory,
+				key,
+			});
+	} finally {
+		rmSync(dataDir, { recursive: true, force: true });
+	}
 }
 
-/** Scenario 8 on the embedded database (in memory): RSS idle and under /users load. */
-async function embeddedMemory({ env, config, report, results, floorLoaded }) {
+/** Scenario 8 on the embedded database in `directory`: RSS idle and under /users load, as `results[key]`. */
+async function embeddedMemory({
+	env,
+	config,
+	report,
+	results,
+	floorLoaded,
+	where,
+	directory,
+	key,
+}) {
 	const port = await freePort();
 	const proc = startProcess(BINARY, ["serve"], {
 		...env,
-		SHERPANY_DATA_DIR: "memory://",
+		SHERPANY_DATA_DIR: directory,
 		PORT: String(port),
 		HOST: "127.0.0.1",
 		SHUTDOWN_DELAY_MS: "0",
@@ -237,9 +262,9 @@ async function embeddedMemory({ env, config, report, results, floorLoaded }) {
 				}),
 			);
 		const loaded = memoryOf(proc.pid).rss;
-		results.memory_embedded = { idle, loaded, load };
+		results[key] = { idle, loaded, load };
 		report.add({
-			scenario: `8. RSS on the embedded database (in memory), silent: idle, then after /users c16 load (${spread(
+			scenario: `8. RSS on the embedded database (${where}), silent: idle, then after /users c16 load (${spread(
 				load.map((f) => f.rps),
 				rps,
 			)} req/s)`,
