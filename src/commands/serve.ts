@@ -275,7 +275,9 @@ async function logInitialReadiness(
 	url: string,
 ): Promise<void> {
 	const report = await checkReadiness(deps);
-	// A signal during the check makes it fail; the shutdown line says why.
+	// Once shutdown has begun the result no longer describes the server, and
+	// its line could land after the shutdown's own: the shutdown line says
+	// what happens next.
 	if (deps.isShuttingDown()) return;
 	if (report.status === "ready")
 		logger.info(report.checks, `ready: try curl ${url}`);
