@@ -80,6 +80,7 @@ const writeResults = (startup) =>
 		join(ROOT, "bench", "results.json"),
 		`${JSON.stringify({ date: new Date().toISOString(), quick, machine, versions, config, figures: report.figures, raw: results, startup }, null, "\t")}\n`,
 	);
+// Written now, so a start-up bench that fails leaves these figures behind.
 writeResults(undefined);
 console.log(
 	"\nwrote bench/results.json; now the start-up bench (bench/startup.mjs):\n",
