@@ -58,6 +58,12 @@ const { version } = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
 ) as { version: string };
 
+/** What the CloudNativePG operator runs after creating the cluster (postInitApplicationSQLRefs). */
+const CNPG_SERVE_ROLE_SQL = new URL(
+	"../../deploy/kubernetes/components/cloudnativepg/serve-role.sql",
+	import.meta.url,
+);
+
 /** The port the manifests' database settings name (PGPORT, and the URLs the test writes). */
 const POSTGRES_PORT = 5432;
 
@@ -69,6 +75,8 @@ interface Variant {
 	/** The image the manifests name; the locally built one runs in its place. */
 	readonly manifestImage?: string;
 	readonly ssl: boolean;
+	/** The roles that must own the tables and hold serve's sessions, when not the postgres component's. */
+	readonly roles?: { readonly owner: string; readonly serve: string };
 	/** Prepares the database and returns the Secret, DNS and ConfigMap facts for it. */
 	setUp(
 		pg: Awaited<ReturnType<typeof startPostgres>>,
@@ -141,19 +149,33 @@ const VARIANTS: Variant[] = [
 	},
 	{
 		label:
-			"cloudnativepg component: the operator's app secret and CA, verify-full on the -rw service",
+			"cloudnativepg component: migrate and seed as the owner from the operator's app secret, serve as the read-only role, verify-full on the -rw service",
 		components: ["cloudnativepg", "seed-job"],
 		ssl: true,
+		roles: { owner: "app", serve: "sherpany_serve" },
 		async setUp(pg, t) {
 			// What the operator makes: database and owner app, a server
-			// certificate naming the -rw service, and the secrets below.
+			// certificate naming the -rw service, the read-only role from
+			// serve-role.sql (postInitApplicationSQLRefs, run as the
+			// superuser in database app) with the password of
+			// sherpany-db-serve (managed.roles), and the secrets below.
 			await pg.query(pg.adminUrl, "CREATE ROLE app LOGIN");
 			await pg.query(pg.adminUrl, "CREATE DATABASE app OWNER app");
+			const appUrl = pg.adminUrl.replace(/\/[^/?]*(\?|$)/, "/app$1");
+			await pg.query(appUrl, await readFile(CNPG_SERVE_ROLE_SQL, "utf8"));
+			await pg.query(
+				pg.adminUrl,
+				"ALTER ROLE sherpany_serve PASSWORD 'serve-not-checked-trust-auth'",
+			);
 			const host = "sherpany-db-rw.sherpany";
 			const ca = await useServerCertificate(t, pg, [host, "sherpany-db-rw"]);
 			return {
 				database: "app",
 				secrets: {
+					"sherpany-db-serve": {
+						username: "sherpany_serve",
+						password: "serve-not-checked-trust-auth",
+					},
 					"sherpany-db-app": {
 						username: "app",
 						password: "not-checked-trust-auth",
@@ -165,7 +187,7 @@ const VARIANTS: Variant[] = [
 					// Only ca.crt may reach the pod.
 					"sherpany-db-ca": { "ca.crt": ca, "ca.key": "must not be mounted" },
 				},
-				hosts: { [host]: "127.0.0.1" },
+				hosts: { [host]: "127.0.0.1", "sherpany-db-rw": "127.0.0.1" },
 			};
 		},
 	},
@@ -315,15 +337,16 @@ async function runVariant(
 		"SELECT count(*)::int AS count FROM users",
 	);
 	t.equal(count, 0, "the migrated schema has an empty users table");
-	if (initdb) {
+	if (initdb || variant.roles) {
+		const owner = variant.roles?.owner ?? "sherpany_migrate";
 		const owners = await pg.query(
 			databaseUrl,
 			"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'",
 		);
 		t.same(
 			owners.map((row) => row.tableowner),
-			["sherpany_migrate"],
-			"migrate ran as sherpany_migrate, which owns every table",
+			[owner],
+			`migrate ran as ${owner}, which owns every table`,
 		);
 	}
 
@@ -384,11 +407,11 @@ async function runVariant(
 		 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
 	);
 	t.ok(Number(sessions?.count) > 0, "serve holds a connection to the database");
-	if (initdb)
+	if (initdb || variant.roles)
 		t.same(
 			sessions?.users,
-			["sherpany_serve"],
-			"every serve connection is sherpany_serve's",
+			[variant.roles?.serve ?? "sherpany_serve"],
+			"every serve connection is the read-only role's",
 		);
 	t.equal(
 		sessions?.ssl,
@@ -471,8 +494,8 @@ async function runVariant(
 		"the sample users, once, after two seed runs",
 	);
 
-	// The seed Job wrote as sherpany_migrate; serve's own credentials cannot.
-	if (initdb) {
+	// The seed Job wrote as the owner; serve's own credentials cannot.
+	if (serveEnv.PGUSER === "sherpany_serve") {
 		const reader = new Client({
 			host: "127.0.0.1",
 			port: pg.port,

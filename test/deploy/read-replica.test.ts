@@ -28,10 +28,11 @@ t.test("cloudnativepg: reads go to the Cluster's -ro Service", async (t) => {
 		/:\/\/[^/@]*:[^/@]*@/,
 		"no password in the ConfigMap",
 	);
-	// What the kubelet mounts: the operator's app secret's uri, and the CA.
+	// What the kubelet mounts in serve's container: the read-only role's
+	// password (Secret sherpany-db-serve), and the CA.
+	t.equal(env.DATABASE_URL_FILE, undefined, "serve has no URL: the owner's");
 	const files: Record<string, string> = {
-		[env.DATABASE_URL_FILE ?? "missing"]:
-			"postgresql://app:s3cret@sherpany-db-rw.sherpany:5432/app\n",
+		[env.PGPASSWORD_FILE ?? "missing"]: "s3cret",
 		[env.PGSSLROOTCERT ?? "missing"]: CA,
 	};
 	const io = {
@@ -47,10 +48,14 @@ t.test("cloudnativepg: reads go to the Cluster's -ro Service", async (t) => {
 		host: `${cluster.metadata.name}-ro.${cluster.metadata.namespace}`,
 		port: 5432,
 		database: "app",
-		user: "app",
+		user: "sherpany_serve",
 		password: "s3cret",
 		sslMode: "verify-full",
 		sslRootCert: CA,
 	});
-	t.match(primary, { host: "sherpany-db-rw.sherpany", sslMode: "verify-full" });
+	t.match(primary, {
+		host: "sherpany-db-rw",
+		user: "sherpany_serve",
+		sslMode: "verify-full",
+	});
 });

@@ -63,6 +63,7 @@ const EXTERNAL_SECRETS = new Set([
 	"sherpany-database", // by hand, or by the ExternalSecret of the same name
 	"sherpany-db-app", // CloudNativePG
 	"sherpany-db-ca", // CloudNativePG
+	"sherpany-db-serve", // by hand: the CloudNativePG read-only role's password
 	"sherpany-tls", // cert-manager or by hand
 ]);
 

@@ -98,6 +98,30 @@ t.test("the validators reject what the API server would", async (t) => {
 		/instances must be integer/,
 		"a wrong type in the CloudNativePG Cluster",
 	);
+	t.match(
+		(cluster as Loose).spec.managed.roles,
+		[{ name: "sherpany_serve", passwordSecret: { name: "sherpany-db-serve" } }],
+		"the read-only role is in the validated Cluster",
+	);
+	await t.rejects(
+		validateObject(
+			mutate(cluster, (c) => {
+				c.spec.managed.roles[0].passwordSecrett =
+					c.spec.managed.roles[0].passwordSecret;
+			}),
+		),
+		/additional properties \(passwordSecrett\)/,
+		"a misspelt field in a managed role",
+	);
+	await t.rejects(
+		validateObject(
+			mutate(cluster, (c) => {
+				c.spec.bootstrap.initdb.postInitApplicationSQLRefs.configMapRefs[0].key = 7;
+			}),
+		),
+		/key must be string/,
+		"a wrong type in the grants' reference",
+	);
 	await t.rejects(
 		validateObject({
 			apiVersion: "example.com/v1",

@@ -115,7 +115,8 @@ variable "credentials" {
     `sherpany-database` in the namespace beforehand, keys `superuser-password`,
     `migrate-password` and `serve-password` for in-cluster, `uri` for external), `external-secret` (an ExternalSecret makes it from your secret manager;
     `external_secret` says which store and key) or `operator` (cloudnativepg only: the
-    operator generates Secret `sherpany-db-app`).
+    operator generates Secret `sherpany-db-app`, the owner's; you create Secret
+    `sherpany-db-serve`, type kubernetes.io/basic-auth, the read-only role's password).
   EOT
   type = object({
     source = string
