@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { PRIVATE_DIR_MODE, privateMode } from "./data-dir-mode.ts";
 
 /** One file or directory of the archive, its path relative to the data directory. */
 export interface TarEntry {
@@ -60,14 +61,16 @@ export function* readTar(tar: Uint8Array): Generator<TarEntry> {
 
 /**
  * Writes the archive's files into `dataDir` (made if missing), the marker
- * file last. Files already there are overwritten.
+ * file last. Files already there are overwritten. Nothing is written for
+ * the group or others, whatever the archive's modes (PGlite's are 0750 and
+ * 0600): a data directory is private (data-dir-mode.ts).
  */
 export function extractDataDir(tar: Uint8Array, dataDir: string): void {
 	let marker: TarEntry | undefined;
 	const made = new Set<string>();
-	const makeDirectory = (path: string, mode?: number): void => {
+	const makeDirectory = (path: string, mode = PRIVATE_DIR_MODE): void => {
 		if (made.has(path)) return;
-		mkdirSync(path, { recursive: true, mode });
+		mkdirSync(path, { recursive: true, mode: privateMode(mode) });
 		made.add(path);
 	};
 	makeDirectory(dataDir);
@@ -82,11 +85,13 @@ export function extractDataDir(tar: Uint8Array, dataDir: string): void {
 			makeDirectory(target, entry.mode);
 		} else {
 			makeDirectory(dirname(target));
-			writeFileSync(target, entry.data, { mode: entry.mode });
+			writeFileSync(target, entry.data, { mode: privateMode(entry.mode) });
 		}
 	}
 	if (!marker) throw new Error(`the tar archive has no ${MARKER}`);
-	writeFileSync(join(dataDir, MARKER), marker.data, { mode: marker.mode });
+	writeFileSync(join(dataDir, MARKER), marker.data, {
+		mode: privateMode(marker.mode),
+	});
 }
 
 /** A NUL-terminated string field. */

@@ -3,7 +3,7 @@
  * data directory, or in memory, behind the same Kysely interface as
  * PostgreSQL. One process per directory, enforced by a lock.
  */
-import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
@@ -11,6 +11,11 @@ import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
 import { CommandError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import {
+	createPrivateDirectory,
+	PRIVATE_UMASK,
+	requirePrivateDataDir,
+} from "./data-dir-mode.ts";
 import { extractDataDir } from "./data-dir-tarball.ts";
 import {
 	closeOnce,
@@ -19,6 +24,7 @@ import {
 	toKyselyLog,
 } from "./handle.ts";
 import { loadPgliteAssets, readShippedDataDir } from "./pglite-assets.ts";
+import { PrivateNodeFS } from "./private-node-fs.ts";
 import type { Database } from "./schema.ts";
 
 /**
@@ -44,8 +50,12 @@ export async function openEmbedded(
 	const dataDir = inMemory ? undefined : resolve(config.dataDir);
 	let lock: DataDirLock | undefined;
 	if (dataDir) {
-		createDirectory(dataDir);
+		// For the whole process, as PostgreSQL sets it: PGlite writes the
+		// database's files as they come, at any time.
+		process.umask(PRIVATE_UMASK);
+		createPrivateDirectory(dataDir);
 		checkWritable(dataDir);
+		requirePrivateDataDir(dataDir);
 		lock = await lockDataDir(dataDir);
 	}
 	try {
@@ -57,7 +67,7 @@ export async function openEmbedded(
 		// loadDataDir, see data-dir-tarball.ts); in memory PGlite loads it.
 		if (tarball && dataDir) extractDataDir(tarball, dataDir);
 		const pglite = await PGlite.create({
-			dataDir,
+			...(dataDir ? { fs: new PrivateNodeFS(dataDir) } : {}),
 			startParams: [
 				...PGlite.defaultStartParams,
 				"-c",
@@ -87,17 +97,6 @@ export async function openEmbedded(
 	} catch (error) {
 		await lock?.release();
 		throw error;
-	}
-}
-
-function createDirectory(dataDir: string): void {
-	try {
-		mkdirSync(dataDir, { recursive: true });
-	} catch (error) {
-		throw new CommandError(
-			`cannot create the data directory ${dataDir} (${describeFsError(error)}): pass --data-dir (SHERPANY_DATA_DIR) to use another`,
-			{ cause: error },
-		);
 	}
 }
 
