@@ -1,17 +1,22 @@
 /**
  * One process per embedded data directory. PGlite has no lock of its own,
- * and two processes on one directory corrupt it, so the holder listens on a
- * Unix socket named after the directory and answers each connection with its
- * pid.
+ * and two processes on one directory corrupt it. Two locks guard it:
+ *
+ * - a kernel lock on a file inside the directory (file-lock.ts), which is
+ *   the one that decides: every process that opens the directory's files
+ *   sees it, in another container sharing the volume too, and only users
+ *   who can enter the (private) directory can take it;
+ * - a Unix socket named after the directory, on which the holder answers
+ *   each connection with its pid, so that a refusal names the holder; it
+ *   also keeps out a sherpany that predates the file lock.
  *
  * On Linux the socket is abstract (no file): the kernel frees it when the
- * holder dies, SIGKILL included, so a lock is never left stale. Elsewhere
- * (macOS) there are no abstract sockets, so the socket is a file, which does
- * outlive a killed holder. A locker that finds the name taken therefore
- * connects to it: if nobody listens (ECONNREFUSED, or ENOENT when the file
- * just went away), the lock is stale, so it removes the file and listens once
- * more. (Two lockers taking over one stale file at the same instant could
- * both win; that needs a killed holder and two starts in the same moment.)
+ * holder dies, SIGKILL included. Elsewhere (macOS) there are no abstract
+ * sockets, so the socket is a file, which does outlive a killed holder. A
+ * locker that finds the name taken therefore connects to it: if nobody
+ * listens (ECONNREFUSED, or ENOENT when the file just went away), the lock
+ * is stale, so it removes the file and listens once more. It holds the
+ * file lock by then, so no other locker is taking the same file over.
  */
 import { createHash } from "node:crypto";
 import { realpathSync, rmSync } from "node:fs";
@@ -19,6 +24,7 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CommandError } from "../exit-codes.ts";
+import { tryLockFile } from "./file-lock.ts";
 
 /** A held lock; `release` is idempotent. */
 export interface DataDirLock {
@@ -29,6 +35,9 @@ export interface LockOptions {
 	/** An abstract socket (Linux only) rather than a socket file. Defaults to true on Linux. */
 	abstract?: boolean;
 }
+
+/** The file whose kernel lock guards the directory, inside it. */
+export const LOCK_FILE = ".sherpany-lock.sqlite";
 
 /** `sun_path` holds 104 bytes on macOS and the BSDs (108 on Linux), the final NUL included. */
 const MAX_SOCKET_PATH_BYTES = 103;
@@ -55,6 +64,37 @@ export async function lockDataDir(
 	{ abstract = process.platform === "linux" }: LockOptions = {},
 ): Promise<DataDirLock> {
 	const path = socketPathFor(dataDir, abstract);
+	const fileLock = tryLockFile(join(realpathSync(dataDir), LOCK_FILE));
+	if (!fileLock) {
+		// Its socket answers if the holder shares this network namespace.
+		throw inUse(dataDir, (await askHolder(path)).pid);
+	}
+	let server: Server | undefined;
+	try {
+		server = await listenOrAsk(dataDir, path, abstract);
+	} catch (error) {
+		fileLock.release();
+		throw error;
+	}
+	const held = server;
+	let released: Promise<void> | undefined;
+	return {
+		// Closing the server also removes a socket file.
+		release: () => {
+			released ??= new Promise<void>((resolve) =>
+				held.close(() => resolve()),
+			).finally(() => fileLock.release());
+			return released;
+		},
+	};
+}
+
+/** Listens on the socket, taking over a stale one; throws the refusal if it is held. */
+async function listenOrAsk(
+	dataDir: string,
+	path: string,
+	abstract: boolean,
+): Promise<Server> {
 	let server = await tryListen(path);
 	let holder = server ? undefined : await askHolder(path);
 	if (holder?.stale) {
@@ -64,20 +104,14 @@ export async function lockDataDir(
 		server = await tryListen(path);
 		holder = server ? undefined : await askHolder(path);
 	}
-	if (!server) {
-		throw new CommandError(
-			`the data directory ${dataDir} is in use by another sherpany process${holder?.pid ? ` (pid ${holder.pid})` : ""}: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
-		);
-	}
-	let released: Promise<void> | undefined;
-	const held = server;
-	return {
-		// Closing the server also removes a socket file.
-		release: () => {
-			released ??= new Promise((resolve) => held.close(() => resolve()));
-			return released;
-		},
-	};
+	if (!server) throw inUse(dataDir, holder?.pid);
+	return server;
+}
+
+function inUse(dataDir: string, pid: string | undefined): CommandError {
+	return new CommandError(
+		`the data directory ${dataDir} is in use by another sherpany process${pid ? ` (pid ${pid})` : ""}: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
+	);
 }
 
 /** Listens on `path`; undefined if the name is taken. */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
-import { lockDataDir } from "../../src/db/data-dir-lock.ts";
+import { LOCK_FILE, lockDataDir } from "../../src/db/data-dir-lock.ts";
 import { CommandError } from "../../src/exit-codes.ts";
 
 t.test("one holder at a time; released on release()", async (t) => {
@@ -51,26 +51,84 @@ t.test("a holder killed with SIGKILL leaves no stale lock", async (t) => {
 	await lock.release();
 });
 
+t.test(
+	"a holder in other network and mount namespaces, as in another container sharing the volume, holds the directory",
+	async (t) => {
+		if (!(await canUnshare())) {
+			const message =
+				"unshare --net --mount needs root (util-linux): the lock across namespaces is untested";
+			if (process.env.CI)
+				throw new Error(`${message} (CI is set, so this fails)`);
+			t.plan(0, message);
+			return;
+		}
+		const dir = t.testdir({ volume: {}, mountpoint: {} });
+		const volume = join(dir, "volume");
+		const mountpoint = join(dir, "mountpoint");
+		// The holder sees the volume at another path (its own mount), and
+		// has its own network namespace, so neither the socket's name nor
+		// the socket itself is shared: only the directory's files are.
+		const holder = await lockInChild(mountpoint, {}, [
+			"unshare",
+			"--net",
+			"--mount",
+			"--propagation=private",
+			"sh",
+			"-c",
+			`mount --bind "$1" "$2" && shift 2 && exec "$@"`,
+			"sh",
+			volume,
+			mountpoint,
+		]);
+		t.teardown(() => kill(holder));
+		await t.rejects(
+			lockDataDir(volume),
+			{
+				name: "CommandError",
+				message: `the data directory ${volume} is in use by another sherpany process: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
+			},
+			"refused, without a pid: the holder's socket is in its own namespace",
+		);
+		await kill(holder);
+		const lock = await lockDataDir(volume);
+		t.pass("taken once the holder is gone");
+		await lock.release();
+	},
+);
+
+/** Whether this process may make network and mount namespaces (root, util-linux's unshare). */
+async function canUnshare(): Promise<boolean> {
+	if (process.platform !== "linux") return false;
+	const child = spawn("unshare", ["--net", "--mount", "true"], {
+		stdio: "ignore",
+	});
+	return new Promise((resolve) => {
+		child.once("error", () => resolve(false));
+		child.once("exit", (code) => resolve(code === 0));
+	});
+}
+
 /** A holder in a child process; resolves once it holds the lock. */
 async function lockInChild(
 	dir: string,
 	options: { abstract?: boolean } = {},
+	/** Runs the holder through this command (and its arguments) first. */
+	wrapper: readonly string[] = [],
 ): Promise<ChildProcessByStdio<null, Readable, null>> {
 	const lockModule = fileURLToPath(
 		new URL("../../src/db/data-dir-lock.ts", import.meta.url),
 	);
-	const holder = spawn(
+	const command = [
 		process.execPath,
-		[
-			"--input-type=module",
-			"-e",
-			`const { lockDataDir } = await import(${JSON.stringify(lockModule)});
-			 await lockDataDir(${JSON.stringify(dir)}, ${JSON.stringify(options)});
-			 console.log("locked");
-			 setInterval(() => {}, 1000);`,
-		],
-		{ stdio: ["ignore", "pipe", "inherit"] },
-	);
+		"--input-type=module",
+		"-e",
+		`const { lockDataDir } = await import(${JSON.stringify(lockModule)});
+		 await lockDataDir(${JSON.stringify(dir)}, ${JSON.stringify(options)});
+		 console.log("locked");
+		 setInterval(() => {}, 1000);`,
+	];
+	const [file = "", ...args] = [...wrapper, ...command];
+	const holder = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
 	await new Promise<void>((resolve, reject) => {
 		holder.stdout.once("data", () => resolve());
 		holder.once("exit", (code) =>
@@ -81,6 +139,7 @@ async function lockInChild(
 }
 
 async function kill(holder: ChildProcess): Promise<void> {
+	if (holder.exitCode !== null || holder.signalCode !== null) return;
 	const exited = new Promise((resolve) => holder.once("exit", resolve));
 	holder.kill("SIGKILL");
 	await exited;
@@ -163,7 +222,11 @@ t.test("socket-file mode (the default off Linux)", async (t) => {
 			const dir = join(await shortDir(t), "d".repeat(100));
 			await mkdir(dir);
 			const lock = await lockDataDir(dir, file);
-			t.same(await readdir(dir), [], "nothing in the directory");
+			t.same(
+				await readdir(dir),
+				[LOCK_FILE],
+				"no socket in the directory, only the lock file",
+			);
 			await t.rejects(
 				lockDataDir(dir, file),
 				new RegExp(`\\(pid ${process.pid}\\)`),
