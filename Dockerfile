@@ -33,8 +33,12 @@ COPY --chown=0:0 --chmod=0555 dist/sherpany /usr/local/bin/sherpany
 # The embedded database (used only when no PostgreSQL is configured) lives in
 # a volume, so the root filesystem can be read-only. The base creates the
 # directory owned by 65532 with mode 0700.
+# serve listens on 127.0.0.1 by default on the embedded database; in a
+# container it must be reachable from outside, so both addresses are set.
 ENV SHERPANY_DATA_DIR=/var/lib/sherpany \
+	HOST=0.0.0.0 \
 	PORT=8080 \
+	ADMIN_HOST=0.0.0.0 \
 	ADMIN_PORT=9090
 VOLUME ["/var/lib/sherpany"]
 

@@ -44,6 +44,8 @@ t.test(
 				[
 					/--port <port>.*env: PORT/s,
 					/--admin-port/,
+					/--host <address>\s.*?\(env:\s+HOST,\s+default:\s+0\.0\.0\.0,\s+127\.0\.0\.1\s+on\s+the\s+embedded\s+database\)/s,
+					/--admin-host <address>\s.*?\(env:\s+ADMIN_HOST,\s+default:\s+the\s+API's\s+address\)/s,
 					/DATABASE_URL_FILE/,
 					/PGSSLMODE/,
 				],

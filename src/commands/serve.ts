@@ -198,10 +198,14 @@ export async function run(
 				),
 			);
 		});
-		const listen = async (app: Koa, port: number): Promise<number> => {
+		const listen = async (
+			app: Koa,
+			port: number,
+			host: string,
+		): Promise<number> => {
 			const server = await serveApp(app, {
 				port,
-				host: config.host,
+				host,
 				logger,
 				isShuttingDown: () => shuttingDown,
 			});
@@ -212,6 +216,7 @@ export async function run(
 		const port = await listen(
 			createApp({ ...appDeps, routes: separateAdmin ? "api" : "all" }),
 			config.port,
+			config.host,
 		);
 		const adminPort =
 			config.adminPort === undefined
@@ -219,12 +224,16 @@ export async function run(
 				: await listen(
 						createApp({ ...appDeps, routes: "admin" }),
 						config.adminPort,
+						config.adminHost,
 					);
 		const url = usersUrl(config.host, port);
 		logger.info(
 			{
+				host: config.host,
 				port,
-				adminPort,
+				...(adminPort === undefined
+					? {}
+					: { adminHost: config.adminHost, adminPort }),
 				database: describeDatabase(options.database),
 				...(options.replica
 					? { readReplica: describeDatabase(options.replica.postgres) }

@@ -24,6 +24,12 @@ export const LOG_LEVELS: readonly LogLevel[] = [
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
+/**
+ * The address's default on the embedded database: a developer's database
+ * is not put on the network unasked. The image and the manifests set HOST
+ * (and ADMIN_HOST) to 0.0.0.0, where it must listen.
+ */
+export const DEFAULT_EMBEDDED_HOST = "127.0.0.1";
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 /** Time for load balancers to see readiness fail before the listener closes. */
 export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
@@ -45,6 +51,8 @@ export interface ServerConfig {
 	readonly host: string;
 	/** A second port for /metrics, /health and /ready only; undefined serves them on the main port. */
 	readonly adminPort: number | undefined;
+	/** The admin port's address; the API's by default. */
+	readonly adminHost: string;
 	readonly logLevel: LogLevel;
 	readonly shutdownDelayMs: number;
 	readonly shutdownTimeoutMs: number;
@@ -54,7 +62,7 @@ export interface ServerConfig {
 
 /** What the defaults depend on besides flags and environment. */
 export interface ServerConfigContext {
-	/** Serving the embedded database: the shutdown delay defaults to 0. */
+	/** Serving the embedded database: the shutdown delay defaults to 0 and the address to 127.0.0.1. */
 	readonly embedded?: boolean;
 }
 
@@ -71,6 +79,7 @@ export const SERVE_SETTINGS = {
 		placeholder: "<address>",
 		env: ["HOST"],
 		default: DEFAULT_HOST,
+		helpDefault: `${DEFAULT_HOST}, ${DEFAULT_EMBEDDED_HOST} on the embedded database`,
 		description: "address to listen on",
 	},
 	adminPort: {
@@ -79,6 +88,12 @@ export const SERVE_SETTINGS = {
 		helpDefault: "none",
 		description: "separate port for /metrics, /health, /ready",
 		parse: parsePort,
+	},
+	adminHost: {
+		placeholder: "<address>",
+		env: ["ADMIN_HOST"],
+		helpDefault: "the API's address",
+		description: "address of the admin port",
 	},
 	logLevel: {
 		placeholder: "<level>",
@@ -129,7 +144,7 @@ export function loadServerConfig(
 ): ServerConfig {
 	const read = <K extends keyof typeof SERVE_SETTINGS>(
 		key: K,
-		defaultValue?: number,
+		defaultValue?: string | number,
 	) => resolve(SERVE_SETTINGS, key, flags, env, defaultValue);
 	const port = read("port");
 	const adminPort = read("adminPort");
@@ -138,10 +153,15 @@ export function loadServerConfig(
 			`${pick(SERVE_SETTINGS, "adminPort", flags, env)?.origin}: the admin port must differ from the API port ${port}`,
 		);
 	}
+	const host = read(
+		"host",
+		context.embedded ? DEFAULT_EMBEDDED_HOST : undefined,
+	);
 	return Object.freeze({
 		port,
-		host: read("host"),
+		host,
 		adminPort,
+		adminHost: read("adminHost") ?? host,
 		logLevel: read("logLevel"),
 		shutdownDelayMs: read(
 			"shutdownDelayMs",

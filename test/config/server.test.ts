@@ -9,6 +9,7 @@ t.test("serve defaults", async (t) => {
 		port: 8080,
 		host: "0.0.0.0",
 		adminPort: undefined,
+		adminHost: "0.0.0.0",
 		logLevel: "info",
 		shutdownDelayMs: 5000,
 		shutdownTimeoutMs: 20000,
@@ -31,6 +32,45 @@ t.test(
 				.shutdownDelayMs,
 			3000,
 			"an explicit delay wins",
+		);
+	},
+);
+
+t.test(
+	"serve's address: 127.0.0.1 on the embedded database, 0.0.0.0 on PostgreSQL, unless set",
+	async (t) => {
+		const embedded = { embedded: true };
+		t.match(loadServerConfig({}, {}, embedded), {
+			host: "127.0.0.1",
+			adminHost: "127.0.0.1",
+		});
+		t.match(
+			loadServerConfig({}, {}, { embedded: false }),
+			{ host: "0.0.0.0", adminHost: "0.0.0.0" },
+			"PostgreSQL's serve is a service: it listens on every address",
+		);
+		t.match(
+			loadServerConfig({ HOST: "0.0.0.0" }, {}, embedded),
+			{ host: "0.0.0.0", adminHost: "0.0.0.0" },
+			"HOST wins, and the admin port follows it",
+		);
+		t.match(
+			loadServerConfig(
+				{ HOST: "0.0.0.0", ADMIN_HOST: "10.0.0.5" },
+				{},
+				embedded,
+			),
+			{ host: "0.0.0.0", adminHost: "10.0.0.5" },
+			"ADMIN_HOST sets the admin port's apart",
+		);
+		t.match(
+			loadServerConfig(
+				{ ADMIN_HOST: "10.0.0.5" },
+				{ host: "::1", adminHost: "127.0.0.1" },
+				embedded,
+			),
+			{ host: "::1", adminHost: "127.0.0.1" },
+			"flags win",
 		);
 	},
 );

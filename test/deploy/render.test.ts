@@ -279,6 +279,14 @@ function checkDeployment(
 		`the image is ${expectedImage} (package.json version)`,
 	);
 	t.equal(migrate?.image, serve?.image, "migrate runs the same image");
+	// serve's default address depends on the database (127.0.0.1 on the
+	// embedded one): in a pod both ports must be reachable from the Service
+	// and the kubelet, whatever the database.
+	t.match(
+		resolveEnv(serve as IContainer, objects, { secrets: {} }),
+		{ HOST: "0.0.0.0", ADMIN_HOST: "0.0.0.0" },
+		"serve listens on every address, the admin port too, by explicit settings",
+	);
 	t.equal(
 		deployment.metadata.labels?.["app.kubernetes.io/version"],
 		version,

@@ -68,6 +68,9 @@ if (image) {
 			t.same(Object.keys(config.Volumes ?? {}), ["/var/lib/sherpany"]);
 			t.ok(config.Env?.includes("SHERPANY_DATA_DIR=/var/lib/sherpany"));
 			t.ok(config.Env?.includes("ADMIN_PORT=9090"));
+			// serve's own default is 127.0.0.1 on the embedded database.
+			t.ok(config.Env?.includes("HOST=0.0.0.0"), "HOST=0.0.0.0");
+			t.ok(config.Env?.includes("ADMIN_HOST=0.0.0.0"), "ADMIN_HOST=0.0.0.0");
 			t.same(healthcheckTest(inspected), [
 				"CMD",
 				"/usr/local/bin/sherpany",
