@@ -5,7 +5,8 @@
  * never do); it comes migrated, and serve seeds it and logs it as migrated,
  * as it does a database initdb made.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { requireFreshBinary, sandbox } from "../helpers/binary.ts";
@@ -14,6 +15,7 @@ import {
 	SAMPLE_USERS,
 	stopAndCheck,
 } from "../helpers/binary-checks.ts";
+import { freePort } from "../helpers/serve.ts";
 
 await requireFreshBinary();
 
@@ -64,3 +66,53 @@ t.test("new data directories come from the shipped one", async (t) => {
 		"no lock file is left in a stopped directory",
 	);
 });
+
+t.test(
+	"a new data directory is private whatever the umask: 0700, files 0600",
+	async (t) => {
+		const box = await sandbox(t);
+		// The sandbox's children inherit this process's umask.
+		const umask = process.umask(0);
+		let migrated: Awaited<ReturnType<typeof box.run>>;
+		try {
+			migrated = await box.run(["migrate"], { SHERPANY_DATA_DIR: "a/data" });
+		} finally {
+			process.umask(umask);
+		}
+		t.equal(migrated.code, 0, "migrate exits 0", migrated);
+		const open: string[] = [];
+		const root = join(box.dir, "a");
+		for (const path of ["", ...(await readdir(root, { recursive: true }))]) {
+			const mode = (await stat(join(root, path))).mode & 0o777;
+			if (mode & 0o077) open.push(`${mode.toString(8)} ${path}`);
+		}
+		t.same(open, [], "nothing under a/ (made by sherpany) open to others");
+	},
+);
+
+t.test(
+	"serve on the embedded database listens on 127.0.0.1 unless HOST is set",
+	async (t) => {
+		const box = await sandbox(t);
+		// An empty HOST is unset (the sandbox sets HOST=127.0.0.1 otherwise).
+		const served = await box.serve(t, {
+			HOST: "",
+			ADMIN_PORT: String(await freePort()),
+		});
+		t.match(
+			served.logs().find((line) => line.msg === "listening"),
+			{ host: "127.0.0.1", adminHost: "127.0.0.1" },
+			"the listening line says where",
+		);
+		const outside = Object.values(networkInterfaces())
+			.flat()
+			.find((address) => address?.family === "IPv4" && !address.internal);
+		if (outside) {
+			await t.rejects(
+				fetch(`http://${outside.address}:${served.port}/health`),
+				"not reachable on the machine's other address",
+			);
+		}
+		await stopAndCheck(t, box, served);
+	},
+);
