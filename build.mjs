@@ -1,7 +1,14 @@
-// Builds dist/sherpany, one Linux x86-64 executable: esbuild bundles src/ into
+// Builds dist/sherpany, the Linux x86-64 executable, and
+// dist/sherpany-linux-arm64, the Linux arm64 one: esbuild bundles src/ into
 // three CommonJS files (a single-executable's main script must be CommonJS),
 // Node's SEA tooling turns them and PGlite's WebAssembly assets into a blob,
-// and postject injects the blob into a copy of the pinned Node 24 binary.
+// and postject injects the blob into a copy of the pinned Node 24 binary for
+// each architecture: the running node for the host's, npm's
+// node-linux-<arch> package of the same version for the other.
+//
+// Both carry the same bundles, PGlite assets and data directory. V8's code
+// caches are per architecture and made by running the code, so only the
+// host's executable carries them: the other compiles its bundles on start.
 //
 // The three bundles, each loaded only by the command lines that need it:
 // - the launcher (src/binary.ts), the executable's main script: the liveness
@@ -17,6 +24,7 @@ import { execFileSync } from "node:child_process";
 import {
 	chmodSync,
 	copyFileSync,
+	existsSync,
 	mkdirSync,
 	readFileSync,
 	rmSync,
@@ -43,9 +51,21 @@ const DEFERRED = "deferred";
 const bundleFile = (name) => join(OUT_DIR, `${name}.cjs`);
 const cacheFile = (name) => join(OUT_DIR, `${name}.cache`);
 const metaFile = (name) => join(OUT_DIR, `${name}.meta.json`);
-const BLOB = join(OUT_DIR, "sea-prep.blob");
 const DATA_DIR_TARBALL = join(OUT_DIR, DATA_DIR_ASSET);
-const BINARY = join(OUT_DIR, "sherpany");
+// The executables, by Node's name for their architecture. dist/sherpany is
+// the x86-64 one whatever the host, as the image, the tests and bin/ expect.
+const BINARIES = {
+	x64: join(OUT_DIR, "sherpany"),
+	arm64: join(OUT_DIR, "sherpany-linux-arm64"),
+};
+// Where npm's node-linux-<arch> packages are unpacked, kept across builds
+// (npm ci empties node_modules, and npm's own cache keeps the tarball).
+const NODE_CACHE = join("node_modules", ".cache", "sherpany-node");
+// binutils' strip for each architecture, from an x86-64 host or another.
+const STRIP = {
+	x64: "x86_64-linux-gnu-strip",
+	arm64: "aarch64-linux-gnu-strip",
+};
 // The fuse Node's SEA support looks for; fixed by Node.
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 // Optional native add-ons: a SEA's require reaches built-ins only, so these
@@ -201,10 +221,7 @@ const BUNDLE_LOADER = `
 				${JSON.stringify(COMMONJS_WRAPPER[0])} +
 					getAsset(name + ".cjs", "utf8") +
 					${JSON.stringify(COMMONJS_WRAPPER[1])},
-				{
-					filename: __filename,
-					cachedData: new Uint8Array(getAsset(name + ".cache")),
-				},
+				{ filename: __filename, cachedData: codeCache(name) },
 			);
 			script.runInThisContext()(
 				module.exports,
@@ -216,6 +233,15 @@ const BUNDLE_LOADER = `
 			loaded.set(name, module.exports);
 		}
 		return loaded.get(name);
+	}
+	// Only the executable for the build host's architecture has code
+	// caches (build.mjs): the other compiles without one.
+	function codeCache(name) {
+		try {
+			return new Uint8Array(getAsset(name + ".cache"));
+		} catch {
+			return undefined;
+		}
 	}`;
 
 /**
@@ -253,9 +279,9 @@ if (!process.version.startsWith("v24.")) {
 		`build with the pinned Node 24 (npm run build), not ${process.version}`,
 	);
 }
-if (process.platform !== "linux" || process.arch !== "x64") {
+if (process.platform !== "linux" || !(process.arch in BINARIES)) {
 	throw new Error(
-		`dist/sherpany is a Linux x86-64 executable; this is ${process.platform}-${process.arch}`,
+		`the executables are built on Linux x86-64 or arm64 (${Object.keys(BINARIES).join(", ")}); this is ${process.platform}-${process.arch}`,
 	);
 }
 rmSync(OUT_DIR, { recursive: true, force: true });
@@ -364,68 +390,120 @@ writeFileSync(
 writeFileSync(DATA_DIR_TARBALL, await makeDataDirTarball());
 
 const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
-const seaConfig = {
-	main: LAUNCHER,
-	output: BLOB,
-	disableExperimentalSEAWarning: true,
-	useSnapshot: false,
-	useCodeCache: true,
-	// V8's young generation: by default its semi-spaces grow to 16 MB (~48 MB
-	// of new space), and what survives two scavenges (rows and JSON chunks
-	// in flight) is promoted, so an NDJSON export filled the old generation
-	// with garbage up to ~260 MB of RSS before a full collection. At 4 MB
-	// the export peaked ~130 MB lower, in about the same time
-	// (bench/RESULTS.md). NODE_OPTIONS still applies after it.
-	execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
-	assets: {
-		...Object.fromEntries(
-			[CLI, DEFERRED].flatMap((name) => [
-				[`${name}.cjs`, bundleFile(name)],
-				[`${name}.cache`, cacheFile(name)],
-			]),
-		),
-		[DATA_DIR_ASSET]: DATA_DIR_TARBALL,
-		...Object.fromEntries(
-			PGLITE_ASSET_FILES.map((name) => [
-				name,
-				relative(process.cwd(), join(pgliteDir, name)),
-			]),
-		),
-	},
-};
-writeFileSync(
-	join(OUT_DIR, "sea.json"),
-	`${JSON.stringify(seaConfig, null, 2)}\n`,
-);
-execFileSync(
-	process.execPath,
-	["--experimental-sea-config", join(OUT_DIR, "sea.json")],
-	{ stdio: "inherit" },
-);
-
-copyFileSync(process.execPath, BINARY);
-chmodSync(BINARY, 0o755);
-stripDebugInfo(BINARY);
-execFileSync(
-	process.execPath,
-	[
-		require.resolve("postject/dist/cli.js"),
-		BINARY,
-		"NODE_SEA_BLOB",
-		BLOB,
-		"--sentinel-fuse",
-		SEA_FUSE,
-	],
-	// postject's warnings about .note sections on Linux are harmless.
-	{ stdio: ["ignore", "ignore", "ignore"] },
-);
-rmSync(BLOB);
+for (const [arch, binary] of Object.entries(BINARIES)) {
+	const native = arch === process.arch;
+	makeExecutable({
+		arch,
+		binary,
+		node: native ? process.execPath : nodeFor(arch),
+		// V8 checks a code cache against its own version and flags and
+		// rejects a foreign one; one made by this (x86-64) V8 would be
+		// rejected on arm64, costing a read for nothing.
+		withCodeCaches: native,
+	});
+}
 rmSync(DATA_DIR_TARBALL);
 
 const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
 console.log(
-	`${BINARY}: ${megabytes(BINARY)} MB (launcher ${megabytes(LAUNCHER)} MB, CLI ${megabytes(bundleFile(CLI))} MB, deferred ${megabytes(bundleFile(DEFERRED))} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+	`${Object.values(BINARIES)
+		.map((binary) => `${binary}: ${megabytes(binary)} MB`)
+		.join(
+			", ",
+		)} (launcher ${megabytes(LAUNCHER)} MB, CLI ${megabytes(bundleFile(CLI))} MB, deferred ${megabytes(bundleFile(DEFERRED))} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
+
+/** Writes the SEA blob for one executable and injects it into a copy of `node`. */
+function makeExecutable({ arch, binary, node, withCodeCaches }) {
+	const blob = `${binary}.blob`;
+	const seaJson = `${binary}.sea.json`;
+	const bundles = withCodeCaches ? [CLI, DEFERRED] : [];
+	const seaConfig = {
+		main: LAUNCHER,
+		output: blob,
+		disableExperimentalSEAWarning: true,
+		useSnapshot: false,
+		useCodeCache: withCodeCaches,
+		// V8's young generation: by default its semi-spaces grow to 16 MB (~48 MB
+		// of new space), and what survives two scavenges (rows and JSON chunks
+		// in flight) is promoted, so an NDJSON export filled the old generation
+		// with garbage up to ~260 MB of RSS before a full collection. At 4 MB
+		// the export peaked ~130 MB lower, in about the same time
+		// (bench/RESULTS.md). NODE_OPTIONS still applies after it.
+		execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
+		assets: {
+			...Object.fromEntries(
+				[CLI, DEFERRED].map((name) => [`${name}.cjs`, bundleFile(name)]),
+			),
+			...Object.fromEntries(
+				bundles.map((name) => [`${name}.cache`, cacheFile(name)]),
+			),
+			[DATA_DIR_ASSET]: DATA_DIR_TARBALL,
+			...Object.fromEntries(
+				PGLITE_ASSET_FILES.map((name) => [
+					name,
+					relative(process.cwd(), join(pgliteDir, name)),
+				]),
+			),
+		},
+	};
+	writeFileSync(seaJson, `${JSON.stringify(seaConfig, null, 2)}\n`);
+	// Without a code cache or a snapshot the blob holds no machine code: this
+	// node writes it for the other architecture's node of the same version.
+	execFileSync(process.execPath, ["--experimental-sea-config", seaJson], {
+		stdio: "inherit",
+	});
+	copyFileSync(node, binary);
+	chmodSync(binary, 0o755);
+	stripDebugInfo(binary, arch);
+	execFileSync(
+		process.execPath,
+		[
+			require.resolve("postject/dist/cli.js"),
+			binary,
+			"NODE_SEA_BLOB",
+			blob,
+			"--sentinel-fuse",
+			SEA_FUSE,
+		],
+		// postject's warnings about .note sections on Linux are harmless.
+		{ stdio: ["ignore", "ignore", "ignore"] },
+	);
+	rmSync(blob);
+}
+
+/**
+ * The node binary of npm's node-linux-<arch> package at the running node's
+ * version (the pinned one): `npm pack` fetches it (npm checks its integrity
+ * against the registry's and keeps it in its cache), unpacked once under
+ * node_modules/.cache. A package with another cpu than the host's cannot
+ * be an ordinary dependency: `npm ci` would skip or refuse it.
+ */
+function nodeFor(arch) {
+	const name = `node-linux-${arch}`;
+	const dir = resolve(NODE_CACHE, `${name}-${process.versions.node}`);
+	const node = join(dir, "package", "bin", "node");
+	if (existsSync(node)) return node;
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	const [packed] = JSON.parse(
+		execFileSync(
+			"npm",
+			[
+				"pack",
+				`${name}@${process.versions.node}`,
+				"--json",
+				"--pack-destination",
+				dir,
+			],
+			{ encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+		),
+	);
+	const tarball = join(dir, packed.filename);
+	execFileSync("tar", ["-xzf", tarball, "-C", dir, "package/bin/node"]);
+	rmSync(tarball);
+	return node;
+}
 
 /**
  * V8's code cache for a bundle kept as an asset: compiling the deferred
@@ -433,7 +511,7 @@ console.log(
  * `migrate` spent before connecting. The bundle is run here, then `warm`
  * uses its exports (every deferred module's top level, which only defines
  * things; the CLI's --version and --help), so that the cache holds the
- * functions that ran too. The executable embeds this very node, so V8
+ * functions that ran too. The host's executable embeds this very node, so V8
  * accepts the cache.
  */
 async function makeCodeCache(name, warm = () => {}) {
@@ -455,13 +533,18 @@ async function makeCodeCache(name, warm = () => {}) {
 	return script.createCachedData();
 }
 
-/** Node's symbols are an eighth of the binary and no use in production; drop them when binutils is there. */
-function stripDebugInfo(path) {
+/**
+ * Node's symbols are an eighth of the binary and no use in production; drop
+ * them when binutils for that architecture is there (the host's `strip`
+ * reads only its own; Debian's binutils-aarch64-linux-gnu has arm64's).
+ */
+function stripDebugInfo(path, arch) {
+	const strip = arch === process.arch ? "strip" : STRIP[arch];
 	try {
-		execFileSync("strip", ["--strip-all", path], { stdio: "ignore" });
+		execFileSync(strip, ["--strip-all", path], { stdio: "ignore" });
 	} catch {
 		console.warn(
-			"strip (binutils) not found: dist/sherpany keeps Node's debug symbols",
+			`${strip} (binutils) not found: ${path} keeps Node's debug symbols`,
 		);
 	}
 }
