@@ -16,6 +16,9 @@ ARG REVISION=unknown
 ARG SOURCE=https://github.com/sherpany/sherpany
 ARG CREATED=1970-01-01T00:00:00Z
 ARG LICENSES=MIT
+# The executable for the image's architecture: build.sh passes
+# dist/sherpany-linux-arm64 for linux/arm64.
+ARG BINARY=dist/sherpany
 
 LABEL org.opencontainers.image.title="sherpany" \
 	org.opencontainers.image.description="A small users service on PostgreSQL, shipped as one executable" \
@@ -28,7 +31,7 @@ LABEL org.opencontainers.image.title="sherpany" \
 	org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 # Owned by root and not writable: the app user cannot replace its own binary.
-COPY --chown=0:0 --chmod=0555 dist/sherpany /usr/local/bin/sherpany
+COPY --chown=0:0 --chmod=0555 ${BINARY} /usr/local/bin/sherpany
 
 # The embedded database (used only when no PostgreSQL is configured) lives in
 # a volume, so the root filesystem can be read-only. The base creates the

@@ -105,7 +105,7 @@ find "$root/usr/share/doc" -type f ! -name copyright -delete
 find "$root/usr/share/doc" -type l -delete
 find "$root/usr/share/doc" -depth -type d -empty -delete
 rm -rf "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/lintian" \
-	"$root/usr/share/locale" "$root/usr/lib/x86_64-linux-gnu/gconv"
+	"$root/usr/share/locale" "$root"/usr/lib/*-linux-gnu/gconv
 # Directories left empty by the removed packages.
 find "$root/usr/share" "$root/usr/lib" "$root/etc" -depth -type d -empty -delete
 

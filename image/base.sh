@@ -6,6 +6,9 @@
 #                                 (also tagged :bookworm, the Dockerfile's default)
 #   image/base.sh --tar FILE      only write the root filesystem tarball
 #   image/base.sh --print-ref     print the image reference it would build
+#   image/base.sh --arch arm64 …  the same for Debian's arm64 packages (default
+#                                 amd64); its tags end in -arm64. Nothing is
+#                                 run inside the tree, so no emulator is needed.
 #
 # Environment:
 #   SOURCE_DATE_EPOCH   timestamp of every file (default: BASE_EPOCH below)
@@ -31,13 +34,42 @@ podman=${PODMAN:-$here/podman.sh}
 # The tag names the date and a digest of the base's definition, so that a
 # changed definition is rebuilt rather than taken from podman's cache.
 definition=$(cat "$here/base.sh" "$here/base-hook.sh" "$here/base-packages" | sha256sum | cut -c1-8)
-tag="$SUITE-$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d)-$definition"
-ref="localhost/sherpany-base:$tag"
 
 die() {
 	echo "image/base.sh: $*" >&2
 	exit 1
 }
+
+arch=amd64
+action=import
+tar_file=
+while (($# > 0)); do
+	case "$1" in
+	--arch)
+		[[ ${2:-} == @(amd64|arm64) ]] || die "--arch takes amd64 or arm64, not '${2:-}'"
+		arch=$2
+		shift 2
+		;;
+	--print-ref)
+		action=print-ref
+		shift
+		;;
+	--tar)
+		[[ -n ${2:-} ]] || die "--tar needs a file name"
+		action=tar
+		tar_file=$2
+		shift 2
+		;;
+	*) die "unknown argument '$1' (expected --arch ARCH, --tar FILE or --print-ref)" ;;
+	esac
+done
+
+# amd64's tags carry no suffix: the Dockerfile's default and older scripts
+# name them so.
+suffix=
+[[ $arch == amd64 ]] || suffix=-$arch
+tag="$SUITE-$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d)-$definition$suffix"
+ref="localhost/sherpany-base:$tag"
 
 # Writes the root filesystem tarball to $1.
 build_tar() {
@@ -52,7 +84,7 @@ build_tar() {
 	# /dev comes from the container runtime, so the tarball holds no devices.
 	# base-hook.sh removes apt's and dpkg's files itself, so mmdebstrap's
 	# cleanup of them is skipped.
-	mmdebstrap --quiet --variant=extract --include="$packages" \
+	mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$packages" \
 		--skip=chroot/policy-rc.d,chroot/start-stop-daemon,output/dev,output/mknod \
 		--skip=cleanup/apt,cleanup/mmdebstrap \
 		--format=tar --extract-hook="\"$here/base-hook.sh\" \"\$1\"" \
@@ -62,18 +94,15 @@ build_tar() {
 		"deb ${SHERPANY_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $SUITE-security main"
 }
 
-case "${1:-}" in
---print-ref)
+case $action in
+print-ref)
 	echo "$ref"
 	exit 0
 	;;
---tar)
-	[[ -n ${2:-} ]] || die "--tar needs a file name"
-	build_tar "$2"
+tar)
+	build_tar "$tar_file"
 	exit 0
 	;;
-"") ;;
-*) die "unknown argument '$1' (expected --tar FILE or --print-ref)" ;;
 esac
 
 work=$(mktemp -d)
@@ -88,7 +117,8 @@ created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 	--change "LABEL org.opencontainers.image.base.name=debian:$SUITE" \
 	--change "LABEL io.github.sherpany.base.packages=\"$manifest\"" \
 	--change "LABEL io.github.sherpany.base.rootfs.sha256=$(sha256sum "$work/rootfs.tar" | cut -c1-64)" \
-	--quiet --message "sherpany base: Debian $SUITE packages via mmdebstrap" \
+	--os linux --arch "$arch" \
+	--quiet --message "sherpany base: Debian $SUITE $arch packages via mmdebstrap" \
 	"$work/rootfs.tar" "$ref" >/dev/null
-"$podman" tag "$ref" "localhost/sherpany-base:$SUITE"
+"$podman" tag "$ref" "localhost/sherpany-base:$SUITE$suffix"
 echo "$ref"
