@@ -12,7 +12,7 @@ export const SAMPLE_USERS = [
 	{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
 ];
 
-/** /users, /health, /ready, /metrics and check-health against a running server. */
+/** /users (JSON and NDJSON), /health, /ready, /metrics and check-health against a running server. */
 export async function checkHttp(
 	t: Test,
 	box: Sandbox,
@@ -54,6 +54,21 @@ export async function checkHttp(
 		"request histogram",
 	);
 	t.match(text, /^process_resident_memory_bytes \d+/m, "default metrics");
+
+	// After /metrics, whose histogram counted the one request above.
+	const ndjson = await fetch(`${server.baseUrl}/users`, {
+		headers: { Accept: "application/x-ndjson" },
+	});
+	t.equal(ndjson.status, 200, "NDJSON export 200");
+	t.match(ndjson.headers.get("content-type"), /^application\/x-ndjson/);
+	t.same(
+		(await ndjson.text())
+			.split("\n")
+			.filter((line) => line !== "")
+			.map((line) => JSON.parse(line)),
+		body,
+		"the NDJSON export gives every row, one per line",
+	);
 
 	const live = await box.run(["check-health"], { PORT: String(server.port) });
 	t.same(

@@ -15,6 +15,33 @@ import type { Test } from "tap";
 import { DIST_BINARY, findStaleReason } from "./dist.ts";
 import { freePort, watchUntilListening } from "./serve.ts";
 
+/**
+ * Which built executable a binary suite runs, and how: the same suites run
+ * dist/sherpany natively and dist/sherpany-linux-arm64 under qemu
+ * (test/helpers/emulator.ts).
+ */
+export interface BinaryTarget {
+	/** Node's name for the architecture, as in `process.arch`. */
+	readonly arch: string;
+	/** The executable `npm run build` wrote. */
+	readonly dist: string;
+	/** What runs it: nothing natively, the emulator and its flags otherwise. */
+	readonly launcher: readonly string[];
+	/** How many times a native step's time limit a step may take. */
+	readonly slowdown: number;
+	/** Environment every run gets (the probe's and /ready's time limits). */
+	readonly env: Readonly<Record<string, string>>;
+}
+
+/** dist/sherpany on this (x86-64) machine. */
+export const NATIVE_TARGET: BinaryTarget = {
+	arch: "x64",
+	dist: DIST_BINARY,
+	launcher: [],
+	slowdown: 1,
+	env: {},
+};
+
 /** All the binary gets: no HOME, no NODE_OPTIONS, no PG* variables. */
 const MINIMAL_PATH = "/usr/bin:/bin";
 const ENV = "/usr/bin/env";
@@ -64,14 +91,17 @@ export interface BinaryServe {
 }
 
 /** Makes a sandbox for one test; it is removed at teardown. */
-export async function sandbox(t: Test): Promise<Sandbox> {
+export async function sandbox(
+	t: Test,
+	target: BinaryTarget = NATIVE_TARGET,
+): Promise<Sandbox> {
 	// realpath: the binary reports the data directory by the real path of its cwd.
 	const dir = await realpath(
 		await mkdtemp(join(tmpdir(), "sherpany-binary-test-")),
 	);
 	t.teardown(() => rm(dir, { recursive: true, force: true }));
 	const binary = join(dir, "sherpany");
-	await copyFile(DIST_BINARY, binary);
+	await copyFile(target.dist, binary);
 	// copyFile keeps the mode bits, so the copy is executable.
 	// tap adds NODE_OPTIONS (its coverage loader, from node_modules) to the
 	// environment of every child it spawns, and the binary honours
@@ -81,9 +111,10 @@ export async function sandbox(t: Test): Promise<Sandbox> {
 		args: readonly string[],
 	): string[] => [
 		"-i",
-		...Object.entries({ PATH: MINIMAL_PATH, ...env }).map(
+		...Object.entries({ PATH: MINIMAL_PATH, ...target.env, ...env }).map(
 			([key, value]) => `${key}=${value}`,
 		),
+		...target.launcher,
 		binary,
 		...args,
 	];
@@ -95,7 +126,7 @@ export async function sandbox(t: Test): Promise<Sandbox> {
 				execFile(
 					ENV,
 					argvFor(env, args),
-					{ cwd: dir, timeout: 60_000 },
+					{ cwd: dir, timeout: 60_000 * target.slowdown },
 					(error, stdout, stderr) => {
 						const failure = error as
 							| (Error & { code?: unknown; signal?: NodeJS.Signals | null })
@@ -115,7 +146,8 @@ export async function sandbox(t: Test): Promise<Sandbox> {
 			}),
 		async serve(t, env = {}) {
 			const port = await freePort();
-			// env execs the binary in place: the child's pid is the server's.
+			// env execs the binary (or qemu, which runs it in its own
+			// process) in place: the child's pid is the server's.
 			const child = spawn(
 				ENV,
 				argvFor(

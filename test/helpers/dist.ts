@@ -11,8 +11,11 @@ import { fileURLToPath } from "node:url";
 /** The repository's root directory. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** `dist/sherpany`, as `npm run build` writes it. */
+/** `dist/sherpany`, the x86-64 executable, as `npm run build` writes it. */
 export const DIST_BINARY = join(ROOT, "dist", "sherpany");
+
+/** `dist/sherpany-linux-arm64`, which `npm run build` writes beside it. */
+export const DIST_ARM64_BINARY = join(ROOT, "dist", "sherpany-linux-arm64");
 
 /** What `npm run build` reads: a change to any of them makes the binary stale. */
 export const BUILD_INPUTS: readonly string[] = [
@@ -24,19 +27,26 @@ export const BUILD_INPUTS: readonly string[] = [
 ];
 
 /**
- * Why `dist/sherpany` must be (re)built, or `undefined` when it is newer
+ * Why the executables must be (re)built, or `undefined` when each is newer
  * than every build input.
  */
 export async function findStaleReason(): Promise<string | undefined> {
-	const built = await stat(DIST_BINARY).then(
+	for (const binary of [DIST_BINARY, DIST_ARM64_BINARY]) {
+		const reason = await findStaleBinary(binary);
+		if (reason !== undefined) return reason;
+	}
+	return undefined;
+}
+
+async function findStaleBinary(binary: string): Promise<string | undefined> {
+	const built = await stat(binary).then(
 		(info) => info.mtimeMs,
 		() => undefined,
 	);
-	if (built === undefined) return `${DIST_BINARY} does not exist`;
+	if (built === undefined) return `${binary} does not exist`;
 	for (const input of BUILD_INPUTS) {
 		const newer = await findNewerFile(join(ROOT, input), built);
-		if (newer)
-			return `${newer.slice(ROOT.length)} is newer than ${DIST_BINARY}`;
+		if (newer) return `${newer.slice(ROOT.length)} is newer than ${binary}`;
 	}
 	return undefined;
 }

@@ -1,7 +1,8 @@
 /**
- * The container image in tests: build it with the shipped script
- * (`npm run image`, i.e. image/build.sh) from `dist/sherpany`, once per test
- * process, and read what podman says about it. Running it is in podman.ts.
+ * The container images in tests: build them with the shipped script
+ * (`npm run image`, i.e. image/build.sh) from `dist/sherpany` and
+ * `dist/sherpany-linux-arm64`, once per test process, and read what podman
+ * says about them. Running them is in podman.ts.
  *
  * When podman is missing, {@link imageOrSkip} skips the calling test file
  * with a message naming `.ci/install-podman.sh`, unless `CI` is set: there
@@ -18,7 +19,9 @@ import { hasCommand, podman, podmanOk, runProcess } from "./podman.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BUILD_SCRIPT = join(ROOT, "image", "build.sh");
-const DIST_BINARY = join(ROOT, "dist", "sherpany");
+const DIST_BINARIES = ["sherpany", "sherpany-linux-arm64"].map((name) =>
+	join(ROOT, "dist", name),
+);
 
 /** What `npm run image` built. */
 export interface BuiltImage {
@@ -31,6 +34,10 @@ export interface BuiltImage {
 	readonly versioned: string;
 	/** `localhost/sherpany:latest`. */
 	readonly latest: string;
+	/** The linux/arm64 image's ID. */
+	readonly arm64Id: string;
+	/** The ID of the manifest list that names both. */
+	readonly listId: string;
 }
 
 let built: Promise<BuiltImage> | undefined;
@@ -83,12 +90,13 @@ export function rebuildImage(): Promise<BuiltImage> {
 }
 
 async function buildImage(): Promise<BuiltImage> {
-	await access(DIST_BINARY).catch((error: unknown) => {
-		throw new Error(
-			"dist/sherpany is missing: run `npm run build` before the image tests",
-			{ cause: error },
-		);
-	});
+	for (const binary of DIST_BINARIES)
+		await access(binary).catch((error: unknown) => {
+			throw new Error(
+				`${binary} is missing: run \`npm run build\` before the image tests`,
+				{ cause: error },
+			);
+		});
 	// Without tap's coverage loader, as `npm run image` would run it.
 	const env = Object.fromEntries(
 		Object.entries(process.env).filter(
@@ -103,7 +111,15 @@ async function buildImage(): Promise<BuiltImage> {
 		const iidfile = join(dir, "iid");
 		const result = await runProcess(
 			"bash",
-			[BUILD_SCRIPT, "--iidfile", iidfile],
+			[
+				BUILD_SCRIPT,
+				"--iidfile",
+				iidfile,
+				"--iidfile-arm64",
+				`${iidfile}-arm64`,
+				"--listidfile",
+				`${iidfile}-list`,
+			],
 			600_000,
 			env,
 		);
@@ -116,9 +132,13 @@ async function buildImage(): Promise<BuiltImage> {
 			throw new Error(
 				`npm run image printed no image names:\n${result.stdout}`,
 			);
-		const id = (await readFile(iidfile, "utf8")).trim().replace(/^sha256:/, "");
-		builtIds.push(id);
-		return { id, versioned, latest };
+		const readId = async (file: string): Promise<string> =>
+			(await readFile(file, "utf8")).trim().replace(/^sha256:/, "");
+		const id = await readId(iidfile);
+		const arm64Id = await readId(`${iidfile}-arm64`);
+		const listId = await readId(`${iidfile}-list`);
+		builtIds.push(listId, id, arm64Id);
+		return { id, versioned, latest, arm64Id, listId };
 	} finally {
 		await rm(dir, { recursive: true, force: true });
 	}
@@ -127,6 +147,7 @@ async function buildImage(): Promise<BuiltImage> {
 /** The parts of `podman image inspect` the tests read. */
 export interface ImageInspection {
 	readonly Id: string;
+	readonly Architecture: string;
 	readonly Size: number;
 	readonly Config: {
 		readonly User?: string;

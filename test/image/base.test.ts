@@ -1,8 +1,9 @@
 /**
- * The base image's root filesystem is reproducible: two runs of
- * `image/base.sh --tar` (mmdebstrap, from Debian's archive) write
- * byte-identical tarballs. And the Dockerfile's default base is the tag
- * base.sh maintains.
+ * The base images' root filesystems, amd64's and arm64's, are reproducible:
+ * two runs of `image/base.sh [--arch arm64] --tar` (mmdebstrap, from
+ * Debian's archive) write byte-identical tarballs, holding that
+ * architecture's libraries and no program at all. And the Dockerfile's
+ * default base is the tag base.sh maintains.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,9 +19,9 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BASE_SCRIPT = join(ROOT, "image", "base.sh");
 const run = promisify(execFile);
 
-// mmdebstrap twice, on a shared 2-core machine: more than the package's 180 s
-// per file may be needed under a full run.
-t.setTimeout(360_000);
+// mmdebstrap twice per architecture, on a shared 2-core machine: more than
+// the package's 180 s per file may be needed under a full run.
+t.setTimeout(600_000);
 
 t.test(
 	"the Dockerfile's default base is the moving tag base.sh sets",
@@ -32,6 +33,13 @@ t.test(
 			stdout.trim(),
 			/^localhost\/sherpany-base:bookworm-\d{8}-[0-9a-f]{8}$/,
 		);
+		const arm64 = await run("bash", [
+			BASE_SCRIPT,
+			"--arch",
+			"arm64",
+			"--print-ref",
+		]);
+		t.equal(arm64.stdout.trim(), `${stdout.trim()}-arm64`, "arm64's tag");
 	},
 );
 
@@ -44,37 +52,43 @@ if (!mmdebstrap && !process.env.CI) {
 		"mmdebstrap is not installed: run `sudo bash .ci/install-podman.sh` to test the base build",
 	);
 } else {
-	t.test(
-		"two builds of the base root filesystem are byte-identical",
-		async (t) => {
-			const dir = await mkdtemp(join(tmpdir(), "sherpany-base-test-"));
-			t.teardown(() => rm(dir, { recursive: true, force: true }));
-			const digests: string[] = [];
-			for (const name of ["first.tar", "second.tar"]) {
-				const file = join(dir, name);
-				await run("bash", [BASE_SCRIPT, "--tar", file], { timeout: 300_000 });
-				digests.push(await sha256(file));
-			}
-			t.equal(digests[1], digests[0], `sha256 ${digests[0]}`);
-			const { stdout } = await run("tar", ["-tf", join(dir, "first.tar")], {
-				maxBuffer: 16 * 1024 * 1024,
-			});
-			const paths = stdout.split("\n");
-			t.ok(
-				paths.includes("./lib/x86_64-linux-gnu/libc.so.6") ||
-					paths.includes("./usr/lib/x86_64-linux-gnu/libc.so.6"),
-				"glibc is there",
-			);
-			t.ok(
-				paths.includes("./usr/lib/x86_64-linux-gnu/libstdc++.so.6"),
-				"libstdc++ is there",
-			);
-			t.notOk(
-				paths.some((p) => /^\.\/(usr\/)?s?bin\/./.test(p)),
-				"no programs at all",
-			);
-		},
-	);
+	for (const [arch, triplet] of [
+		["amd64", "x86_64-linux-gnu"],
+		["arm64", "aarch64-linux-gnu"],
+	] as const)
+		t.test(
+			`${arch}: two builds of the base root filesystem are byte-identical`,
+			async (t) => {
+				const dir = await mkdtemp(join(tmpdir(), "sherpany-base-test-"));
+				t.teardown(() => rm(dir, { recursive: true, force: true }));
+				const digests: string[] = [];
+				for (const name of ["first.tar", "second.tar"]) {
+					const file = join(dir, name);
+					await run("bash", [BASE_SCRIPT, "--arch", arch, "--tar", file], {
+						timeout: 300_000,
+					});
+					digests.push(await sha256(file));
+				}
+				t.equal(digests[1], digests[0], `sha256 ${digests[0]}`);
+				const { stdout } = await run("tar", ["-tf", join(dir, "first.tar")], {
+					maxBuffer: 16 * 1024 * 1024,
+				});
+				const paths = stdout.split("\n");
+				t.ok(
+					paths.includes(`./lib/${triplet}/libc.so.6`) ||
+						paths.includes(`./usr/lib/${triplet}/libc.so.6`),
+					"glibc is there",
+				);
+				t.ok(
+					paths.includes(`./usr/lib/${triplet}/libstdc++.so.6`),
+					"libstdc++ is there",
+				);
+				t.notOk(
+					paths.some((p) => /^\.\/(usr\/)?s?bin\/./.test(p)),
+					"no programs at all: no shell",
+				);
+			},
+		);
 }
 
 function sha256(file: string): Promise<string> {

@@ -1,0 +1,23 @@
+/**
+ * The linux/arm64 image, run by podman under qemu, against a real
+ * PostgreSQL: the suite the amd64 image passes
+ * (test/suites/image-postgres.ts).
+ */
+import t from "tap";
+import {
+	arm64ImagesOrSkip,
+	EMULATED_TIME_LIMITS,
+} from "../helpers/emulator.ts";
+import { imageOrSkip } from "../helpers/image.ts";
+import { imagePostgresSuite } from "../suites/image-postgres.ts";
+
+// Emulated: every container's start-up takes seconds.
+t.setTimeout(600_000);
+
+const image = (await arm64ImagesOrSkip(t)) ? await imageOrSkip(t) : undefined;
+if (image)
+	imagePostgresSuite(t, {
+		id: image.arm64Id,
+		ref: image.arm64Id,
+		env: EMULATED_TIME_LIMITS,
+	});
