@@ -20,4 +20,9 @@ if (image)
 		id: image.arm64Id,
 		ref: image.arm64Id,
 		env: EMULATED_TIME_LIMITS,
+		// The image's HEALTHCHECK allows 3 s, which one emulated start of the
+		// executable may take on a busy machine.
+		serveFlags: ["--health-timeout", "60s"],
+		// serve on an in-memory database runs PGlite's initdb, emulated.
+		startMs: 300_000,
 	});

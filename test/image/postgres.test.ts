@@ -14,4 +14,10 @@ t.setTimeout(360_000);
 
 const image = await imageOrSkip(t);
 if (image)
-	imagePostgresSuite(t, { id: image.id, ref: image.versioned, env: {} });
+	imagePostgresSuite(t, {
+		id: image.id,
+		ref: image.versioned,
+		env: {},
+		serveFlags: [],
+		startMs: 60_000,
+	});

@@ -41,6 +41,10 @@ export interface ImageUnderTest {
 	readonly ref: string;
 	/** Environment every container gets (time limits under emulation). */
 	readonly env: Readonly<Record<string, string>>;
+	/** podman run flags of the serving containers (the health check's time limit under emulation). */
+	readonly serveFlags: readonly string[];
+	/** How long a container may take to serve /health. */
+	readonly startMs: number;
 }
 
 /** Adds the suite's tests to `t`. */
@@ -108,6 +112,7 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 			// No arguments: the image's CMD, serve.
 			const name = await startContainer(t, image.id, [], {
 				...options,
+				flags: [...options.flags, ...image.serveFlags],
 				env: {
 					...options.env,
 					PORT: String(port),
@@ -117,7 +122,7 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 			const api = `http://127.0.0.1:${port}`;
 			const admin = `http://127.0.0.1:${adminPort}`;
 
-			const health = await waitForHttp(`${api}/health`);
+			const health = await waitForHttp(`${api}/health`, image.startMs);
 			t.equal(health.status, 200);
 			t.same(await health.json(), { status: "healthy" });
 			const users = await fetch(`${api}/users`);
@@ -240,10 +245,16 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 						ADMIN_PORT: String(await freePort()),
 						SHERPANY_DATA_DIR: "memory://",
 					},
+					flags: image.serveFlags,
 				},
 			);
 			t.equal(
-				(await waitForHttp(`http://127.0.0.1:${listening}/health`)).status,
+				(
+					await waitForHttp(
+						`http://127.0.0.1:${listening}/health`,
+						image.startMs,
+					)
+				).status,
 				200,
 			);
 			const unhealthy = await podman(["healthcheck", "run", name]);
