@@ -9,7 +9,7 @@ import { binaryEmbeddedSuite } from "../suites/binary-embedded.ts";
 
 // Emulated: PGlite's WebAssembly runs under qemu, and every start takes
 // seconds.
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 const target = await arm64TargetOrSkip(t);
 if (target)

@@ -8,7 +8,7 @@ import { arm64TargetOrSkip } from "../helpers/emulator.ts";
 import { binaryPostgresSuite } from "../suites/binary-postgres.ts";
 
 // Emulated: every start-up of the executable takes seconds.
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 const target = await arm64TargetOrSkip(t);
 if (target)
