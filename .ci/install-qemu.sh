@@ -30,6 +30,8 @@ if ((${#packages[@]} > 0)); then
 fi
 
 if [[ -e $BINFMT/qemu-aarch64 ]]; then
+	# Registered but switched off (echo 0 >…): switch it on.
+	[[ $(head -1 "$BINFMT/qemu-aarch64") == enabled ]] || echo 1 >"$BINFMT/qemu-aarch64"
 	echo "qemu-aarch64: $(head -1 "$BINFMT/qemu-aarch64"), $(sed -n 's/^interpreter //p' "$BINFMT/qemu-aarch64")"
 	exit 0
 fi
