@@ -4,7 +4,13 @@
  * else the embedded PGlite database in `--data-dir`/`SHERPANY_DATA_DIR`.
  */
 import { ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
+import {
+	parseMinimum,
+	type ReadSystemRoots,
+	resolveTls,
+	SSL_MODES,
+	type SslMode,
+} from "./database-tls.ts";
 import { milliseconds } from "./durations.ts";
 import {
 	type FlagsOf,
@@ -27,14 +33,7 @@ import {
 	readSecret,
 } from "./values.ts";
 
-/** TLS modes with libpq's meaning. `prefer` and `allow` are not offered: node-postgres cannot fall back. */
-export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
-export const SSL_MODES: readonly SslMode[] = [
-	"disable",
-	"require",
-	"verify-ca",
-	"verify-full",
-];
+export { readCaBundle, SSL_MODES, type SslMode } from "./database-tls.ts";
 
 export const DEFAULT_PG_PORT = 5432;
 export const DEFAULT_PG_USER = "postgres";
@@ -86,10 +85,18 @@ export const DATABASE_SETTINGS = {
 		description: SSL_MODES.join("|"),
 		parse: (raw) => parseChoice(raw, SSL_MODES),
 	},
+	sslModeMin: {
+		placeholder: "<mode>",
+		env: ["PG_SSLMODE_MIN"],
+		description:
+			"refuse an sslmode weaker than this, wherever it is set (the URL's sslmode included)",
+		parse: (raw) => parseChoice(raw, SSL_MODES),
+	},
 	sslRootCert: {
 		placeholder: "<file>",
 		env: ["PGSSLROOTCERT"],
-		description: "CA bundle to verify the server with",
+		description:
+			'CA bundle to verify the server with; "system" for the system\'s trusted roots',
 	},
 	poolMax: {
 		placeholder: "<n>",
@@ -120,6 +127,8 @@ export type DatabaseFlags = FlagsOf<typeof DATABASE_SETTINGS>;
 /** What the loader reads besides env and flags. */
 export interface DatabaseConfigIo {
 	readonly readFile: ReadFile;
+	/** The system's trusted roots, for `sslrootcert=system`; the runtime's by default. */
+	readonly systemRoots?: ReadSystemRoots;
 }
 
 /** Where a connection's parts came from, before defaults and TLS are applied. */
@@ -145,7 +154,9 @@ export function loadDatabaseConfig(
 	const settings = DATABASE_SETTINGS;
 	const url = pick(settings, "databaseUrl", flags, env, io.readFile);
 	const target = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
+	const minimum = pick(settings, "sslModeMin", flags, env);
 	if (!target) {
+		refuseMinimumForEmbedded(minimum);
 		return Object.freeze({
 			kind: "embedded",
 			dataDir: resolve(settings, "dataDir", flags, env),
@@ -154,16 +165,21 @@ export function loadDatabaseConfig(
 	const user = target.user ?? DEFAULT_PG_USER;
 	// The URL's own sslmode and sslrootcert come after the flags and before
 	// the variables, as they do in libpq.
-	const sslMode = settings.sslMode.parse(
-		fromFlag(settings, "sslMode", flags) ??
-			target.sslMode ??
-			fromVariables(settings, "sslMode", env) ??
-			fallback(settings.sslMode.default),
+	const tls = resolveTls(
+		{
+			mode:
+				fromFlag(settings, "sslMode", flags) ??
+				target.sslMode ??
+				fromVariables(settings, "sslMode", env) ??
+				fallback(settings.sslMode.default),
+			rootCert:
+				fromFlag(settings, "sslRootCert", flags) ??
+				target.sslRootCert ??
+				fromVariables(settings, "sslRootCert", env),
+			minimum,
+		},
+		io,
 	);
-	const rootCertPath =
-		fromFlag(settings, "sslRootCert", flags) ??
-		target.sslRootCert ??
-		fromVariables(settings, "sslRootCert", env);
 	return Object.freeze({
 		kind: "postgres",
 		host: target.host,
@@ -171,10 +187,8 @@ export function loadDatabaseConfig(
 		database: target.database ?? user,
 		user,
 		password: target.password,
-		sslMode,
-		sslRootCert: rootCertPath
-			? readCaBundle(rootCertPath, io.readFile)
-			: undefined,
+		sslMode: tls.sslMode,
+		sslRootCert: tls.sslRootCert,
 		poolMax: resolve(settings, "poolMax", flags, env),
 		connectTimeoutMs: resolve(settings, "connectTimeoutMs", flags, env),
 	});
@@ -229,6 +243,7 @@ export function parseDatabaseUrl({ value, origin }: RawSetting): Target {
 			);
 		}
 	};
+	refuseUnreadTlsParameters(url, origin);
 	const database = decode(url.pathname.replace(/^\//, ""), "database name");
 	const param = (name: string): RawSetting | undefined => {
 		const found = url.searchParams.get(name);
@@ -245,6 +260,46 @@ export function parseDatabaseUrl({ value, origin }: RawSetting): Target {
 		sslMode: param("sslmode"),
 		sslRootCert: param("sslrootcert"),
 	};
+}
+
+/**
+ * A minimum sslmode asks for TLS to a PostgreSQL server: with none
+ * configured, the embedded database would be used instead, unasked.
+ */
+function refuseMinimumForEmbedded(minimum: RawSetting | undefined): void {
+	if (minimum === undefined || parseMinimum(minimum) === "disable") return;
+	throw new ConfigError(
+		`${minimum.origin} is ${minimum.value}, but no PostgreSQL is configured: set DATABASE_URL (or PGHOST), or unset ${minimum.origin} to use the embedded database`,
+	);
+}
+
+/**
+ * TLS parameters of libpq (and node-postgres' `ssl`) that sherpany does not
+ * read. Ignoring them would connect with less than they ask for: `ssl=true`
+ * in plain text, `sslcrl` without checking revocation.
+ */
+const UNREAD_TLS_PARAMETERS = [
+	"ssl",
+	"requiressl",
+	"sslcert",
+	"sslkey",
+	"sslpassword",
+	"sslcrl",
+	"sslcrldir",
+	"sslcertmode",
+	"sslnegotiation",
+	"ssl_min_protocol_version",
+	"ssl_max_protocol_version",
+];
+
+function refuseUnreadTlsParameters(url: URL, origin: string): void {
+	const unread = UNREAD_TLS_PARAMETERS.find((name) =>
+		url.searchParams.has(name),
+	);
+	if (unread === undefined) return;
+	throw new ConfigError(
+		`${origin} has the parameter ${unread}, which sherpany does not support: say what TLS you need with sslmode (require, verify-ca, verify-full) and sslrootcert`,
+	);
 }
 
 /** libpq's PG* variables win over the original app's DB_* ones, one by one. */
@@ -264,26 +319,6 @@ function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
 		sslMode: undefined,
 		sslRootCert: undefined,
 	};
-}
-
-/** Reads a PEM CA bundle file, naming its origin when it is missing or holds no certificate. */
-export function readCaBundle(
-	{ value, origin }: RawSetting,
-	readFile: ReadFile,
-): string {
-	let pem: string;
-	try {
-		pem = readFile(value);
-	} catch (error) {
-		throw new ConfigError(
-			`${origin}: cannot read CA bundle ${value} (${describeFsError(error)})`,
-			{ cause: error },
-		);
-	}
-	if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-		throw new ConfigError(`${origin}: ${value} holds no PEM certificate`);
-	}
-	return pem;
 }
 
 /** A printable description of the target, with no password in it. */

@@ -7,17 +7,24 @@
  */
 import { ConfigError } from "../exit-codes.ts";
 import {
+	DATABASE_SETTINGS,
 	type DatabaseConfig,
 	type DatabaseConfigIo,
+	type DatabaseFlags,
 	DEFAULT_POOL_MAX,
 	type PostgresConfig,
 	parseDatabaseUrl,
-	readCaBundle,
-	SSL_MODES,
 } from "./database.ts";
+import { resolveTls } from "./database-tls.ts";
 import { milliseconds } from "./durations.ts";
-import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
-import { type Env, parseChoice, parseInteger, readFileUtf8 } from "./values.ts";
+import {
+	type FlagsOf,
+	fromFlag,
+	pick,
+	resolve,
+	type Settings,
+} from "./setting.ts";
+import { type Env, parseInteger, readFileUtf8 } from "./values.ts";
 
 /** Reads move to the primary when the replica is further behind than this. */
 export const DEFAULT_READ_MAX_LAG_MS = 10_000;
@@ -74,11 +81,14 @@ export type ReadReplicaFlags = FlagsOf<typeof READ_REPLICA_SETTINGS>;
  * credentials, as CloudNativePG's `-ro` service and RDS read replicas
  * expect); with the primary's user and no password, its password; with no
  * database name, the primary's; with no `sslmode`/`sslrootcert`, the
- * primary's TLS settings.
+ * primary's TLS settings. As for the primary, `--ssl-mode` and
+ * `--ssl-root-cert` win over the URL's, and the minimum sslmode
+ * (`--ssl-mode-min`/`PG_SSLMODE_MIN`) holds for the replica too: reads get
+ * no weaker TLS than was asked for.
  */
 export function loadReadReplicaConfig(
 	env: Env,
-	flags: ReadReplicaFlags,
+	flags: ReadReplicaFlags & DatabaseFlags,
 	primary: DatabaseConfig,
 	io: DatabaseConfigIo = { readFile: readFileUtf8 },
 ): ReadReplicaConfig | undefined {
@@ -94,6 +104,20 @@ export function loadReadReplicaConfig(
 	const user = target.user ?? primary.user;
 	const password =
 		target.password ?? (user === primary.user ? primary.password : undefined);
+	const database = DATABASE_SETTINGS;
+	const tls = resolveTls(
+		{
+			mode: fromFlag(database, "sslMode", flags) ??
+				target.sslMode ?? {
+					value: primary.sslMode,
+					origin: `${url.origin} (the primary's sslmode)`,
+				},
+			rootCert: fromFlag(database, "sslRootCert", flags) ?? target.sslRootCert,
+			inheritedRootCert: primary.sslRootCert,
+			minimum: pick(database, "sslModeMin", flags, env),
+		},
+		io,
+	);
 	const postgres: PostgresConfig = Object.freeze({
 		kind: "postgres",
 		host: target.host,
@@ -101,12 +125,8 @@ export function loadReadReplicaConfig(
 		database: target.database ?? primary.database,
 		user,
 		password,
-		sslMode: target.sslMode
-			? parseChoice(target.sslMode, SSL_MODES)
-			: primary.sslMode,
-		sslRootCert: target.sslRootCert
-			? readCaBundle(target.sslRootCert, io.readFile)
-			: primary.sslRootCert,
+		sslMode: tls.sslMode,
+		sslRootCert: tls.sslRootCert,
 		poolMax: resolve(settings, "readPoolMax", flags, env),
 		connectTimeoutMs: primary.connectTimeoutMs,
 	});

@@ -4,7 +4,7 @@
  * message that names where the value came from (its origin). Which flag or
  * variable a setting reads is declared in ./setting.ts.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 
@@ -14,7 +14,34 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Reads a secret file. Injected so tests and callers control the I/O. */
 export type ReadFile = (path: string) => string;
 
-export const readFileUtf8: ReadFile = (path) => readFileSync(path, "utf8");
+/**
+ * The most a secret or CA bundle file may hold. A CA bundle is the largest
+ * (a system's whole store is about 220 KiB); anything bigger is the wrong
+ * file, or a device such as /dev/zero that would never end.
+ */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** Reads a UTF-8 file of at most {@link MAX_CONFIG_FILE_BYTES}; a bigger one throws. */
+export const readFileUtf8: ReadFile = (path) => {
+	const fd = openSync(path, "r");
+	try {
+		// One byte more than the limit tells a file at the limit from a bigger one.
+		const buffer = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
+		let length = 0;
+		for (;;) {
+			const read = readSync(fd, buffer, length, buffer.length - length, null);
+			if (read === 0) break;
+			length += read;
+			if (length > MAX_CONFIG_FILE_BYTES)
+				throw new Error(
+					`larger than ${MAX_CONFIG_FILE_BYTES / 1024 / 1024} MiB: is it the right file?`,
+				);
+		}
+		return buffer.toString("utf8", 0, length);
+	} finally {
+		closeSync(fd);
+	}
+};
 
 /** A raw value and the flag or variable it came from (its origin), for error messages. */
 export interface RawSetting {

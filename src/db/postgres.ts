@@ -5,6 +5,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { PostgresConfig } from "../config/database.ts";
+import { ConfigError } from "../exit-codes.ts";
 import { instrumentClientQueries } from "./client-queries.ts";
 import {
 	closeOnce,
@@ -14,24 +15,41 @@ import {
 import { poolQueryDialect } from "./pool-query-dialect.ts";
 import type { Database } from "./schema.ts";
 
-/** Maps libpq's sslmode onto node-postgres' TLS options. */
+/**
+ * Maps libpq's sslmode onto node-postgres' TLS options. The root
+ * certificates are always given for the verifying modes: with `ca`
+ * undefined, Node would trust every public CA. As in libpq, `require` with
+ * a root certificate checks the chain (verify-ca).
+ */
 export function toSslOptions(config: PostgresConfig): pg.PoolConfig["ssl"] {
 	const ca = config.sslRootCert;
 	switch (config.sslMode) {
 		case "disable":
 			return false;
 		case "require":
-			return { rejectUnauthorized: false };
+			return ca === undefined ? { rejectUnauthorized: false } : chainOnly(ca);
 		case "verify-ca":
-			// The chain is checked, the host name is not: libpq's verify-ca.
-			return {
-				rejectUnauthorized: true,
-				ca,
-				checkServerIdentity: () => undefined,
-			};
+			return chainOnly(requireRootCert(config, ca));
 		case "verify-full":
-			return { rejectUnauthorized: true, ca };
+			// Node checks the name against the host node-postgres connects to.
+			return { rejectUnauthorized: true, ca: requireRootCert(config, ca) };
 	}
+}
+
+/** The chain is checked, the host name is not: libpq's verify-ca. */
+function chainOnly(ca: string): pg.PoolConfig["ssl"] {
+	return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+}
+
+function requireRootCert(
+	config: PostgresConfig,
+	ca: string | undefined,
+): string {
+	if (ca === undefined)
+		throw new ConfigError(
+			`sslmode=${config.sslMode} needs a root certificate to verify the server with: set PGSSLROOTCERT or --ssl-root-cert`,
+		);
+	return ca;
 }
 
 /** Opens a pooled connection to PostgreSQL. No connection is made until the first query. */

@@ -75,6 +75,7 @@ t.test("flags win over environment", async (t) => {
 		{
 			databaseUrl: "postgres://flag-host/flagdb",
 			sslMode: "verify-full",
+			sslRootCert: "/etc/ca.pem",
 			poolMax: "7",
 		},
 		io,
@@ -112,7 +113,11 @@ t.test("sslmode: flag, then the URL, then PGSSLMODE", async (t) => {
 	t.equal(
 		field(
 			loadDatabaseConfig(
-				{ DATABASE_URL: "postgres://h", PGSSLMODE: "verify-ca" },
+				{
+					DATABASE_URL: "postgres://h",
+					PGSSLMODE: "verify-ca",
+					PGSSLROOTCERT: "/etc/ca.pem",
+				},
 				{},
 				io,
 			),
