@@ -16,6 +16,7 @@ import {
 	type RenderOptions,
 	renderWithAnsible,
 } from "../helpers/ansible.ts";
+import { REFUSED_BY_BOTH } from "../helpers/deploy-rules.ts";
 import { type KubeObject, kustomize } from "../helpers/kustomize.ts";
 
 /** overlays/dev's throwaway passwords, which it keeps in the repository on purpose, as host_vars/dev's vault variables. */
@@ -75,14 +76,7 @@ const REFUSED: readonly {
 		vars: { sherpany_database_secret: { ...IN_CLUSTER_SECRET, "../x": "y" } },
 		message: /keys made of letters, digits/,
 	},
-	{
-		label: "an external database without a CA bundle",
-		vars: {
-			sherpany_database: "external",
-			sherpany_database_secret: { uri: "postgres://x" },
-		},
-		message: /needs sherpany_database_ca_bundle/,
-	},
+	...REFUSED_BY_BOTH.map(({ label, ansible }) => ({ label, ...ansible })),
 	{
 		label: "an unknown database mode",
 		vars: { sherpany_database: "mysql" },

@@ -8,6 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { REFUSED_BY_BOTH } from "./deploy-rules.ts";
 import { KUBERNETES_DIR } from "./kustomize.ts";
 
 const { version } = JSON.parse(
@@ -190,33 +191,23 @@ export const CASES: readonly Case[] = [
 		},
 	},
 	{
-		label:
-			"external database without a CA bundle, existing Secret: the base alone",
-		variables: {
-			database: { mode: "external" },
-			credentials: { source: "existing-secret" },
-		},
-		expected: {
-			namespace: "sherpany",
-			components: [],
-			image: { newTag: version },
-			replicas: { min: 2, max: 6 },
-			logLevel: "info",
-		},
-	},
-	{
 		label: "monitoring",
 		variables: {
-			database: { mode: "external" },
+			database: { mode: "external", ca_bundle: CA_BUNDLE },
 			credentials: { source: "external-secret" },
 			monitoring: true,
 		},
 		expected: {
 			namespace: "sherpany",
-			components: ["external-secret", "monitoring"],
+			components: ["external-db", "external-secret", "monitoring"],
 			image: { newTag: version },
 			replicas: { min: 2, max: 6 },
 			logLevel: "info",
+			patches: [
+				strategic("v1", "ConfigMap", "sherpany-database-ca", {
+					data: { "ca.crt": CA_BUNDLE },
+				}),
+			],
 		},
 	},
 ];
@@ -313,6 +304,7 @@ export const REFUSED: ReadonlyArray<{
 		message:
 			/database\.mode must be one of in-cluster, cloudnativepg, external/,
 	},
+	...REFUSED_BY_BOTH.map(({ label, terraform }) => ({ label, ...terraform })),
 	{
 		label: "an Ingress host that is no DNS name",
 		variables: {

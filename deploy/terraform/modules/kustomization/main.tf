@@ -17,8 +17,9 @@ locals {
   database_component = {
     in-cluster    = "postgres"
     cloudnativepg = "cloudnativepg"
-    # Without a CA bundle the base alone reads the `uri` key; the URL carries its TLS settings.
-    external = var.database.ca_bundle == null ? null : "external-db"
+    # Always with its CA bundle (a validation requires one): verify-full, and
+    # PG_SSLMODE_MIN keeps a URL's sslmode from asking for less.
+    external = "external-db"
   }[var.database.mode]
 
   # seed-job copies the Deployment's image, settings and secret volumes, so it

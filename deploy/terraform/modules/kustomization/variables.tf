@@ -72,9 +72,9 @@ variable "database" {
   description = <<-EOT
     Where PostgreSQL runs. `mode`: `in-cluster` (one PostgreSQL StatefulSet, component postgres),
     `cloudnativepg` (a three-instance CloudNativePG Cluster; needs the operator) or `external`
-    (a managed database reached with the `uri` of the credentials Secret). With `external`,
-    `ca_bundle` (PEM) turns on sslmode=verify-full against it (component external-db); without
-    it the URL's own sslmode parameters apply. `image` replaces the PostgreSQL image of
+    (a managed database reached with the `uri` of the credentials Secret, component external-db).
+    `ca_bundle` (PEM, required with `external`) is what the database's certificate is verified
+    against: sslmode=verify-full, and no URL can ask for less. `image` replaces the PostgreSQL image of
     in-cluster or cloudnativepg (pin it by digest in production), null keeps the manifests' one.
   EOT
   type = object({
@@ -88,6 +88,10 @@ variable "database" {
   validation {
     condition     = contains(["in-cluster", "cloudnativepg", "external"], var.database.mode)
     error_message = "database.mode must be one of in-cluster, cloudnativepg, external."
+  }
+  validation {
+    condition     = var.database.mode != "external" || var.database.ca_bundle != null
+    error_message = "database.mode external needs database.ca_bundle (PEM), e.g. file(\"global-bundle.pem\"): sherpany reaches an external database only over TLS that verifies its certificate and host name (sslmode=verify-full)."
   }
   validation {
     condition     = var.database.ca_bundle == null || var.database.mode == "external"
