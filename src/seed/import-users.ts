@@ -5,6 +5,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Database, NewUser } from "../db/schema.ts";
+import { printable } from "./printable.ts";
 import type { UserRow } from "./read-users.ts";
 import { validateUser } from "./validate-user.ts";
 
@@ -71,7 +72,7 @@ export async function importUsers(
 						if (!fresh.has(user.email))
 							report(
 								line,
-								`email ${user.email} already exists in the database`,
+								`email ${printable(user.email)} already exists in the database`,
 							);
 					}
 				}
@@ -93,7 +94,7 @@ export async function importUsers(
 				if (firstLine !== undefined) {
 					report(
 						row.line,
-						`duplicate email ${user.email} (first on line ${firstLine})`,
+						`duplicate email ${printable(user.email)} (first on line ${firstLine})`,
 					);
 					continue;
 				}

@@ -1,14 +1,26 @@
 /**
  * Reads users to import from a CSV file (with a `name,email` header) or an
  * NDJSON file (one `{"name","email"}` object a line), streaming, with the
- * line number of every row so errors can point at it.
+ * line number where every row starts so errors can point at it. Records and
+ * lines are capped at {@link MAX_RECORD_CHARS}, so memory stays bounded
+ * whatever the file holds.
  */
 import { createReadStream, type ReadStream } from "node:fs";
-import { createInterface } from "node:readline";
-import { type CsvError, parse } from "csv-parse";
+import { type CsvError, type Parser, parse } from "csv-parse";
 import type { UserFileFormat } from "../config/seed.ts";
 import { CommandError, UsageError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
+import { type BoundedLine, boundedLines } from "./bounded-lines.ts";
+import { MAX_ECHOED_CHARS, printable } from "./printable.ts";
+
+/**
+ * The longest CSV record or NDJSON line read. A good row is far shorter (a
+ * name and an email of at most 100 characters each); a longer one is
+ * reported at the line it starts on, and memory stays bounded by this.
+ */
+export const MAX_RECORD_CHARS = 65_536;
+
+const TOO_LONG = `a line longer than ${MAX_RECORD_CHARS} characters`;
 
 /** One row: the raw fields, or why the line could not be read at all. */
 export type UserRow =
@@ -49,29 +61,28 @@ class Input {
 
 async function* readNdjson(path: string): AsyncGenerator<UserRow> {
 	const input = new Input(path);
-	// readline turns the stream's error into an error of the iteration.
-	const lines = createInterface({
-		input: input.stream.setEncoding("utf8"),
-		crlfDelay: Number.POSITIVE_INFINITY,
-	});
 	try {
-		yield* ndjsonRows(lines);
+		yield* ndjsonRows(
+			boundedLines(input.stream.setEncoding("utf8"), MAX_RECORD_CHARS),
+		);
 	} catch (error) {
 		throw input.failure ?? error;
 	} finally {
-		lines.close();
 		input.stream.destroy();
 	}
 }
 
 async function* ndjsonRows(
-	lines: AsyncIterable<string>,
+	lines: AsyncIterable<BoundedLine>,
 ): AsyncGenerator<UserRow> {
-	let line = 0;
-	for await (const raw of lines) {
-		line += 1;
+	for await (const read of lines) {
+		const { line } = read;
+		if ("tooLong" in read) {
+			yield { line, error: TOO_LONG };
+			continue;
+		}
 		// A BOM (as some editors write) would make the first line invalid JSON.
-		const text = line === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+		const text = line === 1 ? read.text.replace(/^\uFEFF/, "") : read.text;
 		if (text.trim() === "") continue;
 		let value: unknown;
 		try {
@@ -95,18 +106,37 @@ async function* readCsv(path: string, origin: string): AsyncGenerator<UserRow> {
 	// Rows csv-parse cannot read (a wrong number of fields) are skipped by the
 	// parser and reported here, in line order with the rest.
 	const skipped: UserRow[] = [];
+	const starts = new RecordStarts();
 	const input = new Input(path);
-	const parser = input.stream.pipe(
+	const parser: Parser = input.stream.pipe(
 		parse({
 			bom: true,
-			columns: (header: string[]) => checkHeader(header, origin),
+			columns: (header: string[]) => {
+				starts.ended(parser.info);
+				return checkHeader(header, origin);
+			},
 			info: true,
+			max_record_size: MAX_RECORD_CHARS,
 			skip_empty_lines: true,
 			skip_records_with_error: true,
+			on_record: (
+				entry: { record: Record<string, unknown> },
+				info: CsvCounts,
+			) => {
+				const line = starts.startOf(info);
+				starts.ended(info);
+				return { line, fields: entry.record };
+			},
 			on_skip: (error: CsvError | undefined) => {
+				const line = error ? starts.startOf(countsOf(error)) : undefined;
+				// After any error but a wrong number of fields (a quote, a record
+				// too long), where the next record begins is anyone's guess: stop.
+				if (!error || !RECOVERABLE.has(error.code))
+					throw new UnreadableCsv(line, describeCsvError(error));
+				starts.ended(countsOf(error));
 				skipped.push({
-					line: lineOf(error),
-					error: `malformed CSV: ${error?.message ?? "unreadable row"}`,
+					line: line ?? 0,
+					error: `malformed CSV: ${describeCsvError(error)}`,
 				});
 				return undefined;
 			},
@@ -116,37 +146,95 @@ async function* readCsv(path: string, origin: string): AsyncGenerator<UserRow> {
 	// would be an unhandled 'error' event and the parser would wait forever.
 	input.stream.once("error", () => parser.destroy(input.failure));
 	try {
-		for await (const { info, record } of parser as AsyncIterable<{
-			info: { lines: number };
-			record: Record<string, unknown>;
-		}>) {
+		for await (const row of parser as AsyncIterable<UserRow>) {
 			// The parser runs ahead of this loop, so `skipped` may already hold
 			// rows after this record: yield only those before it.
-			while (skipped[0] !== undefined && skipped[0].line < info.lines) {
+			while (skipped[0] !== undefined && skipped[0].line < row.line) {
 				yield skipped.shift() as UserRow;
 			}
-			yield { line: info.lines, fields: record };
+			yield row;
 		}
 		yield* skipped.splice(0);
 	} catch (error) {
 		if (input.failure) throw input.failure;
 		if (error instanceof UsageError) throw error;
 		yield* skipped.splice(0);
-		yield {
-			line: lineOf(error),
-			error: `malformed CSV: ${error instanceof Error ? error.message : String(error)}`,
-		};
+		yield error instanceof UnreadableCsv
+			? { line: error.line ?? 0, error: `malformed CSV: ${error.message}` }
+			: {
+					line: lineOf(error),
+					error: `malformed CSV: ${describeCsvError(error)}`,
+				};
 	} finally {
 		// Stop reading when the parser failed or the caller stopped early.
 		input.stream.destroy();
 	}
 }
 
+/** Errors after which reading goes on: the record ended where it should, with the wrong number of fields. */
+const RECOVERABLE = new Set([
+	"CSV_RECORD_INCONSISTENT_FIELDS_LENGTH",
+	"CSV_RECORD_INCONSISTENT_COLUMNS",
+]);
+
+/** A CSV error after which the rest of the file is not read, at the line its record starts on. */
+class UnreadableCsv extends Error {
+	readonly line: number | undefined;
+
+	constructor(line: number | undefined, message: string) {
+		super(message);
+		this.line = line;
+	}
+}
+
+/** The parser's line counts, as its `info` and its errors carry them. */
+interface CsvCounts {
+	readonly lines: number;
+	readonly empty_lines: number;
+}
+
+/** The line counts a CsvError carries (csv-parse copies its info into it). */
+function countsOf(error: CsvError): CsvCounts {
+	return error as unknown as CsvCounts;
+}
+
+/**
+ * Where records start. csv-parse says on which line a record ends (or
+ * fails); the next one starts on the line after, past the empty lines
+ * skipped in between. A record can span lines: a quoted field may hold
+ * line breaks, or a quote may never be closed.
+ */
+class RecordStarts {
+	#lastEnd = 0;
+	#emptyBefore = 0;
+
+	startOf(counts: CsvCounts): number {
+		return this.#lastEnd + 1 + (counts.empty_lines - this.#emptyBefore);
+	}
+
+	ended(counts: CsvCounts): void {
+		this.#lastEnd = counts.lines;
+		this.#emptyBefore = counts.empty_lines;
+	}
+}
+
+/** A CSV error in words, with none of the file's text unescaped or at length. */
+function describeCsvError(error: unknown): string {
+	const code = (error as { code?: unknown } | undefined)?.code;
+	if (code === "CSV_MAX_RECORD_SIZE")
+		return `a record longer than ${MAX_RECORD_CHARS} characters starts here (a quote that is never closed?)`;
+	if (code === "CSV_QUOTE_NOT_CLOSED")
+		return "a quote opened in this record is never closed";
+	const message = error instanceof Error ? error.message : "unreadable row";
+	return printable(message, 2 * MAX_ECHOED_CHARS);
+}
+
+/** Lower-cased, trimmed column names; a header without name and email is a UsageError that shows it escaped and cut short. */
 function checkHeader(header: string[], origin: string): string[] {
 	const columns = header.map((column) => column.trim().toLowerCase());
 	if (!columns.includes("name") || !columns.includes("email")) {
 		throw new UsageError(
-			`${origin}: the CSV header must name the columns name and email, got "${header.join(",")}"`,
+			`${origin}: the CSV header must name the columns name and email, got "${printable(header.join(","))}"`,
 		);
 	}
 	return columns;

@@ -1,8 +1,15 @@
+import { execFileSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { detectFormat, type UserFileFormat } from "../../src/config/seed.ts";
 import { UsageError } from "../../src/exit-codes.ts";
-import { readUserRows, type UserRow } from "../../src/seed/read-users.ts";
+import { findUnprintable } from "../../src/seed/printable.ts";
+import {
+	MAX_RECORD_CHARS,
+	readUserRows,
+	type UserRow,
+} from "../../src/seed/read-users.ts";
 
 /** Writes `content` to a temp file named `name` and reads every row of it. */
 async function readAll(
@@ -133,13 +140,14 @@ t.test("CSV: an unclosed quote is reported, not thrown", async (t) => {
 		"u.csv",
 		'name,email\nAda,ada@x.org\n"Bo,bo@x.org\nCy,cy@x.org\n',
 	);
-	t.match(rows, [
-		{ line: 2, fields: { name: "Ada" } },
-		{ error: /^malformed CSV: Quote Not Closed/ },
+	t.same(rows, [
+		{ line: 2, fields: { name: "Ada", email: "ada@x.org" } },
+		{
+			line: 3,
+			error: "malformed CSV: a quote opened in this record is never closed",
+		},
 	]);
 	t.equal(rows.length, 2, "the rest of the file is inside the quote");
-	const last = rows.at(-1);
-	t.ok(last && last.line >= 3, "the error points at or after the quote");
 });
 
 t.test("CSV: only a header gives no rows", async (t) => {
@@ -240,3 +248,173 @@ t.test("stopping early ends the reading cleanly", async (t) => {
 		t.same(await rows.return(undefined), { done: true, value: undefined });
 	}
 });
+
+t.test("CSV: a record is numbered by the line it starts on", async (t) => {
+	t.same(
+		await readAll(
+			t,
+			"u.csv",
+			'name,email\n\n"Ada\nLovelace",ada@x.org\n\n\nBo,bo@x.org,extra\n"Cy",cy@x.org\n',
+		),
+		[
+			{ line: 3, fields: { name: "Ada\nLovelace", email: "ada@x.org" } },
+			{
+				line: 7,
+				error:
+					"malformed CSV: Invalid Record Length: columns length is 2, got 3 on line 7",
+			},
+			{ line: 8, fields: { name: "Cy", email: "cy@x.org" } },
+		],
+	);
+});
+
+t.test(
+	"CSV: a record longer than the limit is reported where it starts, and reading stops",
+	async (t) => {
+		const rows = await readAll(
+			t,
+			"u.csv",
+			`name,email\nAda,ada@x.org\n"Bo${"o\n".repeat(MAX_RECORD_CHARS)}",bo@x.org\nCy,cy@x.org\n`,
+		);
+		t.same(rows, [
+			{ line: 2, fields: { name: "Ada", email: "ada@x.org" } },
+			{
+				line: 3,
+				error: `malformed CSV: a record longer than ${MAX_RECORD_CHARS} characters starts here (a quote that is never closed?)`,
+			},
+		]);
+	},
+);
+
+t.test(
+	"CSV: a header is bounded, and shown escaped and cut short",
+	async (t) => {
+		const long = await readAll(
+			t,
+			"u.csv",
+			`${"h".repeat(MAX_RECORD_CHARS + 1)},name,email\nAda,ada@x.org\n`,
+		);
+		t.same(long, [
+			{
+				line: 1,
+				error: `malformed CSV: a record longer than ${MAX_RECORD_CHARS} characters starts here (a quote that is never closed?)`,
+			},
+		]);
+		const error = await readAll(
+			t,
+			"v.csv",
+			`\u001b]0;pwned\u0007${"x".repeat(5000)},mail\nAda,ada@x.org\n`,
+		).catch((error: unknown) => error);
+		t.type(error, UsageError);
+		const message = (error as Error).message;
+		t.ok(message.length < 200, `${message.length} characters`);
+		t.match(message, /got "\\u\{1b\}\]0;pwned\\u\{7\}x+…"$/);
+		t.equal(findUnprintable(message), undefined, "no control character");
+	},
+);
+
+t.test(
+	"NDJSON: a line longer than the limit is reported, reading goes on",
+	async (t) => {
+		t.same(
+			await readAll(
+				t,
+				"u.ndjson",
+				[
+					'{"name":"Ada","email":"ada@x.org"}',
+					`{"name":"${"x".repeat(MAX_RECORD_CHARS)}"}`,
+					'{"name":"Bo","email":"bo@x.org"}\r',
+					`${"y".repeat(MAX_RECORD_CHARS - 2)}\r`,
+				].join("\n"),
+			),
+			[
+				{ line: 1, fields: { name: "Ada", email: "ada@x.org" } },
+				{
+					line: 2,
+					error: `a line longer than ${MAX_RECORD_CHARS} characters`,
+				},
+				{ line: 3, fields: { name: "Bo", email: "bo@x.org" } },
+				{ line: 4, error: "not valid JSON" },
+			],
+		);
+	},
+);
+
+/**
+ * Reads rows from a named pipe that an endless writer fills with `head`
+ * then `filler` for ever, until the first error row; returns it and how many
+ * bytes the writer got in. Without a bound on a record, no error would ever
+ * come: the reader would keep the endless record in memory.
+ */
+async function firstErrorOfEndlessFile(
+	t: Test,
+	name: string,
+	head: string,
+	filler: string,
+): Promise<{ row: UserRow | undefined; written: number }> {
+	const dir = t.testdir({});
+	const fifo = join(dir, name);
+	execFileSync("mkfifo", [fifo]);
+	const writer = createWriteStream(fifo);
+	let written = 0;
+	let stopped = false;
+	writer.on("error", () => {
+		stopped = true;
+	});
+	const chunk = filler.repeat(Math.ceil(65_536 / filler.length));
+	const fill = (async () => {
+		writer.write(head);
+		// A bound so that a reader that never stops fails the test, not the machine.
+		while (!stopped && written < 256 * 1024 * 1024) {
+			written += chunk.length;
+			if (!writer.write(chunk))
+				await new Promise<void>((resolve) => {
+					writer.once("drain", () => resolve());
+					writer.once("error", () => resolve());
+				});
+		}
+		writer.destroy();
+	})();
+	let row: UserRow | undefined;
+	for await (const read of readUserRows(
+		fifo,
+		name.endsWith(".csv") ? "csv" : "ndjson",
+		"--file",
+	)) {
+		if ("error" in read) {
+			row = read;
+			break;
+		}
+	}
+	stopped = true;
+	await fill;
+	return { row, written };
+}
+
+t.test(
+	"an endless record is reported early, at the line it starts on",
+	async (t) => {
+		const csv = await firstErrorOfEndlessFile(
+			t,
+			"endless.csv",
+			'name,email\n"Ada',
+			"lovelace,ada@x.org\n",
+		);
+		t.same(csv.row, {
+			line: 2,
+			error: `malformed CSV: a record longer than ${MAX_RECORD_CHARS} characters starts here (a quote that is never closed?)`,
+		});
+		t.ok(csv.written < 16 * 1024 * 1024, `${csv.written} bytes written`);
+		const ndjson = await firstErrorOfEndlessFile(
+			t,
+			"endless.ndjson",
+			'{"name":"Ada","email":"ada@x.org"}\n{"name":"',
+			"x",
+		);
+		t.same(ndjson.row, {
+			line: 2,
+			error: `a line longer than ${MAX_RECORD_CHARS} characters`,
+		});
+		t.ok(ndjson.written < 16 * 1024 * 1024, `${ndjson.written} bytes written`);
+	},
+);

@@ -118,3 +118,51 @@ t.test("a bad email", async (t) => {
 		email: "ada@localhost",
 	});
 });
+
+t.test(
+	"control and bidirectional characters are refused, by code point",
+	async (t) => {
+		const email = "ada@example.org";
+		const cases: [string, string][] = [
+			["Ada\u001b[2JLovelace", "U+001B"],
+			["Ada\tLovelace", "U+0009"],
+			["Ada\rLovelace", "U+000D"],
+			["Ada\u007fLovelace", "U+007F"],
+			["Ada\u0085Lovelace", "U+0085"],
+			["Ada\u009bLovelace", "U+009B"],
+			["\u202eecalevoL adA", "U+202E"],
+			["Ada\u202aLovelace", "U+202A"],
+			["Ada\u2066Lovelace\u2069", "U+2066"],
+			["Ada\u2069Lovelace", "U+2069"],
+			["Ada\u200fLovelace", "U+200F"],
+			["Ada\u061cLovelace", "U+061C"],
+			["Ada\u2028Lovelace", "U+2028"],
+		];
+		for (const [name, codePoint] of cases) {
+			t.equal(
+				validateUser({ name, email }),
+				`name contains the control character ${codePoint}`,
+				codePoint,
+			);
+		}
+		t.equal(
+			validateUser({ name: "Ada", email: "ada\u202e@example.org" }),
+			"email contains the control character U+202E",
+		);
+		t.same(
+			validateUser({ name: "می\u200cخواهم", email }),
+			{ name: "می\u200cخواهم", email },
+			"ZWNJ, which Persian names need, is allowed",
+		);
+	},
+);
+
+t.test(
+	"an email that is no address is shown escaped and cut short",
+	async (t) => {
+		t.equal(
+			validateUser({ name: "Ada", email: `${"x".repeat(99)}y` }),
+			`email "${"x".repeat(80)}…" is not an email address`,
+		);
+	},
+);
