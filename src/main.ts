@@ -17,6 +17,7 @@ import {
 	SEED_OPTIONS,
 	SERVE_OPTIONS,
 } from "./cli/options.ts";
+import { warnOfPasswordFlags } from "./cli/password-flags.ts";
 import { readProbeArgs } from "./cli/probe-args.ts";
 import {
 	catchShutdownSignals,
@@ -68,6 +69,7 @@ export async function main(
 		printNotice = true,
 	): DatabaseConfig => {
 		database = loadDatabaseConfig(env, flags);
+		for (const warning of warnOfPasswordFlags(flags)) notify(warning);
 		if (database.kind === "embedded" && printNotice) {
 			notify(describeEmbeddedFallback(describeDatabase(database)));
 			if (!embeddedDatabaseExists(database))

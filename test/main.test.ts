@@ -191,3 +191,28 @@ t.test(
 		t.equal(result.stderr, "", "no warnings");
 	},
 );
+
+t.test(
+	"a password in --database-url is warned about, on stderr, without repeating it",
+	async (t) => {
+		const result = await cli(
+			[
+				"migrate",
+				"status",
+				"--database-url",
+				"postgres://app:hunter2@127.0.0.1:1/app",
+			],
+			{ PG_CONNECT_TIMEOUT_MS: "1000" },
+		);
+		t.match(
+			result.stderr,
+			/^sherpany: warning: --database-url holds a password, which other users of this machine can read in the process list \(ps\)/,
+		);
+		t.notMatch(result.stderr, /hunter2/);
+		const withoutPassword = await cli(
+			["migrate", "status", "--database-url", "postgres://app@127.0.0.1:1/app"],
+			{ PG_CONNECT_TIMEOUT_MS: "1000" },
+		);
+		t.notMatch(withoutPassword.stderr, /warning/);
+	},
+);
