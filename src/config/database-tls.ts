@@ -7,6 +7,8 @@
  * - `sslrootcert=system` takes the system's trusted roots, makes
  *   `verify-full` the default and refuses any weaker mode (PostgreSQL 16+):
  *   anyone can get a publicly trusted certificate for a host they control.
+ * - A root certificate without an sslmode means `verify-full`, where the
+ *   default (`disable`) would leave it unused and the connection in clear.
  * - A minimum mode (`--ssl-mode-min`/`PG_SSLMODE_MIN`) refuses a weaker
  *   sslmode from any source, the URL's included, so a deployment that asked
  *   for verification cannot lose it to a URL parameter unnoticed.
@@ -67,8 +69,10 @@ export interface TlsSettings {
 /** Resolves sslmode and root certificates; throws ConfigError naming the settings at fault. */
 export function resolveTls(input: TlsInput, io: TlsIo): TlsSettings {
 	const system = input.rootCert?.value === SYSTEM_ROOT_CERT;
+	// A root certificate given with no sslmode is one to verify with: the
+	// default (disable) would send everything in plain text beside it.
 	const sslMode =
-		system && input.mode.origin === "default"
+		input.rootCert && input.mode.origin === "default"
 			? "verify-full"
 			: parseChoice(input.mode, SSL_MODES);
 	if (system && sslMode !== "verify-full") {

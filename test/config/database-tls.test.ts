@@ -338,3 +338,25 @@ t.test("node-postgres' TLS options for each mode", async (t) => {
 		);
 	}
 });
+
+t.test(
+	"a root certificate without an sslmode verifies the server rather than going unused",
+	async (t) => {
+		t.match(load({ PGHOST: "db", PGSSLROOTCERT: "/etc/ca.pem" }), {
+			sslMode: "verify-full",
+			sslRootCert: CA,
+		});
+		t.match(load({ DATABASE_URL: "postgres://db?sslrootcert=/etc/ca.pem" }), {
+			sslMode: "verify-full",
+		});
+		t.match(
+			load({
+				PGHOST: "db",
+				PGSSLROOTCERT: "/etc/ca.pem",
+				PGSSLMODE: "disable",
+			}),
+			{ sslMode: "disable" },
+			"an sslmode that is set is kept, as in libpq",
+		);
+	},
+);
