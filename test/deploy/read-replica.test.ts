@@ -45,7 +45,8 @@ t.test("cloudnativepg: reads go to the Cluster's -ro Service", async (t) => {
 	const primary = loadDatabaseConfig(env, {}, io);
 	const replica = loadReadReplicaConfig(env, {}, primary, io);
 	t.match(replica?.postgres, {
-		host: `${cluster.metadata.name}-ro.${cluster.metadata.namespace}`,
+		// The Service's short name: it resolves in the pod's own namespace.
+		host: `${cluster.metadata.name}-ro`,
 		port: 5432,
 		database: "app",
 		user: "sherpany_serve",
