@@ -6,7 +6,7 @@
  * - a second render with the same variables reports no change;
  * - a choice that cannot work stops before kustomize, naming the variable.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
@@ -17,7 +17,15 @@ import {
 	renderWithAnsible,
 } from "../helpers/ansible.ts";
 import { REFUSED_BY_BOTH } from "../helpers/deploy-rules.ts";
-import { type KubeObject, kustomize } from "../helpers/kustomize.ts";
+import {
+	type KubeObject,
+	kustomize,
+	renderPinnedRelease,
+} from "../helpers/kustomize.ts";
+
+const { version } = JSON.parse(
+	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
 
 /** overlays/dev's throwaway passwords, which it keeps in the repository on purpose, as host_vars/dev's vault variables. */
 const DEV_VAULT = {
@@ -31,6 +39,24 @@ const IN_CLUSTER_SECRET = {
 	"superuser-password": "x",
 	"migrate-password": "y",
 	"serve-password": "z",
+};
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const ZERO_DIGEST = `sha256:${"0".repeat(64)}`;
+const POSTGRES_IMAGE = `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@${DIGEST}`;
+const PRODUCTION = {
+	sherpany_database: "cloudnativepg",
+	sherpany_credentials: "existing",
+	sherpany_release: true,
+};
+
+/**
+ * The digests the release pushed, for the production host only: extra vars
+ * win over host_vars, so the condition keeps dev's tag-only image.
+ */
+const RELEASE_DIGESTS = {
+	sherpany_image_digest: `{{ '${DIGEST}' if inventory_hostname == 'production' else '' }}`,
+	sherpany_database_image: `{{ '${POSTGRES_IMAGE}' if inventory_hostname == 'production' else '' }}`,
 };
 
 /** Choices the role refuses, and what its message must name. */
@@ -78,6 +104,38 @@ const REFUSED: readonly {
 	},
 	...REFUSED_BY_BOTH.map(({ label, ansible }) => ({ label, ...ansible })),
 	{
+		label: "a release without the app's digest",
+		vars: { ...PRODUCTION, sherpany_database_image: POSTGRES_IMAGE },
+		message:
+			/sherpany_release is true, so every image must be pinned by digest: set sherpany_image_digest/,
+	},
+	{
+		label: "a release with PostgreSQL's image by tag alone",
+		vars: {
+			...PRODUCTION,
+			sherpany_image_digest: DIGEST,
+			sherpany_database_image: "ghcr.io/cloudnative-pg/postgresql:17.6",
+		},
+		message: /and sherpany_database_image to <image>:<tag>@sha256:/,
+	},
+	{
+		label: "the all-zero placeholder digest",
+		vars: {
+			sherpany_database_secret: IN_CLUSTER_SECRET,
+			sherpany_image_digest: ZERO_DIGEST,
+		},
+		message: /holds the all-zero placeholder digest/,
+	},
+	{
+		label: "the all-zero placeholder digest of PostgreSQL's image",
+		vars: {
+			...PRODUCTION,
+			sherpany_image_digest: DIGEST,
+			sherpany_database_image: `ghcr.io/cloudnative-pg/postgresql:17.6@${ZERO_DIGEST}`,
+		},
+		message: /holds the all-zero placeholder digest/,
+	},
+	{
 		label: "an unknown database mode",
 		vars: { sherpany_database: "mysql" },
 		message:
@@ -88,9 +146,12 @@ const REFUSED: readonly {
 if (await ansibleOrSkip(t)) {
 	// Every play starts at once: each spends most of its time starting processes.
 	const example = Promise.all([
-		renderWithAnsible(DEV_VAULT, { inventory: "inventory/example.yml" }),
+		renderWithAnsible(
+			{ ...DEV_VAULT, ...RELEASE_DIGESTS },
+			{ inventory: "inventory/example.yml" },
+		),
 		kustomize("overlays/dev"),
-		kustomize("overlays/release"),
+		renderPinnedRelease(version, DIGEST, POSTGRES_IMAGE),
 	]);
 	const twice = renderTwice();
 	const refusals = Promise.all(
@@ -113,7 +174,7 @@ if (await ansibleOrSkip(t)) {
 			t,
 			rendered.objects.production ?? [],
 			release,
-			"production = overlays/release",
+			"production = overlays/release with the release's digests",
 		);
 	});
 

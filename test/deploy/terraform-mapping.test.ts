@@ -18,6 +18,7 @@ import {
 	type KubeObject,
 	kustomize,
 	listComponents,
+	renderPinnedRelease,
 } from "../helpers/kustomize.ts";
 import {
 	createMappingRoot,
@@ -31,6 +32,8 @@ import {
 	DYNAMIC_BLOCKS,
 	OVERLAYS,
 	REFUSED,
+	RELEASE_DIGEST,
+	RELEASE_POSTGRES_IMAGE,
 	writeExpected,
 } from "../helpers/terraform-cases.ts";
 
@@ -83,7 +86,14 @@ async function runSuite(): Promise<void> {
 			const outputs = await root.apply(variables);
 			produced.push(outputs.kustomization);
 			const fromModule = await renderModule(root, outputs.kustomization_yaml);
-			const expected = await kustomize(`overlays/${overlay}`);
+			const expected =
+				overlay === "release"
+					? await renderPinnedRelease(
+							String((variables.image as { tag: string }).tag),
+							RELEASE_DIGEST,
+							RELEASE_POSTGRES_IMAGE,
+						)
+					: await kustomize(`overlays/${overlay}`);
 			assertSameObjects(t, fromModule, expected);
 		});
 	}

@@ -97,6 +97,42 @@ export async function renderWith(
 	}
 }
 
+/**
+ * overlays/release with its placeholder digests replaced, as the release
+ * workflow does before it renders the manifests it publishes: the app's
+ * image pinned to `tag` and `digest`, PostgreSQL's to `postgresImage`.
+ */
+export async function renderPinnedRelease(
+	tag: string,
+	digest: string,
+	postgresImage: string,
+): Promise<KubeObject[]> {
+	const dir = await mkdtemp(join(tmpdir(), "sherpany-release-"));
+	try {
+		const kustomization = {
+			apiVersion: "kustomize.config.k8s.io/v1beta1",
+			kind: "Kustomization",
+			resources: [relative(dir, join(KUBERNETES_DIR, "overlays/release"))],
+			images: [{ name: "ghcr.io/sherpany/sherpany", newTag: tag, digest }],
+			patches: [
+				{
+					target: { kind: "Cluster", name: "sherpany-db" },
+					patch: JSON.stringify([
+						{ op: "replace", path: "/spec/imageName", value: postgresImage },
+					]),
+				},
+			],
+		};
+		await writeFile(
+			join(dir, "kustomization.yaml"),
+			JSON.stringify(kustomization),
+		);
+		return await kustomize(dir);
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
+}
+
 /** The component directories on disk, by name. */
 export async function listComponents(): Promise<string[]> {
 	const entries = await readdir(join(KUBERNETES_DIR, "components"), {

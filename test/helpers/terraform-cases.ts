@@ -16,6 +16,11 @@ const { version } = JSON.parse(
 ) as { version: string };
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+const ZERO_DIGEST = `sha256:${"0".repeat(64)}`;
+/** A pinned PostgreSQL image for the release choices. */
+export const RELEASE_POSTGRES_IMAGE = `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@${DIGEST}`;
+/** The app's digest the release choices pin. */
+export const RELEASE_DIGEST = DIGEST;
 const CA_BUNDLE =
 	"-----BEGIN CERTIFICATE-----\nMIIBdummyCertificateForTheTestOnly\n-----END CERTIFICATE-----\n";
 /** The in-cluster database's three roles' passwords (all different, 16+ characters). */
@@ -226,15 +231,14 @@ export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 		},
 		seed_job: true,
 	},
+	// With the digests the release pushed (RELEASE_DIGESTS), as its
+	// published manifests have them; no seed Job in production.
 	release: {
-		image: { tag: version, digest: `sha256:${"0".repeat(64)}` },
-		database: {
-			mode: "cloudnativepg",
-			image: `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@sha256:${"0".repeat(64)}`,
-		},
+		image: { tag: version, digest: DIGEST },
+		database: { mode: "cloudnativepg", image: RELEASE_POSTGRES_IMAGE },
 		credentials: { source: "operator" },
 		ingress: { host: "api.example.com" },
-		seed_job: true,
+		release: true,
 	},
 };
 
@@ -305,6 +309,44 @@ export const REFUSED: ReadonlyArray<{
 			/database\.mode must be one of in-cluster, cloudnativepg, external/,
 	},
 	...REFUSED_BY_BOTH.map(({ label, terraform }) => ({ label, ...terraform })),
+	{
+		label: "the all-zero placeholder digest of the app's image",
+		variables: {
+			image: { digest: ZERO_DIGEST },
+			database_passwords: PASSWORDS,
+		},
+		message: /image\.digest is the all-zero placeholder/,
+	},
+	{
+		label: "the all-zero placeholder digest of PostgreSQL's image",
+		variables: {
+			database: {
+				mode: "cloudnativepg",
+				image: `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@${ZERO_DIGEST}`,
+			},
+			credentials: { source: "operator" },
+		},
+		message: /database\.image ends in the all-zero placeholder digest/,
+	},
+	{
+		label: "a release without the app's digest",
+		variables: {
+			release: true,
+			database: { mode: "cloudnativepg", image: RELEASE_POSTGRES_IMAGE },
+			credentials: { source: "operator" },
+		},
+		message: /release is true but image\.digest is not set/,
+	},
+	{
+		label: "a release with PostgreSQL's image by tag alone",
+		variables: {
+			release: true,
+			image: { digest: DIGEST },
+			database: { mode: "in-cluster", image: "postgres:17.6" },
+			credentials: { source: "existing-secret" },
+		},
+		message: /release is true but database\.image is not pinned by a digest/,
+	},
 	{
 		label: "an Ingress host that is no DNS name",
 		variables: {

@@ -130,6 +130,7 @@ export const MAPPING_VARIABLES = [
 	"seed_job",
 	"monitoring",
 	"kubernetes_dir",
+	"release",
 ] as const;
 
 const OUTPUTS = [

@@ -35,6 +35,11 @@ variable "image" {
     condition     = var.image.digest == null || can(regex("^sha256:[a-f0-9]{64}$", var.image.digest))
     error_message = "image.digest must be null or sha256: followed by 64 lower-case hex digits."
   }
+  validation {
+    # The release overlay's placeholder: no registry serves it.
+    condition     = var.image.digest != "sha256:${join("", [for i in range(64) : "0"])}"
+    error_message = "image.digest is the all-zero placeholder: set the digest the release pushed (its rendered manifests and the registry name it)."
+  }
 }
 
 variable "replicas" {
@@ -108,6 +113,10 @@ variable "database" {
   validation {
     condition     = var.database.image == null || can(regex("^[a-z0-9][A-Za-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$", coalesce(var.database.image, "-")))
     error_message = "database.image must be an image reference, e.g. ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@sha256:…."
+  }
+  validation {
+    condition     = !endswith(coalesce(var.database.image, "-"), "@sha256:${join("", [for i in range(64) : "0"])}")
+    error_message = "database.image ends in the all-zero placeholder digest: resolve the tag's digest, e.g. crane digest ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie."
   }
 }
 
@@ -234,6 +243,22 @@ variable "monitoring" {
   type        = bool
   default     = false
   nullable    = false
+}
+
+variable "release" {
+  description = "A production deployment: the sherpany image must be pinned by `image.digest`, and PostgreSQL's (in-cluster, cloudnativepg) by a digest in `database.image`, so that what runs is exactly what the release pushed."
+  type        = bool
+  default     = false
+  nullable    = false
+
+  validation {
+    condition     = !var.release || var.image.digest != null
+    error_message = "release is true but image.digest is not set: pin the image with the digest the release pushed (sha256:…)."
+  }
+  validation {
+    condition     = !var.release || var.database.mode == "external" || can(regex("@sha256:[a-f0-9]{64}$", coalesce(var.database.image, "-")))
+    error_message = "release is true but database.image is not pinned by a digest: set it to <image>:<tag>@sha256:… (crane digest <image>:<tag> resolves it)."
+  }
 }
 
 variable "kubernetes_dir" {

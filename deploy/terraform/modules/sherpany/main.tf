@@ -17,6 +17,7 @@ module "kustomization" {
   seed_job           = var.seed_job
   monitoring         = var.monitoring
   kubernetes_dir     = var.kubernetes_dir
+  release            = var.release
 }
 
 locals {
