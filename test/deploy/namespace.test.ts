@@ -74,9 +74,10 @@ export function namespaceProblems(
 				problems.push(`${id} ${path}: names namespace ${value}`);
 		});
 		if (object.kind === "ServiceMonitor") {
-			const names = (
-				object as { spec: { namespaceSelector?: { matchNames?: string[] } } }
-			).spec.namespaceSelector?.matchNames;
+			const spec = object.spec as {
+				namespaceSelector?: { matchNames?: string[] };
+			};
+			const names = spec.namespaceSelector?.matchNames;
 			if (names && (names.length !== 1 || names[0] !== namespace))
 				problems.push(`${id}: namespaceSelector ${names}`);
 		}
