@@ -353,7 +353,7 @@ function checkEgress(
 	const rules = policy.spec?.egress ?? [];
 	t.same(
 		rules.map((rule) => rule.ports?.map((p) => `${p.protocol}/${p.port}`)),
-		[["UDP/53", "TCP/53"], ["TCP/5432"]],
+		[["UDP/53", "TCP/53", "UDP/5353", "TCP/5353"], ["TCP/5432"]],
 		"egress: DNS and PostgreSQL only",
 	);
 	const database =

@@ -32,7 +32,10 @@ const skip = skipWithoutTools("prometheus", "promtool");
  * them are tested by `promtool test rules` only (rules.test.ts checks that
  * each alert fires there).
  */
-const KUBERNETES_ONLY = ["kube_pod_container_status_restarts_total"];
+const KUBERNETES_ONLY = [
+	"kube_pod_container_status_restarts_total",
+	"kube_deployment_status_replicas_available",
+];
 
 /** Grafana's rate window, for a 1 s scrape interval and a load of seconds. */
 const RATE_INTERVAL = "1m";
