@@ -12,7 +12,7 @@ import {
 	listCombinations,
 	renderCombination,
 } from "../helpers/deploy-combinations.ts";
-import { egressAllowed, type Endpoint } from "../helpers/network-policy.ts";
+import { type Endpoint, egressAllowed } from "../helpers/network-policy.ts";
 
 const NAMESPACE = "sherpany";
 
