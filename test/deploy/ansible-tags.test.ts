@@ -23,6 +23,7 @@ const TASK_KEYWORDS = new Set([
 	"vars",
 	"no_log",
 	"diff",
+	"check_mode",
 	"tags",
 	"until",
 	"retries",
