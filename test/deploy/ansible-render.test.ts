@@ -234,6 +234,97 @@ const choices: Choice[] = [
 			findObject(objects, "ExternalSecret", "sherpany-database");
 		},
 	},
+	{
+		label:
+			"an HTTPRoute to a Gateway elsewhere beside an Ingress with cert-manager's annotation, existing Secret",
+		vars: {
+			sherpany_database: "external",
+			sherpany_database_ca_bundle: CA_BUNDLE,
+			sherpany_credentials: "existing",
+			sherpany_seed_job: false,
+			sherpany_ingress: true,
+			sherpany_ingress_host: "api.example.org",
+			sherpany_ingress_annotations: {
+				"cert-manager.io/cluster-issuer": "letsencrypt",
+			},
+			sherpany_gateway: true,
+			sherpany_gateway_host: "api.example.org",
+			sherpany_gateway_name: "public",
+			sherpany_gateway_namespace: "infra",
+			sherpany_gateway_section: "https-api",
+		},
+		kustomization: {
+			namespace: "sherpany",
+			resources: ["base"],
+			components: ["external-db", "ingress", "gateway", "./ca-bundle"],
+			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
+			patches: [
+				replicas(2, 6),
+				jsonPatch("Ingress", "sherpany", [
+					["/spec/rules/0/host", "api.example.org"],
+					["/spec/tls/0/hosts/0", "api.example.org"],
+				]),
+				// Merge patches, in this test's own terms.
+				{
+					target: { kind: "Ingress", name: "sherpany" },
+					patch: JSON.stringify({
+						apiVersion: "networking.k8s.io/v1",
+						kind: "Ingress",
+						metadata: {
+							name: "sherpany",
+							annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+						},
+					}),
+				},
+				{
+					target: { kind: "HTTPRoute", name: "sherpany" },
+					patch: JSON.stringify({
+						apiVersion: "gateway.networking.k8s.io/v1",
+						kind: "HTTPRoute",
+						metadata: { name: "sherpany" },
+						spec: {
+							hostnames: ["api.example.org"],
+							parentRefs: [
+								{
+									group: "gateway.networking.k8s.io",
+									kind: "Gateway",
+									name: "public",
+									namespace: "infra",
+									sectionName: "https-api",
+								},
+							],
+						},
+					}),
+				},
+			],
+		},
+		files: {
+			"ca-bundle/kustomization.yaml": JSON.stringify({
+				apiVersion: "kustomize.config.k8s.io/v1alpha1",
+				kind: "Component",
+				configMapGenerator: [
+					{
+						name: "sherpany-database-ca",
+						namespace: "sherpany",
+						behavior: "replace",
+						files: ["ca.crt"],
+					},
+				],
+			}),
+			"ca-bundle/ca.crt": CA_BUNDLE,
+		},
+		check: (t, objects) => {
+			const route = findObject(objects, "HTTPRoute", "sherpany") as {
+				spec?: { parentRefs?: Array<{ name: string }> };
+			};
+			t.equal(route.spec?.parentRefs?.[0]?.name, "public", "the Gateway named");
+			t.same(
+				findObject(objects, "Ingress", "sherpany").metadata.annotations,
+				{ "cert-manager.io/cluster-issuer": "letsencrypt" },
+				"the Ingress has the annotation",
+			);
+		},
+	},
 ];
 
 if (await ansibleOrSkip(t)) {

@@ -25,6 +25,8 @@ const OTHER_NAMESPACES = new Set([
 	"monitoring",
 	"cnpg-system",
 	"openshift-dns",
+	// The gateway component's default Gateway.
+	"gateway-system",
 ]);
 
 /**
@@ -148,7 +150,7 @@ function httpRouteBackends(object: KubeObject): string[] {
 
 /** Every database choice, with every extra that goes with it. */
 const KUSTOMIZE_CHOICES: ReadonlyArray<readonly string[]> = [
-	["cloudnativepg", "ingress", "monitoring", "seed-job"],
+	["cloudnativepg", "ingress", "gateway", "monitoring", "seed-job"],
 	["postgres", "external-secret", "ingress", "monitoring", "seed-job"],
 	["external-db", "external-secret", "monitoring", "seed-job"],
 ];

@@ -40,6 +40,7 @@ t.test("every component and kind is covered", async (t) => {
 		"apps/v1 StatefulSet",
 		"batch/v1 CronJob",
 		"networking.k8s.io/v1 Ingress",
+		"gateway.networking.k8s.io/v1 HTTPRoute",
 		"networking.k8s.io/v1 NetworkPolicy",
 		"policy/v1 PodDisruptionBudget",
 		"autoscaling/v2 HorizontalPodAutoscaler",

@@ -2,7 +2,7 @@
  * Validates rendered Kubernetes objects against schemas, offline:
  * - built-in kinds with `kubernetes-models` (generated from a current
  *   Kubernetes release's OpenAPI schema);
- * - Prometheus Operator and External Secrets objects with their
+ * - Prometheus Operator, External Secrets and Gateway API objects with their
  *   `@kubernetes-models/*` packages (generated from their CRDs);
  * - CloudNativePG objects with ajv against the operator's own CRD, vendored
  *   in test/fixtures/crds (no model package exists on npm).
@@ -25,6 +25,7 @@ interface ModelClass {
 const MODEL_PACKAGES: Record<string, string> = {
 	"monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 	"external-secrets.io": "@kubernetes-models/external-secrets",
+	"gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
 };
 
 /** CRDs vendored verbatim from their projects (see test/fixtures/crds/README.md). */

@@ -196,6 +196,55 @@ export const CASES: readonly Case[] = [
 		},
 	},
 	{
+		label: "an HTTPRoute to the default Gateway, existing Secret",
+		variables: {
+			database: { mode: "external", ca_bundle: CA_BUNDLE },
+			credentials: { source: "existing-secret" },
+			gateway: { host: "api.example.org" },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-db", "gateway"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			patches: [
+				strategic("v1", "ConfigMap", "sherpany-database-ca", {
+					data: { "ca.crt": CA_BUNDLE },
+				}),
+				httpRoutePatch("api.example.org", "gateway", "gateway-system", "https"),
+			],
+		},
+	},
+	{
+		label: "an HTTPRoute to a Gateway elsewhere beside the Ingress",
+		variables: {
+			database: { mode: "external", ca_bundle: CA_BUNDLE },
+			credentials: { source: "existing-secret" },
+			ingress: { host: "api.example.org" },
+			gateway: {
+				host: "api.example.org",
+				name: "public",
+				namespace: "infra",
+				section_name: "https-api",
+			},
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["external-db", "ingress", "gateway"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			patches: [
+				strategic("v1", "ConfigMap", "sherpany-database-ca", {
+					data: { "ca.crt": CA_BUNDLE },
+				}),
+				...ingressPatches("api.example.org", "sherpany-tls", "nginx", {}),
+				httpRoutePatch("api.example.org", "public", "infra", "https-api"),
+			],
+		},
+	},
+	{
 		label: "monitoring",
 		variables: {
 			database: { mode: "external", ca_bundle: CA_BUNDLE },
@@ -348,6 +397,14 @@ export const REFUSED: ReadonlyArray<{
 		message: /release is true but database\.image is not pinned by a digest/,
 	},
 	{
+		label: "a Gateway host that is no DNS name",
+		variables: {
+			gateway: { host: "API.example.com" },
+			database_passwords: PASSWORDS,
+		},
+		message: /gateway\.host must be a fully qualified DNS name/,
+	},
+	{
 		label: "an Ingress host that is no DNS name",
 		variables: {
 			ingress: { host: "https://api.example.com/" },
@@ -445,4 +502,27 @@ function ingressPatches(
 			spec: { ingressClassName: className },
 		}),
 	];
+}
+
+/** The HTTPRoute's host and Gateway, as a merge patch (lists replaced whole). */
+function httpRoutePatch(
+	host: string,
+	name: string,
+	namespace: string,
+	sectionName: string,
+): unknown {
+	return strategic("gateway.networking.k8s.io/v1", "HTTPRoute", "sherpany", {
+		spec: {
+			hostnames: [host],
+			parentRefs: [
+				{
+					group: "gateway.networking.k8s.io",
+					kind: "Gateway",
+					name,
+					namespace,
+					sectionName,
+				},
+			],
+		},
+	});
 }

@@ -127,6 +127,7 @@ export const MAPPING_VARIABLES = [
 	"database_passwords",
 	"database_url",
 	"ingress",
+	"gateway",
 	"seed_job",
 	"monitoring",
 	"kubernetes_dir",

@@ -23,6 +23,8 @@ module "sherpany" {
   database_passwords = var.database_passwords
   database_url       = var.database_url
   ingress            = var.ingress
+  gateway            = var.gateway
+  release            = var.release
   seed_job           = var.seed_job
   monitoring         = var.monitoring
 }

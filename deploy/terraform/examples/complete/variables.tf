@@ -104,6 +104,23 @@ variable "ingress" {
   default = null
 }
 
+variable "gateway" {
+  description = "An HTTPRoute to a Gateway that terminates TLS (host, name, namespace, section_name), or null for none."
+  type = object({
+    host         = string
+    name         = optional(string, "gateway")
+    namespace    = optional(string, "gateway-system")
+    section_name = optional(string, "https")
+  })
+  default = null
+}
+
+variable "release" {
+  description = "A production deployment: refuse to plan unless every image is pinned by digest."
+  type        = bool
+  default     = false
+}
+
 variable "seed_job" {
   description = "Add the template of an ad hoc `sherpany seed` Job."
   type        = bool

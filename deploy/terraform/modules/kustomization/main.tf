@@ -27,6 +27,7 @@ locals {
   components = compact([
     local.database_component,
     var.ingress == null ? null : "ingress",
+    var.gateway == null ? null : "gateway",
     var.credentials.source == "external-secret" ? "external-secret" : null,
     var.monitoring ? "monitoring" : null,
     var.seed_job ? "seed-job" : null,
@@ -66,6 +67,17 @@ locals {
         { op = "add", path = "/metadata/annotations", value = var.ingress.annotations },
       ],
     ))
+  }]
+
+  # The HTTPRoute's Gateway (parentRefs) and host; TLS is the Gateway's.
+  gateway_patches = var.gateway == null ? [] : [{
+    target = { kind = "HTTPRoute", name = "sherpany" }
+    patch = jsonencode([
+      { op = "replace", path = "/spec/parentRefs/0/name", value = var.gateway.name },
+      { op = "replace", path = "/spec/parentRefs/0/namespace", value = var.gateway.namespace },
+      { op = "replace", path = "/spec/parentRefs/0/sectionName", value = var.gateway.section_name },
+      { op = "replace", path = "/spec/hostnames/0", value = var.gateway.host },
+    ])
   }]
 
   external_secret_patches = var.credentials.source != "external-secret" ? [] : [{
@@ -131,6 +143,7 @@ locals {
     patches = concat(
       [local.replicas_patch],
       local.ingress_patches,
+      local.gateway_patches,
       local.external_secret_patches,
       local.ca_bundle_patches,
       local.database_image_patches,

@@ -14,6 +14,7 @@ module "kustomization" {
   database_passwords = var.database_passwords
   database_url       = var.database_url
   ingress            = var.ingress
+  gateway            = var.gateway
   seed_job           = var.seed_job
   monitoring         = var.monitoring
   kubernetes_dir     = var.kubernetes_dir

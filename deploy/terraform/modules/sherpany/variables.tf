@@ -232,6 +232,34 @@ variable "ingress" {
   }
 }
 
+variable "gateway" {
+  description = "An HTTPRoute (component gateway, Gateway API) for /users and /health, attached to a Gateway that terminates TLS, or null for none. `host`: the public DNS name; `name`, `namespace` and `section_name`: the Gateway and its listener (parentRefs), whose allowedRoutes must admit this namespace."
+  type = object({
+    host         = string
+    name         = optional(string, "gateway")
+    namespace    = optional(string, "gateway-system")
+    section_name = optional(string, "https")
+  })
+  default = null
+
+  validation {
+    condition     = var.gateway == null || can(regex("^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", try(var.gateway.host, "")))
+    error_message = "gateway.host must be a fully qualified DNS name in lower case, e.g. api.example.com."
+  }
+  validation {
+    condition     = var.gateway == null || can(regex("^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$", try(var.gateway.name, "")))
+    error_message = "gateway.name must be a Kubernetes object name."
+  }
+  validation {
+    condition     = var.gateway == null || can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", try(var.gateway.namespace, "")))
+    error_message = "gateway.namespace must be a DNS label."
+  }
+  validation {
+    condition     = var.gateway == null || can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", try(var.gateway.section_name, "")))
+    error_message = "gateway.section_name must be a listener name (a DNS label)."
+  }
+}
+
 variable "seed_job" {
   description = "Add the suspended CronJob sherpany-seed, the template of an ad hoc `sherpany seed` Job (kubectl create job --from=cronjob/sherpany-seed …)."
   type        = bool
