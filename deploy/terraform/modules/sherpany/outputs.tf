@@ -34,8 +34,8 @@ output "admin_service" {
 }
 
 output "url" {
-  description = "Public URL of the API through the Ingress, or null without one."
-  value       = var.ingress == null ? null : "https://${var.ingress.host}/users"
+  description = "Public URL of the API through the Ingress (or else the HTTPRoute's Gateway), or null without either."
+  value       = var.ingress != null ? "https://${var.ingress.host}/users" : var.gateway != null ? "https://${var.gateway.host}/users" : null
 }
 
 output "database_secret_name" {
