@@ -30,13 +30,19 @@ const OTHER_NAMESPACES = new Set([
 ]);
 
 /**
- * Database hosts each component points the app at, as Services of the
- * namespace: the CloudNativePG operator's read-only Service and the
- * postgres component's own.
+ * The database hosts the components point the app at, all Services of the
+ * namespace: the postgres component's own, and the CloudNativePG operator's
+ * read-write and read-only ones.
  */
-const DATABASE_HOSTS: Record<string, { key: string; service: string }> = {
-	cloudnativepg: { key: "DATABASE_READ_URL", service: "sherpany-db-ro" },
-	postgres: { key: "PGHOST", service: "sherpany-postgres" },
+const DATABASE_HOSTS: Record<string, readonly string[]> = {
+	PGHOST: ["sherpany-postgres", "sherpany-db-rw"],
+	DATABASE_READ_URL: ["sherpany-db-ro"],
+};
+
+/** The setting each database component must set. */
+const SETS: Record<string, string> = {
+	cloudnativepg: "DATABASE_READ_URL",
+	postgres: "PGHOST",
 };
 
 const CLUSTER_SCOPED = new Set([
@@ -92,13 +98,13 @@ export function namespaceProblems(
 				if (!services.has(ref))
 					problems.push(`${id}: backendRef ${ref} is no Service here`);
 		if (object.kind === "ConfigMap")
-			for (const { key, service } of Object.values(DATABASE_HOSTS)) {
+			for (const [key, services] of Object.entries(DATABASE_HOSTS)) {
 				const value = (object as { data?: Record<string, string> }).data?.[key];
 				if (value === undefined) continue;
 				const host = key === "PGHOST" ? value : new URL(value).hostname;
 				const [first, second] = host.split(".");
-				if (first !== service)
-					problems.push(`${id} ${key}: ${host} is not Service ${service}`);
+				if (!services.includes(first as string))
+					problems.push(`${id} ${key}: ${host} is none of ${services}`);
 				if (second !== undefined && second !== namespace)
 					problems.push(`${id} ${key}: ${host} is outside ${namespace}`);
 			}
@@ -204,15 +210,15 @@ for (const components of KUSTOMIZE_CHOICES)
 	t.test(`kustomize: base + ${components.join(" + ")}`, async (t) => {
 		const objects = await renderInNamespace(components, NAMESPACE);
 		assertInNamespace(t, objects);
-		const database = DATABASE_HOSTS[components[0] as string];
-		if (database)
+		const key = SETS[components[0] as string];
+		if (key)
 			t.ok(
 				objects.some(
 					(o) =>
 						o.kind === "ConfigMap" &&
-						(o as { data?: Record<string, string> }).data?.[database.key],
+						(o as { data?: Record<string, string> }).data?.[key],
 				),
-				`a ConfigMap sets ${database.key}`,
+				`a ConfigMap sets ${key}`,
 			);
 	});
 
