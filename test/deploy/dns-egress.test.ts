@@ -6,13 +6,18 @@
  * nowhere else on port 53. The policies are read as a CNI reads them
  * (helpers/network-policy.ts); no CNI runs here.
  */
-import t from "tap";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import { ansibleOrSkip, renderWithAnsible } from "../helpers/ansible.ts";
 import {
 	type Combination,
 	listCombinations,
 	renderCombination,
 } from "../helpers/deploy-combinations.ts";
+import { type KubeObject, kustomize } from "../helpers/kustomize.ts";
 import { type Endpoint, egressAllowed } from "../helpers/network-policy.ts";
+import { createMappingRoot, findTerraform } from "../helpers/terraform.ts";
 
 const NAMESPACE = "sherpany";
 
@@ -94,3 +99,59 @@ for (const combination of await listCombinations())
 				);
 		}
 	});
+
+/** The kube-dns Service's ClusterIP, as a NodeLocal DNSCache in iptables mode answers on it. */
+const CLUSTER_IP = "10.96.0.10";
+
+function assertReachesClusterIp(
+	t: Test,
+	objects: KubeObject[],
+	reach: boolean,
+) {
+	for (const [client, labels] of Object.entries(CLIENTS))
+		t.equal(
+			egressAllowed(
+				objects,
+				NAMESPACE,
+				labels,
+				{ ip: CLUSTER_IP },
+				{
+					port: 53,
+					protocol: "UDP",
+				},
+			),
+			reach,
+			`${client} ${reach ? "reaches" : "does not reach"} ${CLUSTER_IP}:53`,
+		);
+}
+
+t.test("another resolver's address, by Terraform and Ansible", async (t) => {
+	assertReachesClusterIp(
+		t,
+		await renderCombination({ label: "cnpg", components: ["cloudnativepg"] }),
+		false,
+	);
+	if (!(await findTerraform())) {
+		if (process.env.CI) throw new Error("terraform is not installed");
+	} else {
+		const root = await createMappingRoot();
+		t.teardown(() => root.close());
+		const outputs = await root.apply({
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			dns_ip_blocks: [`${CLUSTER_IP}/32`],
+		});
+		await writeFile(
+			join(root.dir, "kustomization.yaml"),
+			outputs.kustomization_yaml,
+		);
+		assertReachesClusterIp(t, await kustomize(root.dir), true);
+	}
+	if (!(await ansibleOrSkip(t))) return;
+	const rendered = await renderWithAnsible({
+		sherpany_database: "cloudnativepg",
+		sherpany_credentials: "existing",
+		sherpany_dns_ip_blocks: [`${CLUSTER_IP}/32`],
+	});
+	assertReachesClusterIp(t, rendered.objects.localhost ?? [], true);
+});

@@ -128,6 +128,7 @@ export const MAPPING_VARIABLES = [
 	"database_url",
 	"ingress",
 	"gateway",
+	"dns_ip_blocks",
 	"seed_job",
 	"monitoring",
 	"kubernetes_dir",

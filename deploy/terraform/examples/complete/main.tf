@@ -24,6 +24,7 @@ module "sherpany" {
   database_url       = var.database_url
   ingress            = var.ingress
   gateway            = var.gateway
+  dns_ip_blocks      = var.dns_ip_blocks
   release            = var.release
   seed_job           = var.seed_job
   monitoring         = var.monitoring

@@ -115,6 +115,12 @@ variable "gateway" {
   default = null
 }
 
+variable "dns_ip_blocks" {
+  description = "More DNS resolvers' CIDRs the NetworkPolicies allow (see the module's variable)."
+  type        = list(string)
+  default     = []
+}
+
 variable "release" {
   description = "A production deployment: refuse to plan unless every image is pinned by digest."
   type        = bool

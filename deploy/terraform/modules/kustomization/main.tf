@@ -80,6 +80,19 @@ locals {
     ])
   }]
 
+  # More DNS resolvers in the first egress rule (DNS) of the app's policy,
+  # and of the CloudNativePG instances' (its second).
+  dns_patches = length(var.dns_ip_blocks) == 0 ? [] : concat(
+    [{
+      target = { kind = "NetworkPolicy", name = "sherpany-egress" }
+      patch  = jsonencode([for cidr in var.dns_ip_blocks : { op = "add", path = "/spec/egress/0/to/-", value = { ipBlock = { cidr = cidr } } }])
+    }],
+    local.database_component != "cloudnativepg" ? [] : [{
+      target = { kind = "NetworkPolicy", name = "sherpany-db" }
+      patch  = jsonencode([for cidr in var.dns_ip_blocks : { op = "add", path = "/spec/egress/1/to/-", value = { ipBlock = { cidr = cidr } } }])
+    }],
+  )
+
   external_secret_patches = var.credentials.source != "external-secret" ? [] : [{
     target = { kind = "ExternalSecret", name = "sherpany-database" }
     patch = jsonencode([
@@ -144,6 +157,7 @@ locals {
       [local.replicas_patch],
       local.ingress_patches,
       local.gateway_patches,
+      local.dns_patches,
       local.external_secret_patches,
       local.ca_bundle_patches,
       local.database_image_patches,

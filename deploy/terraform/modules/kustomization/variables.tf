@@ -259,6 +259,18 @@ variable "gateway" {
   }
 }
 
+variable "dns_ip_blocks" {
+  description = "Addresses (CIDRs) of DNS resolvers the pods may also query on port 53, beyond the kube-dns pods, NodeLocal DNSCache's 169.254.20.10 and OpenShift's DNS pods that the NetworkPolicies always allow: e.g. the kube-dns Service's ClusterIP when NodeLocal DNSCache answers on it (iptables mode), or another link-local address (kubespray's 169.254.25.10/32)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for cidr in var.dns_ip_blocks : can(cidrhost(cidr, 0))])
+    error_message = "dns_ip_blocks must hold CIDRs, e.g. 10.96.0.10/32."
+  }
+}
+
 variable "seed_job" {
   description = "Add the suspended CronJob sherpany-seed, the template of an ad hoc `sherpany seed` Job (kubectl create job --from=cronjob/sherpany-seed …)."
   type        = bool

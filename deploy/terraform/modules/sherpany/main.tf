@@ -15,6 +15,7 @@ module "kustomization" {
   database_url       = var.database_url
   ingress            = var.ingress
   gateway            = var.gateway
+  dns_ip_blocks      = var.dns_ip_blocks
   seed_job           = var.seed_job
   monitoring         = var.monitoring
   kubernetes_dir     = var.kubernetes_dir
