@@ -113,10 +113,12 @@ t.test("Terraform and Ansible give the route the same defaults", async (t) => {
 	}
 	if (!(await ansibleOrSkip(t))) return;
 	const host = "api.example.org";
+	const caBundle =
+		"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 	const root = await createMappingRoot();
 	t.teardown(() => root.close());
 	const outputs = await root.apply({
-		database: { mode: "external" },
+		database: { mode: "external", ca_bundle: caBundle },
 		credentials: { source: "existing-secret" },
 		gateway: { host },
 	});
@@ -131,8 +133,7 @@ t.test("Terraform and Ansible give the route the same defaults", async (t) => {
 	);
 	const rendered = await renderWithAnsible({
 		sherpany_database: "external",
-		sherpany_database_ca_bundle:
-			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		sherpany_database_ca_bundle: caBundle,
 		sherpany_credentials: "existing",
 		sherpany_gateway: true,
 		sherpany_gateway_host: host,
