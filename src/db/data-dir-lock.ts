@@ -1,27 +1,19 @@
 /**
  * One process per embedded data directory. PGlite has no lock of its own,
- * and two processes on one directory corrupt it. Two locks guard it:
+ * and two processes on one directory corrupt it. A kernel lock on a file
+ * inside the directory (file-lock.ts) guards it: every process that opens
+ * the directory's files sees it, in another container sharing the volume
+ * too, and only users who can enter the (private) directory can take it,
+ * so no other local user can keep sherpany out.
  *
- * - a kernel lock on a file inside the directory (file-lock.ts), which is
- *   the one that decides: every process that opens the directory's files
- *   sees it, in another container sharing the volume too, and only users
- *   who can enter the (private) directory can take it;
- * - a Unix socket named after the directory, on which the holder answers
- *   each connection with its pid, so that a refusal names the holder; it
- *   also keeps out a sherpany that predates the file lock.
- *
- * On Linux the socket is abstract (no file): the kernel frees it when the
- * holder dies, SIGKILL included. Elsewhere (macOS) there are no abstract
- * sockets, so the socket is a file, which does outlive a killed holder. A
- * locker that finds the name taken therefore connects to it: if nobody
- * listens (ECONNREFUSED, or ENOENT when the file just went away), the lock
- * is stale, so it removes the file and listens once more. It holds the
- * file lock by then, so no other locker is taking the same file over.
+ * The holder then writes its pid and host name to a file beside it, which
+ * a refused locker reads to name the holder. The file outlives a holder
+ * killed with SIGKILL, but it is read only while the lock is held, and a
+ * pid on this host is named only if that process is alive: a new holder
+ * may not have replaced its predecessor's file yet.
  */
-import { createHash } from "node:crypto";
-import { realpathSync, rmSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
+import { readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { CommandError } from "../exit-codes.ts";
 import { tryLockFile } from "./file-lock.ts";
@@ -31,125 +23,70 @@ export interface DataDirLock {
 	release(): Promise<void>;
 }
 
-export interface LockOptions {
-	/** An abstract socket (Linux only) rather than a socket file. Defaults to true on Linux. */
-	abstract?: boolean;
-}
-
 /** The file whose kernel lock guards the directory, inside it. */
 export const LOCK_FILE = ".sherpany-lock.sqlite";
 
-/** `sun_path` holds 104 bytes on macOS and the BSDs (108 on Linux), the final NUL included. */
-const MAX_SOCKET_PATH_BYTES = 103;
-
-/** The socket for a directory, named by a hash of the directory's real path. */
-function socketPathFor(dataDir: string, abstract: boolean): string {
-	const realDir = realpathSync(dataDir);
-	const hash = createHash("sha256").update(realDir).digest("hex").slice(0, 32);
-	if (abstract) return `\0sherpany-data-dir-${hash}`;
-	// The file lives in the directory it guards, so every process finds it
-	// whatever its TMPDIR. A path too long for sun_path (a Unix socket can't
-	// be bound there) falls back to a short name in the temp dir, named by
-	// the same hash; the choice depends only on the directory, so all its
-	// lockers make the same one.
-	const inside = join(realDir, ".sherpany.lock");
-	return Buffer.byteLength(inside) <= MAX_SOCKET_PATH_BYTES
-		? inside
-		: join(tmpdir(), `sherpany-data-dir-${hash}.lock`);
-}
+/** The holder's pid and host name, inside the directory. */
+export const PID_FILE = ".sherpany-lock.pid";
 
 /** Takes the lock on `dataDir` (which must exist), or throws a CommandError naming the holder. */
-export async function lockDataDir(
-	dataDir: string,
-	{ abstract = process.platform === "linux" }: LockOptions = {},
-): Promise<DataDirLock> {
-	const path = socketPathFor(dataDir, abstract);
-	const fileLock = tryLockFile(join(realpathSync(dataDir), LOCK_FILE));
-	if (!fileLock) {
-		// Its socket answers if the holder shares this network namespace.
-		throw inUse(dataDir, (await askHolder(path)).pid);
-	}
-	let server: Server | undefined;
+export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
+	const realDir = realpathSync(dataDir);
+	const pidFile = join(realDir, PID_FILE);
+	const fileLock = tryLockFile(join(realDir, LOCK_FILE));
+	if (!fileLock) throw inUse(dataDir, readHolder(pidFile));
 	try {
-		server = await listenOrAsk(dataDir, path, abstract);
+		writeFileSync(
+			pidFile,
+			`${JSON.stringify({ pid: process.pid, host: hostname() })}\n`,
+			{ mode: 0o600 },
+		);
 	} catch (error) {
 		fileLock.release();
 		throw error;
 	}
-	const held = server;
-	let released: Promise<void> | undefined;
+	let released = false;
 	return {
-		// Closing the server also removes a socket file.
-		release: () => {
-			released ??= new Promise<void>((resolve) =>
-				held.close(() => resolve()),
-			).finally(() => fileLock.release());
-			return released;
+		release: async () => {
+			if (released) return;
+			released = true;
+			// Removed while still held, so it is never a successor's file.
+			try {
+				rmSync(pidFile, { force: true });
+			} finally {
+				fileLock.release();
+			}
 		},
 	};
 }
 
-/** Listens on the socket, taking over a stale one; throws the refusal if it is held. */
-async function listenOrAsk(
-	dataDir: string,
-	path: string,
-	abstract: boolean,
-): Promise<Server> {
-	let server = await tryListen(path);
-	let holder = server ? undefined : await askHolder(path);
-	if (holder?.stale) {
-		// Nobody listens: the holder died without releasing (a socket file
-		// survives SIGKILL), or it released just now.
-		if (!abstract) rmSync(path, { force: true });
-		server = await tryListen(path);
-		holder = server ? undefined : await askHolder(path);
-	}
-	if (!server) throw inUse(dataDir, holder?.pid);
-	return server;
-}
-
-function inUse(dataDir: string, pid: string | undefined): CommandError {
+function inUse(dataDir: string, holder: string | undefined): CommandError {
 	return new CommandError(
-		`the data directory ${dataDir} is in use by another sherpany process${pid ? ` (pid ${pid})` : ""}: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
+		`the data directory ${dataDir} is in use by another sherpany process${holder ? ` (${holder})` : ""}: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
 	);
 }
 
-/** Listens on `path`; undefined if the name is taken. */
-async function tryListen(path: string): Promise<Server | undefined> {
-	const server = createServer((socket) => socket.end(`${process.pid}\n`));
+/** "pid N", or "pid N on host H" for a holder elsewhere; undefined if unknown. */
+function readHolder(pidFile: string): string | undefined {
+	let holder: { pid?: unknown; host?: unknown };
 	try {
-		await new Promise<void>((resolve, reject) => {
-			server.once("error", reject);
-			server.listen(path, () => resolve());
-		});
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") return;
-		throw error;
+		holder = JSON.parse(readFileSync(pidFile, "utf8"));
+	} catch {
+		// Missing, or being written.
+		return;
 	}
-	// The lock must not keep the process alive on its own.
-	server.unref();
-	return server;
+	const { pid, host } = holder;
+	if (!Number.isInteger(pid) || typeof host !== "string") return;
+	if (host !== hostname()) return `pid ${pid} on host ${host}`;
+	return isAlive(pid as number) ? `pid ${pid}` : undefined;
 }
 
-/**
- * Connects to the socket: `stale` if nothing listens on it; otherwise the
- * holder's pid, undefined if it does not answer within a moment.
- */
-function askHolder(path: string): Promise<{ stale: boolean; pid?: string }> {
-	return new Promise((resolve) => {
-		let answer = "";
-		const socket = connect(path);
-		socket.setTimeout(500, () => socket.destroy());
-		socket.on("data", (chunk) => {
-			answer += chunk;
-		});
-		socket.on("close", () =>
-			resolve({ stale: false, pid: /^\d+/.exec(answer)?.[0] }),
-		);
-		socket.on("error", (error: NodeJS.ErrnoException) =>
-			resolve({
-				stale: error.code === "ECONNREFUSED" || error.code === "ENOENT",
-			}),
-		);
-	});
+/** Whether a process with this pid exists (perhaps another user's). */
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code !== "ESRCH";
+	}
 }

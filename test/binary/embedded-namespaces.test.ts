@@ -1,6 +1,6 @@
 /**
  * Two sherpany processes on one embedded data directory from separate
- * network and mount namespaces, as two containers sharing a volume are:
+ * network, mount and UTS namespaces, as two containers sharing a volume are:
  * the built `dist/sherpany serve` holds the directory from its own
  * namespaces (the volume bind-mounted at another path), and a second
  * process outside them gets the "in use" error, not a corrupted database.
@@ -19,7 +19,7 @@ await requireFreshBinary();
 /** Whether this process may make network and mount namespaces. */
 async function canUnshare(): Promise<boolean> {
 	if (process.platform !== "linux") return false;
-	const child = spawn("unshare", ["--net", "--mount", "true"], {
+	const child = spawn("unshare", ["--net", "--mount", "--uts", "true"], {
 		stdio: "ignore",
 	});
 	return new Promise((resolve) => {
@@ -30,7 +30,7 @@ async function canUnshare(): Promise<boolean> {
 
 if (!(await canUnshare())) {
 	const message =
-		"unshare --net --mount needs root (util-linux): the lock across namespaces is untested";
+		"unshare --net --mount --uts needs root (util-linux): the lock across namespaces is untested";
 	if (process.env.CI) throw new Error(`${message} (CI is set, so this fails)`);
 	t.plan(0, message);
 } else {
@@ -47,10 +47,11 @@ if (!(await canUnshare())) {
 				[
 					"--net",
 					"--mount",
+					"--uts",
 					"--propagation=private",
 					"sh",
 					"-c",
-					`mount --bind "$1" "$2" && shift 2 && exec "$@"`,
+					`hostname sherpany-other && mount --bind "$1" "$2" && shift 2 && exec "$@"`,
 					"sh",
 					volume,
 					mountpoint,
@@ -73,9 +74,9 @@ if (!(await canUnshare())) {
 					code: 1,
 					signal: null,
 					stdout: "",
-					stderr: `sherpany: ${describeEmbeddedFallback(`embedded PGlite database in ${dataDir}`)}\nsherpany: the data directory ${dataDir} is in use by another sherpany process: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory\n`,
+					stderr: `sherpany: ${describeEmbeddedFallback(`embedded PGlite database in ${dataDir}`)}\nsherpany: the data directory ${dataDir} is in use by another sherpany process (pid ${holder.pid} on host sherpany-other): stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory\n`,
 				},
-				"the second process is refused: no pid, the holder's socket is in its own namespace",
+				"the second process is refused, naming the holder and its host",
 			);
 
 			holder.kill("SIGTERM");

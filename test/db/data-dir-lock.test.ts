@@ -3,13 +3,21 @@ import {
 	type ChildProcessByStdio,
 	spawn,
 } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { realpathSync } from "node:fs";
+import { readdir, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import t, { type Test } from "tap";
-import { LOCK_FILE, lockDataDir } from "../../src/db/data-dir-lock.ts";
+import t from "tap";
+import {
+	LOCK_FILE,
+	lockDataDir,
+	PID_FILE,
+} from "../../src/db/data-dir-lock.ts";
+import { tryLockFile } from "../../src/db/file-lock.ts";
 import { CommandError } from "../../src/exit-codes.ts";
 
 t.test("one holder at a time; released on release()", async (t) => {
@@ -23,8 +31,11 @@ t.test("one holder at a time; released on release()", async (t) => {
 			`^the data directory .* is in use by another sherpany process \\(pid ${process.pid}\\): stop it, or pass --data-dir`,
 		),
 	);
+	const pidFile = await stat(join(dir, PID_FILE));
+	t.equal(pidFile.mode & 0o777, 0o600, "the pid file is the user's alone");
 	await lock.release();
 	await lock.release();
+	t.same(await readdir(dir), [LOCK_FILE], "the pid file is removed");
 	const again = await lockDataDir(dir);
 	t.pass("taken again after release");
 	await again.release();
@@ -52,11 +63,11 @@ t.test("a holder killed with SIGKILL leaves no stale lock", async (t) => {
 });
 
 t.test(
-	"a holder in other network and mount namespaces, as in another container sharing the volume, holds the directory",
+	"a holder in other network, mount and UTS namespaces, as in another container sharing the volume, holds the directory",
 	async (t) => {
 		if (!(await canUnshare())) {
 			const message =
-				"unshare --net --mount needs root (util-linux): the lock across namespaces is untested";
+				"unshare --net --mount --uts needs root (util-linux): the lock across namespaces is untested";
 			if (process.env.CI)
 				throw new Error(`${message} (CI is set, so this fails)`);
 			t.plan(0, message);
@@ -66,16 +77,17 @@ t.test(
 		const volume = join(dir, "volume");
 		const mountpoint = join(dir, "mountpoint");
 		// The holder sees the volume at another path (its own mount), and
-		// has its own network namespace, so neither the socket's name nor
-		// the socket itself is shared: only the directory's files are.
-		const holder = await lockInChild(mountpoint, {}, [
+		// has its own network namespace and host name: only the directory's
+		// files are shared.
+		const holder = await lockInChild(mountpoint, [
 			"unshare",
 			"--net",
 			"--mount",
+			"--uts",
 			"--propagation=private",
 			"sh",
 			"-c",
-			`mount --bind "$1" "$2" && shift 2 && exec "$@"`,
+			`hostname sherpany-other && mount --bind "$1" "$2" && shift 2 && exec "$@"`,
 			"sh",
 			volume,
 			mountpoint,
@@ -85,9 +97,9 @@ t.test(
 			lockDataDir(volume),
 			{
 				name: "CommandError",
-				message: `the data directory ${volume} is in use by another sherpany process: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
+				message: `the data directory ${volume} is in use by another sherpany process (pid ${holder.pid} on host sherpany-other): stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
 			},
-			"refused, without a pid: the holder's socket is in its own namespace",
+			"refused, naming the holder and its host",
 		);
 		await kill(holder);
 		const lock = await lockDataDir(volume);
@@ -96,10 +108,68 @@ t.test(
 	},
 );
 
+t.test(
+	"a socket bound first under the name earlier versions locked by does not keep sherpany out",
+	{ skip: process.platform !== "linux" && "abstract sockets are Linux's" },
+	async (t) => {
+		const dir = t.testdir();
+		// Earlier versions also bound this abstract socket, named after the
+		// directory's real path, and refused while it was taken. An abstract
+		// name has no owner or mode: any local user can bind it.
+		const hash = createHash("sha256")
+			.update(realpathSync(dir))
+			.digest("hex")
+			.slice(0, 32);
+		const squatter = createServer((socket) => socket.end("1\n"));
+		await new Promise<void>((resolve, reject) => {
+			squatter.once("error", reject);
+			squatter.listen(`\0sherpany-data-dir-${hash}`, resolve);
+		});
+		t.teardown(() => squatter.close());
+		const lock = await lockDataDir(dir);
+		t.pass("taken");
+		await lock.release();
+	},
+);
+
+t.test("a pid file left by a killed holder", async (t) => {
+	const dir = t.testdir();
+	const dead = await deadPid();
+	const stale = `${JSON.stringify({ pid: dead, host: hostname() })}\n`;
+	await writeFile(join(dir, PID_FILE), stale, { mode: 0o600 });
+	// Held, but the new holder has not written its pid yet.
+	const held = tryLockFile(join(dir, LOCK_FILE));
+	t.ok(held, "held by the file lock alone");
+	await t.rejects(
+		lockDataDir(dir),
+		{
+			message: `the data directory ${dir} is in use by another sherpany process: stop it, or pass --data-dir (SHERPANY_DATA_DIR) to use another directory`,
+		},
+		"refused without naming the dead pid",
+	);
+	held?.release();
+	const lock = await lockDataDir(dir);
+	t.pass("does not keep the next locker out");
+	await t.rejects(
+		lockDataDir(dir),
+		new RegExp(`\\(pid ${process.pid}\\)`),
+		"which replaces it",
+	);
+	await lock.release();
+});
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+	const child = spawn(process.execPath, ["-e", "0"], { stdio: "ignore" });
+	await new Promise((resolve) => child.once("exit", resolve));
+	if (child.pid === undefined) throw new Error("no pid");
+	return child.pid;
+}
+
 /** Whether this process may make network and mount namespaces (root, util-linux's unshare). */
 async function canUnshare(): Promise<boolean> {
 	if (process.platform !== "linux") return false;
-	const child = spawn("unshare", ["--net", "--mount", "true"], {
+	const child = spawn("unshare", ["--net", "--mount", "--uts", "true"], {
 		stdio: "ignore",
 	});
 	return new Promise((resolve) => {
@@ -111,7 +181,6 @@ async function canUnshare(): Promise<boolean> {
 /** A holder in a child process; resolves once it holds the lock. */
 async function lockInChild(
 	dir: string,
-	options: { abstract?: boolean } = {},
 	/** Runs the holder through this command (and its arguments) first. */
 	wrapper: readonly string[] = [],
 ): Promise<ChildProcessByStdio<null, Readable, null>> {
@@ -123,7 +192,7 @@ async function lockInChild(
 		"--input-type=module",
 		"-e",
 		`const { lockDataDir } = await import(${JSON.stringify(lockModule)});
-		 await lockDataDir(${JSON.stringify(dir)}, ${JSON.stringify(options)});
+		 await lockDataDir(${JSON.stringify(dir)});
 		 console.log("locked");
 		 setInterval(() => {}, 1000);`,
 	];
@@ -144,99 +213,3 @@ async function kill(holder: ChildProcess): Promise<void> {
 	holder.kill("SIGKILL");
 	await exited;
 }
-
-/** A directory with a short path, so its socket file fits in sun_path. */
-async function shortDir(t: Test): Promise<string> {
-	const dir = await mkdtemp(join(tmpdir(), "sherpany-lock-"));
-	t.teardown(() => rm(dir, { recursive: true, force: true }));
-	return dir;
-}
-
-t.test("socket-file mode (the default off Linux)", async (t) => {
-	const file = { abstract: false };
-
-	t.test(
-		"one holder at a time, by a socket file in the directory",
-		async (t) => {
-			const dir = await shortDir(t);
-			const lock = await lockDataDir(dir, file);
-			t.ok(
-				(await stat(join(dir, ".sherpany.lock"))).isSocket(),
-				"a socket file in the directory",
-			);
-			await t.rejects(
-				lockDataDir(dir, file),
-				new RegExp(
-					`is in use by another sherpany process \\(pid ${process.pid}\\)`,
-				),
-			);
-			await lock.release();
-			await lock.release();
-			await t.rejects(stat(join(dir, ".sherpany.lock")), { code: "ENOENT" });
-			const again = await lockDataDir(dir, file);
-			t.pass("taken again after release");
-			await again.release();
-		},
-	);
-
-	t.test(
-		"a holder killed with SIGKILL leaves a stale file that the next locker takes over",
-		async (t) => {
-			const dir = await shortDir(t);
-			const holder = await lockInChild(dir, file);
-			await t.rejects(
-				lockDataDir(dir, file),
-				new RegExp(`\\(pid ${holder.pid}\\)`),
-				"held by the child",
-			);
-			await kill(holder);
-			t.ok(
-				(await stat(join(dir, ".sherpany.lock"))).isSocket(),
-				"the socket file outlives its holder",
-			);
-			const lock = await lockDataDir(dir, file);
-			t.pass("taken over");
-			await t.rejects(
-				lockDataDir(dir, file),
-				new RegExp(`\\(pid ${process.pid}\\)`),
-				"and held",
-			);
-			await lock.release();
-		},
-	);
-
-	t.test("a stale file that is not a socket is taken over too", async (t) => {
-		const dir = await shortDir(t);
-		await writeFile(join(dir, ".sherpany.lock"), "");
-		const lock = await lockDataDir(dir, file);
-		t.ok(
-			(await stat(join(dir, ".sherpany.lock"))).isSocket(),
-			"replaced by the socket",
-		);
-		await lock.release();
-	});
-
-	t.test(
-		"a directory whose path is too long for a socket file uses the temp dir",
-		async (t) => {
-			const dir = join(await shortDir(t), "d".repeat(100));
-			await mkdir(dir);
-			const lock = await lockDataDir(dir, file);
-			t.same(
-				await readdir(dir),
-				[LOCK_FILE],
-				"no socket in the directory, only the lock file",
-			);
-			await t.rejects(
-				lockDataDir(dir, file),
-				new RegExp(`\\(pid ${process.pid}\\)`),
-			);
-			await lock.release();
-			const holder = await lockInChild(dir, file);
-			await kill(holder);
-			const again = await lockDataDir(dir, file);
-			t.pass("a stale lock in the temp dir is taken over");
-			await again.release();
-		},
-	);
-});
