@@ -23,7 +23,17 @@ export interface Metrics {
 	readonly httpRequestsInFlight: { count: number };
 	readonly dbQueryDuration: Histogram<"outcome" | "target">;
 	readonly dbPoolErrors: Counter<"target">;
+	/** Requests answered 503 by a load limit, by reason: `in_flight` or `exports`. */
+	readonly httpRequestsShed: Counter<"reason">;
+	/** Responses ended because their client read nothing for the send-stall timeout. */
+	readonly httpResponsesStalled: Counter;
+	/** NDJSON exports running: a plain counter read at scrape time, like `httpRequestsInFlight`. */
+	readonly exportsRunning: { count: number };
 }
+
+/** Why a request was shed: too many requests in flight, or too many exports. */
+export const SHED_REASONS = ["in_flight", "exports"] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
 
 /** Which database a query or pool metric is about: the primary, or the read replica. */
 export type DbTarget = "primary" | "replica";
@@ -100,6 +110,23 @@ export function createMetrics(
 			this.set(httpRequestsInFlight.count);
 		},
 	});
+	const httpRequestsShed = new Counter({
+		name: "sherpany_http_requests_shed_total",
+		help: "Requests answered 503 by a load limit before any work, by reason (in_flight: too many requests at once; exports: too many NDJSON exports).",
+		labelNames: ["reason"],
+		registers: [registry],
+	});
+	// Both series exist from the start, so rate() sees the first shed request.
+	for (const reason of SHED_REASONS) httpRequestsShed.inc({ reason }, 0);
+	const exportsRunning = { count: 0 };
+	new Gauge({
+		name: "sherpany_exports_running",
+		help: "NDJSON exports of /users being streamed right now.",
+		registers: [registry],
+		collect() {
+			this.set(exportsRunning.count);
+		},
+	});
 	return {
 		registry,
 		httpRequestDuration: new Histogram({
@@ -127,6 +154,13 @@ export function createMetrics(
 			labelNames: ["target"],
 			registers: [registry],
 		}),
+		httpRequestsShed,
+		httpResponsesStalled: new Counter({
+			name: "sherpany_http_responses_stalled_total",
+			help: "Responses ended because their client read nothing for SEND_STALL_TIMEOUT_MS.",
+			registers: [registry],
+		}),
+		exportsRunning,
 	};
 }
 

@@ -185,6 +185,8 @@ export async function run(
 			logger,
 			readyTimeoutMs: config.readyTimeoutMs,
 			isShuttingDown: () => shuttingDown,
+			maxInFlight: config.maxInFlight,
+			maxExports: config.maxExports,
 		};
 		// The metric describes the database, so it ignores shutdown (which
 		// `/ready` reports on its own, with no database check).
@@ -208,6 +210,8 @@ export async function run(
 				host,
 				logger,
 				isShuttingDown: () => shuttingDown,
+				maxConnections: config.maxConnections,
+				sendStall: { timeoutMs: config.sendStallTimeoutMs, metrics },
 			});
 			servers.push(server);
 			return (server.address() as AddressInfo).port;

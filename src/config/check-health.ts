@@ -30,6 +30,10 @@ export const CHECK_HEALTH_SETTINGS = {
 		parse: parseHttpUrl,
 	},
 	port: { ...SERVE_SETTINGS.port, description: "port of the local server" },
+	adminPort: {
+		...SERVE_SETTINGS.adminPort,
+		description: "admin port of the local server, probed instead of the port",
+	},
 	timeoutMs: milliseconds({
 		env: "CHECK_HEALTH_TIMEOUT_MS",
 		default: DEFAULT_CHECK_TIMEOUT_MS,
@@ -39,7 +43,12 @@ export const CHECK_HEALTH_SETTINGS = {
 	}),
 } as const satisfies Settings;
 
-/** Resolves what to probe: `--url`, else the local server's `/health` (or `/ready`) on PORT. */
+/**
+ * Resolves what to probe: `--url`, else the local server's `/health` (or
+ * `/ready`) on ADMIN_PORT when there is one, else on PORT. The admin port
+ * is the one no client from outside reaches, so a flood of connections to
+ * the API port cannot make the liveness probe fail.
+ */
 export function loadCheckHealthConfig(
 	env: Env,
 	flags: CheckHealthFlags = {},
@@ -51,7 +60,7 @@ export function loadCheckHealthConfig(
 	if (explicit) return Object.freeze({ url: explicit, timeoutMs });
 	const ready = read("ready") ?? false;
 	const url = new URL(
-		`http://127.0.0.1:${read("port")}${ready ? "/ready" : "/health"}`,
+		`http://127.0.0.1:${read("adminPort") ?? read("port")}${ready ? "/ready" : "/health"}`,
 	);
 	return Object.freeze({ url, timeoutMs });
 }

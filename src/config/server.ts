@@ -1,8 +1,8 @@
-/** Settings of `sherpany serve`: where to listen, logging, shutdown timing. */
+/** Settings of `sherpany serve`: where to listen, logging, shutdown timing, load limits. */
 import { ConfigError } from "../exit-codes.ts";
 import { milliseconds } from "./durations.ts";
 import { type FlagsOf, pick, resolve, type Settings } from "./setting.ts";
-import { type Env, parseChoice, parsePort } from "./values.ts";
+import { type Env, parseChoice, parseInteger, parsePort } from "./values.ts";
 
 export type LogLevel =
 	| "fatal"
@@ -46,6 +46,29 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** How long `/ready` waits for the database before calling it unreachable. */
 export const DEFAULT_READY_TIMEOUT_MS = 1000;
 
+/**
+ * NDJSON exports running at once per process. A stalled export holds one
+ * batch (about 150 kB) plus its socket's buffer, and each running export
+ * queries the database batch after batch: 32 keep both far inside the
+ * Deployment's 448 MiB and a pool of 10.
+ */
+export const DEFAULT_MAX_EXPORTS = 32;
+/**
+ * Requests being handled at once (until their body is handed to the
+ * socket); past it requests get a 503 without touching the database. A
+ * request waiting for one of the pool's 10 connections holds a few kB, and
+ * 256 of them wait at most a query timeout.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+/**
+ * Open connections per listener; past it Node closes new ones at once. An
+ * idle connection holds a few kB and a file descriptor, so 10,000 stay far
+ * inside the Deployment's memory limit.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** A response whose client has read nothing for this long is ended. */
+export const DEFAULT_SEND_STALL_TIMEOUT_MS = 30_000;
+
 export interface ServerConfig {
 	readonly port: number;
 	readonly host: string;
@@ -58,6 +81,10 @@ export interface ServerConfig {
 	readonly shutdownTimeoutMs: number;
 	readonly readyTimeoutMs: number;
 	readonly queryTimeoutMs: number;
+	readonly maxExports: number;
+	readonly maxInFlight: number;
+	readonly maxConnections: number;
+	readonly sendStallTimeoutMs: number;
 }
 
 /** What the defaults depend on besides flags and environment. */
@@ -131,6 +158,34 @@ export const SERVE_SETTINGS = {
 		min: 100,
 		max: 3_600_000,
 	}),
+	maxExports: {
+		placeholder: "<count>",
+		env: ["MAX_EXPORTS"],
+		default: DEFAULT_MAX_EXPORTS,
+		description: "NDJSON exports at once; more get a 503",
+		parse: (raw) => parseInteger(raw, 1, 10_000),
+	},
+	maxInFlight: {
+		placeholder: "<count>",
+		env: ["MAX_IN_FLIGHT"],
+		default: DEFAULT_MAX_IN_FLIGHT,
+		description: "requests handled at once; more get a 503 (not /health)",
+		parse: (raw) => parseInteger(raw, 1, 100_000),
+	},
+	maxConnections: {
+		placeholder: "<count>",
+		env: ["MAX_CONNECTIONS"],
+		default: DEFAULT_MAX_CONNECTIONS,
+		description: "open connections per port; more are closed at once",
+		parse: (raw) => parseInteger(raw, 1, 1_000_000),
+	},
+	sendStallTimeoutMs: milliseconds({
+		env: "SEND_STALL_TIMEOUT_MS",
+		default: DEFAULT_SEND_STALL_TIMEOUT_MS,
+		description: "end a response whose client read nothing for this long",
+		min: 1000,
+		max: 3_600_000,
+	}),
 } as const satisfies Settings;
 
 /** The serve flags as commander hands them over; absent flags are undefined. */
@@ -170,6 +225,10 @@ export function loadServerConfig(
 		shutdownTimeoutMs: read("shutdownTimeoutMs"),
 		readyTimeoutMs: read("readyTimeoutMs"),
 		queryTimeoutMs: read("queryTimeoutMs"),
+		maxExports: read("maxExports"),
+		maxInFlight: read("maxInFlight"),
+		maxConnections: read("maxConnections"),
+		sendStallTimeoutMs: read("sendStallTimeoutMs"),
 	});
 }
 

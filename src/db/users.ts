@@ -63,27 +63,22 @@ export const STREAM_BATCH_SIZE = 2000;
  * Every user, by id, in keyset batches so memory stays flat however large
  * the table is. Works the same on any dialect (no server-side cursor). Each
  * batch is its own read, so a stream that began on a replica that then fails
- * goes on from the primary where it stopped. The next batch is already being
- * fetched while the caller handles this one, so the database and the client
- * are busy at the same time.
+ * goes on from the primary where it stopped, and no connection is held
+ * between batches. A batch is read only when the caller asks for it, never
+ * ahead: a caller whose client has stopped reading holds one batch at most.
  */
 export async function* streamUserBatches(
 	read: ReadUsing,
 	batchSize = STREAM_BATCH_SIZE,
 ): AsyncGenerator<User[]> {
-	const fetchAfter = (after: number) =>
-		read((db) => listUsers(db, batchSize, after));
-	let page = await fetchAfter(0);
+	let after = 0;
 	for (;;) {
+		const page = await read((db) => listUsers(db, batchSize, after));
 		const last = page.users.at(-1);
 		if (last === undefined) return;
-		const next = page.hasMore ? fetchAfter(last.id) : undefined;
-		// If the caller stops early and this fetch then fails, nobody awaits
-		// it: the no-op handler keeps that from being an unhandled rejection.
-		next?.catch(() => {});
 		yield page.users;
-		if (next === undefined) return;
-		page = await next;
+		if (!page.hasMore) return;
+		after = last.id;
 	}
 }
 

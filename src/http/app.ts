@@ -13,11 +13,16 @@ import {
 	readFrom,
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
+import {
+	DEFAULT_MAX_EXPORTS,
+	DEFAULT_MAX_IN_FLIGHT,
+} from "../config/server.ts";
 import type { Metrics } from "../metrics.ts";
 import { handleErrors } from "./error-responses.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { shedLoad } from "./shed-load.ts";
 import { addUsersRoutes } from "./users.ts";
 
 /** Error codes of a client that went away before its response was complete. */
@@ -44,6 +49,10 @@ export interface AppDeps {
 	readonly isShuttingDown: () => boolean;
 	/** Defaults to "all". With an admin port, the API port serves "api" and the admin port "admin". */
 	readonly routes?: AppRoutes;
+	/** Requests handled at once on the API before the rest are shed; the admin port never sheds. */
+	readonly maxInFlight?: number;
+	/** NDJSON exports at once before the rest get a 503. */
+	readonly maxExports?: number;
 }
 
 /**
@@ -62,7 +71,10 @@ export function createApp(deps: AppDeps): Koa {
 		...(deps.replica ? { replica: deps.replica } : {}),
 	});
 	if (routes !== "admin")
-		addUsersRoutes(router, deps.read ?? readFrom(deps.db));
+		addUsersRoutes(router, deps.read ?? readFrom(deps.db), {
+			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
+			metrics: deps.metrics,
+		});
 	if (routes !== "api") {
 		router.get("/metrics", async (ctx) => {
 			ctx.type = deps.metrics.registry.contentType;
@@ -97,6 +109,8 @@ export function createApp(deps: AppDeps): Koa {
 	app.use(observeRequests(deps.logger, deps.metrics));
 	app.use(securityHeaders);
 	app.use(handleErrors(deps.logger));
+	if (routes !== "admin")
+		app.use(shedLoad(deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, deps.metrics));
 	app.use(router.routes());
 	app.use(router.allowedMethods());
 	return app;

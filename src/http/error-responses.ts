@@ -28,6 +28,7 @@ export type ErrorCode =
 	| "not_implemented"
 	| "database_unavailable"
 	| "schema_not_ready"
+	| "overloaded"
 	| "internal";
 
 /**
@@ -52,6 +53,15 @@ export function sendError(
 	// Status first: Koa turns a default 404 into 200 when a body is set.
 	ctx.status = status;
 	ctx.body = { error: { code, message } };
+}
+
+/** Seconds a client should wait before retrying a request that a load limit turned away. */
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+
+/** A 503 from a load limit: no work was done, and the client may retry shortly. */
+export function sendOverloaded(ctx: Context, message: string): void {
+	ctx.set("Retry-After", String(OVERLOADED_RETRY_AFTER_SECONDS));
+	sendError(ctx, 503, "overloaded", message);
 }
 
 const CODES_BY_STATUS: Readonly<Record<number, [ErrorCode, string]>> = {

@@ -4,6 +4,7 @@ import type Koa from "koa";
 import type { Logger } from "pino";
 import { CommandError } from "../exit-codes.ts";
 import { answerClientErrors } from "./client-error.ts";
+import { endStalledResponses, type SendStallOptions } from "./send-stall.ts";
 import { SERVER_LIMITS } from "./server-limits.ts";
 
 export interface ServeAppOptions {
@@ -13,6 +14,10 @@ export interface ServeAppOptions {
 	readonly logger: Logger;
 	/** True once shutdown has begun: responses then ask clients not to reuse the connection. */
 	readonly isShuttingDown: () => boolean;
+	/** Open connections at most; Node closes the ones past it as they arrive. */
+	readonly maxConnections?: number;
+	/** Ends responses whose client stopped reading; none are ended without it. */
+	readonly sendStall?: Omit<SendStallOptions, "logger">;
 }
 
 /**
@@ -25,6 +30,13 @@ export async function serveApp(
 ): Promise<Server> {
 	const server = createServer(SERVER_LIMITS, app.callback());
 	answerClientErrors(server, options.logger);
+	if (options.maxConnections !== undefined)
+		server.maxConnections = options.maxConnections;
+	if (options.sendStall)
+		endStalledResponses(server, {
+			...options.sendStall,
+			logger: options.logger,
+		});
 	server.on("request", (_request, response) => {
 		if (options.isShuttingDown()) response.setHeader("Connection", "close");
 	});

@@ -3,11 +3,14 @@
  * (`?limit=`, `?after=`) with an RFC 8288 `Link: rel="next"` header, or every
  * user as NDJSON when the client accepts `application/x-ndjson`.
  */
-import { Readable } from "node:stream";
 import type { Router } from "@koa/router";
+import type { Context } from "koa";
 import type { ReadUsing } from "../db/read-router.ts";
 import type { User } from "../db/schema.ts";
 import { listUsers, streamUserBatches } from "../db/users.ts";
+import type { Metrics } from "../metrics.ts";
+import { sendOverloaded } from "./error-responses.ts";
+import { NdjsonExport } from "./ndjson-export.ts";
 import { parseIntegerParam } from "./query.ts";
 
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -16,8 +19,23 @@ export const MAX_PAGE_LIMIT = 1000;
 export const MAX_USER_ID = 2_147_483_647;
 const NDJSON = "application/x-ndjson";
 
+/** How many exports may run at once, and where they are counted and shed ones recorded. */
+export interface ExportLimit {
+	readonly maxExports: number;
+	readonly metrics: Pick<Metrics, "exportsRunning" | "httpRequestsShed">;
+}
+
 /** Adds the users routes to `router`; `read` picks the database (a replica or the primary). */
-export function addUsersRoutes(router: Router, read: ReadUsing): void {
+export function addUsersRoutes(
+	router: Router,
+	read: ReadUsing,
+	exportLimit: ExportLimit,
+): void {
+	const { maxExports, metrics } = exportLimit;
+	const { exportsRunning } = metrics;
+	const release = (): void => {
+		exportsRunning.count--;
+	};
 	router.get("/users", async (ctx) => {
 		const limit = parseIntegerParam(
 			ctx.query,
@@ -29,7 +47,13 @@ export function addUsersRoutes(router: Router, read: ReadUsing): void {
 		const after = parseIntegerParam(ctx.query, "after", 0, MAX_USER_ID, 0);
 		ctx.vary("Accept");
 		if (ctx.accepts("application/json", NDJSON) === NDJSON) {
-			await sendNdjson(ctx, read);
+			if (exportsRunning.count >= maxExports) {
+				metrics.httpRequestsShed.inc({ reason: "exports" });
+				sendOverloaded(ctx, "too many exports are running, retry later");
+				return;
+			}
+			exportsRunning.count++;
+			await sendNdjson(ctx, read, release);
 			return;
 		}
 		const { users, hasMore } = await read((db) => listUsers(db, limit, after));
@@ -42,28 +66,24 @@ export function addUsersRoutes(router: Router, read: ReadUsing): void {
 
 /**
  * Streams every user. The first batch is read before the status is sent, so
- * a database that is down still gets a 503 rather than a cut-off 200. Each
- * batch goes out as one chunk: a chunk per line cost the stream machinery
- * more than the JSON itself (bench/RESULTS.md).
+ * a database that is down still gets a 503 rather than a cut-off 200.
+ * `release` runs once the export is over, however it ended.
  */
 async function sendNdjson(
-	ctx: { type: string; body: unknown },
+	ctx: Context,
 	read: ReadUsing,
+	release: () => void,
 ): Promise<void> {
 	const batches = streamUserBatches(read);
-	const first = await batches.next();
-	async function* chunks(): AsyncGenerator<string> {
-		if (first.done) return;
-		yield toLines(first.value);
-		for await (const batch of batches) yield toLines(batch);
+	let first: IteratorResult<User[]>;
+	try {
+		first = await batches.next();
+	} catch (error) {
+		release();
+		throw error;
 	}
+	const body = new NdjsonExport(batches, first.done ? undefined : first.value);
+	body.once("close", release);
 	ctx.type = NDJSON;
-	ctx.body = Readable.from(chunks());
-}
-
-/** One JSON line per user. */
-function toLines(users: readonly User[]): string {
-	let out = "";
-	for (const user of users) out += `${JSON.stringify(user)}\n`;
-	return out;
+	ctx.body = body;
 }

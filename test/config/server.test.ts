@@ -15,7 +15,31 @@ t.test("serve defaults", async (t) => {
 		shutdownTimeoutMs: 20000,
 		readyTimeoutMs: 1000,
 		queryTimeoutMs: 10000,
+		maxExports: 32,
+		maxInFlight: 256,
+		maxConnections: 10000,
+		sendStallTimeoutMs: 30000,
 	});
+});
+
+t.test("serve load limits: flags, then environment", async (t) => {
+	t.match(
+		loadServerConfig(
+			{
+				MAX_EXPORTS: "4",
+				MAX_IN_FLIGHT: "50",
+				MAX_CONNECTIONS: "600",
+				SEND_STALL_TIMEOUT_MS: "5000",
+			},
+			{ maxExports: "8" },
+		),
+		{
+			maxExports: 8,
+			maxInFlight: 50,
+			maxConnections: 600,
+			sendStallTimeoutMs: 5000,
+		},
+	);
 });
 
 t.test(
@@ -114,6 +138,14 @@ t.test("serve config errors name the flag or variable", async (t) => {
 			/^SHUTDOWN_TIMEOUT_MS: expected a whole number/,
 		],
 		[{}, { readyTimeoutMs: "5" }, /^--ready-timeout-ms: 5 is out of range/],
+		[{ MAX_EXPORTS: "0" }, {}, /^MAX_EXPORTS: 0 is out of range/],
+		[{ MAX_IN_FLIGHT: "many" }, {}, /^MAX_IN_FLIGHT: expected a whole number/],
+		[{}, { maxConnections: "-5" }, /^--max-connections: expected a whole/],
+		[
+			{ SEND_STALL_TIMEOUT_MS: "10" },
+			{},
+			/^SEND_STALL_TIMEOUT_MS: 10 is out of range/,
+		],
 	];
 	for (const [env, flags, message] of cases) {
 		const error = t.throws(() => loadServerConfig(env, flags)) as Error;
@@ -132,6 +164,15 @@ t.test("check-health targets the local /health on PORT", async (t) => {
 		loadCheckHealthConfig({ PORT: "9000" }, { port: "9001", ready: true }).url
 			.href,
 		"http://127.0.0.1:9001/ready",
+	);
+	t.equal(
+		loadCheckHealthConfig({ PORT: "9000", ADMIN_PORT: "9090" }).url.href,
+		"http://127.0.0.1:9090/health",
+		"the admin port, which outside clients do not reach, when there is one",
+	);
+	t.equal(
+		loadCheckHealthConfig({}, { adminPort: "9191", ready: true }).url.href,
+		"http://127.0.0.1:9191/ready",
 	);
 	t.equal(
 		loadCheckHealthConfig({ CHECK_HEALTH_READY: "true" }).url.href,

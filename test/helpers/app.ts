@@ -2,7 +2,7 @@
  * Builds the app on a real database for in-process HTTP tests: fresh
  * registry, silent logger, listening on an ephemeral port, closed at teardown.
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -20,15 +20,23 @@ import { createMigrator } from "../../src/db/migrator.ts";
 import { readFrom } from "../../src/db/read-router.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
 import { checkReadiness } from "../../src/http/health.ts";
+import { serveApp } from "../../src/http/listen.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 
 export interface TestApp {
 	readonly baseUrl: string;
 	readonly database: DatabaseHandle;
 	readonly metrics: Metrics;
+	readonly server: Server;
 	/** Flip to make `/ready` report shutdown. */
 	shuttingDown: boolean;
 	get(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** The limits serve puts on its listeners. */
+export interface ServeLimits {
+	readonly maxConnections?: number;
+	readonly sendStallTimeoutMs?: number;
 }
 
 /** Starts the app against a PostgreSQL URL or any database configuration. */
@@ -37,6 +45,8 @@ export async function startApp(
 	target: string | DatabaseConfig,
 	overrides: Partial<AppDeps> = {},
 	openOptions: OpenDatabaseOptions = {},
+	/** Serves the app as serve does (serveApp) with these limits, instead of on a bare server. */
+	serveOptions?: ServeLimits,
 ): Promise<TestApp> {
 	const config =
 		typeof target === "string"
@@ -76,8 +86,31 @@ export async function startApp(
 		isShuttingDown: () => state.shuttingDown,
 		...overrides,
 	});
-	const server = createServer(app.callback());
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	let server: Server;
+	if (serveOptions) {
+		server = await serveApp(app, {
+			port: 0,
+			host: "127.0.0.1",
+			logger: overrides.logger ?? pino({ level: "silent" }),
+			isShuttingDown: () => state.shuttingDown,
+			...(serveOptions.maxConnections === undefined
+				? {}
+				: { maxConnections: serveOptions.maxConnections }),
+			...(serveOptions.sendStallTimeoutMs === undefined
+				? {}
+				: {
+						sendStall: {
+							timeoutMs: serveOptions.sendStallTimeoutMs,
+							metrics,
+						},
+					}),
+		});
+	} else {
+		server = createServer(app.callback());
+		await new Promise<void>((resolve) =>
+			server.listen(0, "127.0.0.1", resolve),
+		);
+	}
 	const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	t.teardown(async () => {
 		server.closeAllConnections();
@@ -88,6 +121,7 @@ export async function startApp(
 		baseUrl,
 		database,
 		metrics,
+		server,
 		get shuttingDown() {
 			return state.shuttingDown;
 		},
