@@ -8,15 +8,15 @@ import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
 import {
+	DEFAULT_MAX_EXPORTS,
+	DEFAULT_MAX_IN_FLIGHT,
+} from "../config/server.ts";
+import {
 	type ReadUsing,
 	type ReplicaStatus,
 	readFrom,
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
-import {
-	DEFAULT_MAX_EXPORTS,
-	DEFAULT_MAX_IN_FLIGHT,
-} from "../config/server.ts";
 import type { Metrics } from "../metrics.ts";
 import { handleErrors } from "./error-responses.ts";
 import { addHealthRoutes } from "./health.ts";
