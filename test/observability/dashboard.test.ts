@@ -94,7 +94,7 @@ t.test("the recorded series it reads are recorded by the rules", async (t) => {
 });
 
 t.test(
-	"panels: requests (RED) first, then the database, then the process",
+	"panels: requests (RED) first, then the load limits, the database, the process",
 	async (t) => {
 		const rows = dashboard.panels
 			.filter((panel) => panel.type === "row")
@@ -102,6 +102,7 @@ t.test(
 		t.same(rows, [
 			"Service",
 			"Requests: rate, errors, duration",
+			"Load limits",
 			"Database",
 			"Process",
 		]);
@@ -127,6 +128,11 @@ t.test(
 				/status_code=~"5\.\."/,
 				/histogram_quantile\(0\.99, sum by \(le, route\)/,
 				/http_requests_in_flight/,
+			],
+			"Load limits": [
+				/sum by \(reason\) \(rate\(sherpany_http_requests_shed_total/,
+				/rate\(sherpany_http_responses_stalled_total/,
+				/sherpany_exports_running/,
 			],
 			Database: [
 				/sherpany_db_pool_connections/,

@@ -139,14 +139,16 @@ t.test("every alert carries what an on-call engineer needs", async (t) => {
 	t.same(
 		[...new Set(alerts.map((rule) => rule.alert))].sort(),
 		[
+			"SherpanyClientsStalling",
 			"SherpanyDatabaseNotReady",
 			"SherpanyDatabasePoolSaturated",
 			"SherpanyDown",
 			"SherpanyErrorBudgetBurn",
 			"SherpanyLatencyBudgetBurn",
 			"SherpanyPodRestarting",
+			"SherpanyShedding",
 		],
-		"the issue's alerts: down, error and latency burn, database not ready, pod restarting, pool saturated",
+		"the alerts: down, error and latency burn, database not ready, pod restarting, pool saturated, shedding, clients stalling",
 	);
 });
 
