@@ -56,10 +56,11 @@ export const DEFAULT_MAX_EXPORTS = 32;
 /**
  * Requests being handled at once (until their body is handed to the
  * socket); past it requests get a 503 without touching the database. A
- * request waiting for one of the pool's 10 connections holds a few kB, and
- * 256 of them wait at most a query timeout.
+ * request waiting for one of the pool's 10 connections holds a few kB; the
+ * bound is what keeps a burst's queue for the pool short, so it is low:
+ * twice the 64 connections of the bench's busiest scenario.
  */
-export const DEFAULT_MAX_IN_FLIGHT = 256;
+export const DEFAULT_MAX_IN_FLIGHT = 128;
 /**
  * Open connections per listener; past it Node closes new ones at once. An
  * idle connection holds a few kB and a file descriptor, so 10,000 stay far

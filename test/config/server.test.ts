@@ -16,7 +16,7 @@ t.test("serve defaults", async (t) => {
 		readyTimeoutMs: 1000,
 		queryTimeoutMs: 10000,
 		maxExports: 32,
-		maxInFlight: 256,
+		maxInFlight: 128,
 		maxConnections: 10000,
 		sendStallTimeoutMs: 30000,
 	});
