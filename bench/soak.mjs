@@ -24,6 +24,9 @@
  * SHERPANY_BIN (default bin/sherpany; dist/sherpany for the executable).
  * Linux only (reads /proc). Exits 1 if growth is 10 % or more or any
  * request failed.
+ *
+ * SOAK_SCENARIO=hostile runs bench/soak-hostile.mjs instead: the built image
+ * under stalled, slow and idle clients, bounded by its memory limit.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -32,6 +35,10 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+
+if (process.env.SOAK_SCENARIO === "hostile") {
+	await import("./soak-hostile.mjs");
+}
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const seconds = Number(process.env.SOAK_SECONDS ?? 300);
