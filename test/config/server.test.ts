@@ -15,7 +15,7 @@ t.test("serve defaults", async (t) => {
 		shutdownTimeoutMs: 20000,
 		readyTimeoutMs: 1000,
 		queryTimeoutMs: 10000,
-		maxExports: 32,
+		maxExports: 4,
 		maxInFlight: 128,
 		maxConnections: 10000,
 		sendStallTimeoutMs: 30000,
