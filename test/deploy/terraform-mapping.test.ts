@@ -21,6 +21,10 @@ import {
 	renderPinnedRelease,
 } from "../helpers/kustomize.ts";
 import {
+	checkServeSecret,
+	withoutServeSecret,
+} from "../helpers/serve-secret.ts";
+import {
 	createMappingRoot,
 	findTerraform,
 	type MappingRoot,
@@ -30,6 +34,7 @@ import {
 import {
 	CASES,
 	DYNAMIC_BLOCKS,
+	OVERLAY_SERVE_PASSWORDS,
 	OVERLAYS,
 	REFUSED,
 	RELEASE_DIGEST,
@@ -72,6 +77,11 @@ async function runSuite(): Promise<void> {
 				await writeExpected(root.dir, choice.label, choice.expected),
 			);
 			assertSameObjects(t, fromModule, expected);
+			if (choice.expected.components.includes("cloudnativepg"))
+				checkServeSecret(t, fromModule, {
+					namespace: choice.expected.namespace,
+					password: choice.expected.servePassword ?? "",
+				});
 			t.same(
 				checkPolicies(fromModule, { release: choice.release }),
 				[],
@@ -94,7 +104,17 @@ async function runSuite(): Promise<void> {
 							RELEASE_POSTGRES_IMAGE,
 						)
 					: await kustomize(`overlays/${overlay}`);
-			assertSameObjects(t, fromModule, expected);
+			const servePassword = OVERLAY_SERVE_PASSWORDS[overlay];
+			if (servePassword === undefined) {
+				assertSameObjects(t, fromModule, expected);
+				return;
+			}
+			// The overlay leaves that Secret to the operator; the module makes it.
+			assertSameObjects(t, withoutServeSecret(fromModule), expected);
+			checkServeSecret(t, fromModule, {
+				namespace: "sherpany",
+				password: servePassword,
+			});
 		});
 	}
 

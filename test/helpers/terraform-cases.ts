@@ -29,6 +29,8 @@ const PASSWORDS = {
 	migrate: "a-migrate-password=with#odd'chars",
 	serve: "a-serve-password-of-24-chars",
 };
+/** The password of CloudNativePG's read-only role, with characters kustomize's literals care about. */
+const SERVE_PASSWORD = "a-cnpg-serve=password#of'36-chars";
 const RECOMMENDED_LABELS = {
 	"app.kubernetes.io/name": "sherpany",
 	"app.kubernetes.io/instance": "sherpany",
@@ -46,6 +48,8 @@ export interface Expected {
 	readonly logLevel: string;
 	/** A Secret generated from these literals. */
 	readonly secret?: { name: string; literals: string[] };
+	/** cloudnativepg: the password in Secret sherpany-db-serve. */
+	readonly servePassword?: string;
 	/** Patches in this test's own form (mostly strategic merge). */
 	readonly patches?: readonly unknown[];
 }
@@ -155,10 +159,12 @@ export const CASES: readonly Case[] = [
 		},
 	},
 	{
-		label: "CloudNativePG with the operator's secret, Ingress, seed Job",
+		label:
+			"CloudNativePG with the operator's secret and the read-only role's password, Ingress, seed Job",
 		variables: {
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: SERVE_PASSWORD },
 			ingress: { host: "api.example.org" },
 			seed_job: true,
 		},
@@ -168,6 +174,7 @@ export const CASES: readonly Case[] = [
 			image: { newTag: version },
 			replicas: { min: 2, max: 6 },
 			logLevel: "info",
+			servePassword: SERVE_PASSWORD,
 			patches: ingressPatches("api.example.org", "sherpany-tls", "nginx", {}),
 		},
 	},
@@ -266,7 +273,11 @@ export const CASES: readonly Case[] = [
 	},
 ];
 
-/** Variables that reproduce each shipped overlay. */
+/**
+ * Variables that reproduce each shipped overlay. release's adds the Secret
+ * sherpany-db-serve, which the overlay leaves to the operator:
+ * OVERLAY_SERVE_PASSWORDS says with which password.
+ */
 export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 	dev: {
 		image: { name: "localhost/sherpany", tag: version },
@@ -286,9 +297,15 @@ export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 		image: { tag: version, digest: DIGEST },
 		database: { mode: "cloudnativepg", image: RELEASE_POSTGRES_IMAGE },
 		credentials: { source: "operator" },
+		database_passwords: { serve: SERVE_PASSWORD },
 		ingress: { host: "api.example.com" },
 		release: true,
 	},
+};
+
+/** The password of Secret sherpany-db-serve that an overlay's variables add to it. */
+export const OVERLAY_SERVE_PASSWORDS: Readonly<Record<string, string>> = {
+	release: SERVE_PASSWORD,
 };
 
 /** The kustomization's list fields and the dynamic blocks of modules/sherpany that take them. */
@@ -312,6 +329,38 @@ export const REFUSED: ReadonlyArray<{
 			database_passwords: PASSWORDS,
 		},
 		message: /credentials\.source must be "operator" exactly when/,
+	},
+	{
+		label: "cloudnativepg without the read-only role's password",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+		},
+		message:
+			/database_passwords is required when[\s\S]*database\.mode is cloudnativepg \(serve/,
+	},
+	{
+		label: "cloudnativepg with the owner's and superuser's passwords",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			database_passwords: PASSWORDS,
+		},
+		message: /cloudnativepg takes serve alone/,
+	},
+	{
+		label: "in-cluster without the owner's password",
+		variables: { database_passwords: { serve: PASSWORDS.serve } },
+		message: /in-cluster takes superuser, migrate and serve/,
+	},
+	{
+		label: "cloudnativepg with a short read-only password",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			database_passwords: { serve: "short" },
+		},
+		message: /\.serve must each be at least 16/,
 	},
 	{
 		label: "in-cluster with a generated Secret but no password",
@@ -441,9 +490,14 @@ export async function writeExpected(
 				literals: [`LOG_LEVEL=${expected.logLevel}`],
 			},
 		],
-		secretGenerator: expected.secret
-			? [{ ...expected.secret, options: { labels: RECOMMENDED_LABELS } }]
-			: [],
+		secretGenerator: [
+			...(expected.secret
+				? [{ ...expected.secret, options: { labels: RECOMMENDED_LABELS } }]
+				: []),
+			...(expected.servePassword === undefined
+				? []
+				: [serveSecretGenerator(expected.servePassword)]),
+		],
 		patches: [
 			strategic("autoscaling/v2", "HorizontalPodAutoscaler", "sherpany", {
 				spec: {
@@ -460,6 +514,20 @@ export async function writeExpected(
 		JSON.stringify(kustomization),
 	);
 	return dir;
+}
+
+/** Secret sherpany-db-serve as CloudNativePG reads a managed role's password. */
+function serveSecretGenerator(password: string): unknown {
+	return {
+		name: "sherpany-db-serve",
+		type: "kubernetes.io/basic-auth",
+		literals: ["username=sherpany_serve", `password=${password}`],
+		options: {
+			// The Cluster names it, and kustomize rewrites no name in a custom resource.
+			disableNameSuffixHash: true,
+			labels: { ...RECOMMENDED_LABELS, "cnpg.io/reload": "true" },
+		},
+	};
 }
 
 /** A strategic-merge patch (a JSON merge patch for custom resources). */

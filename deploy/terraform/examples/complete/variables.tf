@@ -76,10 +76,10 @@ variable "credentials" {
 }
 
 variable "database_passwords" {
-  description = "Passwords of the in-cluster PostgreSQL's roles (superuser, migrate, serve; all different) when credentials.source is secret (set TF_VAR_database_passwords rather than writing them in a file)."
+  description = "Passwords of the database roles (set TF_VAR_database_passwords rather than writing them in a file): in-cluster with credentials.source secret, superuser, migrate and serve, all different; cloudnativepg, serve alone (the read-only role's Secret sherpany-db-serve)."
   type = object({
-    superuser = string
-    migrate   = string
+    superuser = optional(string)
+    migrate   = optional(string)
     serve     = string
   })
   default   = null

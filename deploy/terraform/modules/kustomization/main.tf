@@ -126,6 +126,28 @@ locals {
     }])
   }]
 
+  secret_labels = {
+    "app.kubernetes.io/name"       = "sherpany"
+    "app.kubernetes.io/instance"   = "sherpany"
+    "app.kubernetes.io/part-of"    = "sherpany"
+    "app.kubernetes.io/managed-by" = "kustomize"
+    "app.kubernetes.io/component"  = "database"
+  }
+
+  # cloudnativepg: the password of the read-only role serve connects as,
+  # which the operator sets from this Secret (spec.managed.roles) but never
+  # makes. The Cluster names it, and kustomize does not rewrite names in a
+  # custom resource: no hash suffix. cnpg.io/reload makes the operator
+  # notice a new password.
+  serve_secret_generators = var.database.mode != "cloudnativepg" ? [] : [{
+    name = "sherpany-db-serve"
+    type = "kubernetes.io/basic-auth"
+    options = {
+      disableNameSuffixHash = true
+      labels                = merge(local.secret_labels, { "cnpg.io/reload" = "true" })
+    }
+  }]
+
   # Everything but secret values: safe to show in a plan and to iterate on.
   kustomization = {
     apiVersion = "kustomize.config.k8s.io/v1beta1"
@@ -140,19 +162,14 @@ locals {
       literals = ["LOG_LEVEL=${var.log_level}"]
     }]
     # Values in output secret_literals, by name.
-    secretGenerator = var.credentials.source != "secret" ? [] : [{
-      name = local.secret_name
-      # An overlay's generator gets the namespace but none of the base's labels.
-      options = {
-        labels = {
-          "app.kubernetes.io/name"       = "sherpany"
-          "app.kubernetes.io/instance"   = "sherpany"
-          "app.kubernetes.io/part-of"    = "sherpany"
-          "app.kubernetes.io/managed-by" = "kustomize"
-          "app.kubernetes.io/component"  = "database"
-        }
-      }
-    }]
+    secretGenerator = concat(
+      var.credentials.source != "secret" ? [] : [{
+        name = local.secret_name
+        # An overlay's generator gets the namespace but none of the base's labels.
+        options = { labels = local.secret_labels }
+      }],
+      local.serve_secret_generators,
+    )
     patches = concat(
       [local.replicas_patch],
       local.ingress_patches,
@@ -165,14 +182,20 @@ locals {
   }
 
   # The keys each database mode reads: the postgres component's one password
-  # per role (its README), or the external database's URL.
-  secret_literals = var.credentials.source != "secret" ? {} : {
-    (local.secret_name) = var.database.mode == "in-cluster" ? [
-      "superuser-password=${var.database_passwords.superuser}",
-      "migrate-password=${var.database_passwords.migrate}",
-      "serve-password=${var.database_passwords.serve}",
-    ] : ["uri=${var.database_url}"]
-  }
+  # per role (its README), or the external database's URL; and for
+  # cloudnativepg the read-only role's, in the shape the operator reads.
+  secret_literals = merge(
+    var.credentials.source != "secret" ? {} : {
+      (local.secret_name) = var.database.mode == "in-cluster" ? [
+        "superuser-password=${var.database_passwords.superuser}",
+        "migrate-password=${var.database_passwords.migrate}",
+        "serve-password=${var.database_passwords.serve}",
+      ] : ["uri=${var.database_url}"]
+    },
+    var.database.mode != "cloudnativepg" ? {} : {
+      "sherpany-db-serve" = ["username=sherpany_serve", "password=${var.database_passwords.serve}"]
+    },
+  )
 
   # The same kustomization with the secret values in: a kustomization.yaml.
   kustomization_with_secrets = merge(local.kustomization, {

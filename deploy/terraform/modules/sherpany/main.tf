@@ -57,9 +57,11 @@ data "kustomization_overlay" "sherpany" {
     for_each = local.kustomization.secretGenerator
     content {
       name     = secret_generator.value.name
+      type     = lookup(secret_generator.value, "type", null)
       literals = module.kustomization.secret_literals[secret_generator.value.name]
       options {
-        labels = secret_generator.value.options.labels
+        labels                   = secret_generator.value.options.labels
+        disable_name_suffix_hash = lookup(secret_generator.value.options, "disableNameSuffixHash", null)
       }
     }
   }

@@ -129,8 +129,8 @@ variable "credentials" {
     `sherpany-database` in the namespace beforehand, keys `superuser-password`,
     `migrate-password` and `serve-password` for in-cluster, `uri` for external), `external-secret` (an ExternalSecret makes it from your secret manager;
     `external_secret` says which store and key) or `operator` (cloudnativepg only: the
-    operator generates Secret `sherpany-db-app`, the owner's; you create Secret
-    `sherpany-db-serve`, type kubernetes.io/basic-auth, the read-only role's password).
+    operator generates Secret `sherpany-db-app`, the owner's; the module makes Secret
+    `sherpany-db-serve`, type kubernetes.io/basic-auth, from `database_passwords.serve`).
   EOT
   type = object({
     source = string
@@ -162,32 +162,38 @@ variable "credentials" {
 }
 
 variable "database_passwords" {
-  description = "Passwords of the in-cluster PostgreSQL's roles, each at least 16 characters and all different: `superuser` (the image's postgres user; only PostgreSQL's pod reads it), `migrate` (sherpany_migrate, owner of the schema: the migrate init container and the seed Job) and `serve` (sherpany_serve, read-only: serve). Put in the Secret the module creates (keys superuser-password, migrate-password, serve-password) when database.mode is in-cluster and credentials.source is secret; null otherwise. They end up in the Terraform state: protect the state, or prefer external-secret."
+  description = "Passwords of the database roles, each at least 16 characters and all different: `superuser` (the in-cluster image's postgres user; only PostgreSQL's pod reads it), `migrate` (sherpany_migrate, owner of the schema: the migrate init container and the seed Job) and `serve` (sherpany_serve, read-only: serve). With database.mode in-cluster and credentials.source secret, all three, in the Secret sherpany-database the module creates (keys superuser-password, migrate-password, serve-password). With cloudnativepg, `serve` alone (its operator owns the owner's password), in the Secret sherpany-db-serve the module creates (type kubernetes.io/basic-auth, username sherpany_serve), from which the operator sets the role's password. Null otherwise. They end up in the Terraform state: protect the state, or prefer external-secret."
   type = object({
-    superuser = string
-    migrate   = string
+    superuser = optional(string)
+    migrate   = optional(string)
     serve     = string
   })
   default   = null
   sensitive = true
 
   validation {
-    condition     = (var.database_passwords != null) == (var.database.mode == "in-cluster" && var.credentials.source == "secret")
-    error_message = "database_passwords is required when database.mode is in-cluster and credentials.source is secret, and must be null otherwise."
+    condition     = (var.database_passwords != null) == ((var.database.mode == "in-cluster" && var.credentials.source == "secret") || var.database.mode == "cloudnativepg")
+    error_message = "database_passwords is required when database.mode is in-cluster and credentials.source is secret, or when database.mode is cloudnativepg (serve alone), and must be null otherwise."
   }
   validation {
     # A conditional evaluates only the branch it takes, so null is safe here.
+    condition = var.database_passwords == null ? true : (
+      (var.database_passwords.superuser != null && var.database_passwords.migrate != null) == (var.database.mode == "in-cluster")
+    )
+    error_message = "database_passwords: in-cluster takes superuser, migrate and serve; cloudnativepg takes serve alone (its operator makes the owner's password, and no superuser password leaves it)."
+  }
+  validation {
     condition = var.database_passwords == null ? true : alltrue([
-      for password in [var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve] :
+      for password in compact([var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve]) :
       length(password) >= 16
     ])
     error_message = "database_passwords.superuser, .migrate and .serve must each be at least 16 characters (e.g. openssl rand -hex 24)."
   }
   validation {
     # The same password for two roles would let the read-only one log in as the owner.
-    condition = var.database_passwords == null ? true : length(distinct([
+    condition = var.database_passwords == null ? true : length(distinct(compact([
       var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve,
-    ])) == 3
+    ]))) == length(compact([var.database_passwords.superuser, var.database_passwords.migrate, var.database_passwords.serve]))
     error_message = "database_passwords.superuser, .migrate and .serve must all differ: one role must not be able to log in as another."
   }
 }
