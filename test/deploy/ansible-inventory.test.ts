@@ -27,7 +27,16 @@ const { version } = JSON.parse(
 	await readFile(new URL("../../package.json", import.meta.url), "utf8"),
 ) as { version: string };
 
-/** overlays/dev's throwaway passwords, which it keeps in the repository on purpose, as host_vars/dev's vault variables. */
+import {
+	checkServeSecret,
+	withoutServeSecret,
+} from "../helpers/serve-secret.ts";
+
+/**
+ * overlays/dev's throwaway passwords, which it keeps in the repository on
+ * purpose, as host_vars/dev's vault variables. Extra vars reach every host:
+ * production takes the serve one for its CloudNativePG read-only role.
+ */
 const DEV_VAULT = {
 	vault_sherpany_db_superuser_password: "dev-only-superuser-not-a-secret",
 	vault_sherpany_db_migrate_password: "dev-only-migrate-not-a-secret",
@@ -66,13 +75,31 @@ const REFUSED: readonly {
 	message: RegExp;
 }[] = [
 	{
-		label: "cloudnativepg with a vaulted Secret",
+		label: "cloudnativepg with a Secret made by hand",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_credentials: "existing",
+		},
+		message: /sherpany_database=cloudnativepg takes sherpany_credentials=vault/,
+	},
+	{
+		label: "cloudnativepg without the read-only role's password",
 		vars: {
 			sherpany_database: "cloudnativepg",
 			sherpany_database_secret: { password: "x" },
 		},
-		message:
-			/sherpany_database=cloudnativepg takes sherpany_credentials=existing/,
+		message: /needs sherpany_database_secret\.serve-password,/,
+	},
+	{
+		label: "cloudnativepg with the owner's password too",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_database_secret: {
+				"serve-password": "x",
+				"migrate-password": "y",
+			},
+		},
+		message: /cloudnativepg: serve-password alone/,
 	},
 	{
 		label: "an in-cluster database without its passwords",
@@ -170,12 +197,18 @@ if (await ansibleOrSkip(t)) {
 			"both hosts rendered",
 		);
 		sameObjects(t, rendered.objects.dev ?? [], dev, "dev = overlays/dev");
+		// The release overlay leaves Secret sherpany-db-serve to the operator;
+		// production makes it from the vault.
 		sameObjects(
 			t,
-			rendered.objects.production ?? [],
+			withoutServeSecret(rendered.objects.production ?? []),
 			release,
 			"production = overlays/release with the release's digests",
 		);
+		checkServeSecret(t, rendered.objects.production ?? [], {
+			namespace: "sherpany",
+			password: DEV_VAULT.vault_sherpany_db_serve_password,
+		});
 	});
 
 	t.test("a second render changes nothing", async (t) => {

@@ -20,6 +20,7 @@ import {
 	type KubeObject,
 	kustomize,
 } from "../helpers/kustomize.ts";
+import { checkServeSecret } from "../helpers/serve-secret.ts";
 
 /** A PEM-shaped bundle: the role checks the shape, kustomize copies the bytes. */
 const CA_BUNDLE =
@@ -52,6 +53,9 @@ const VAULTED = {
 	"serve-password": 's3rve "quoted" & spaced',
 	"superuser-password": "superuser:password\\n",
 };
+
+/** CloudNativePG's read-only role's vaulted password. */
+const SERVE_PASSWORD = `s3rve=cnpg "quoted" #odd'chars`;
 
 const choices: Choice[] = [
 	{
@@ -94,10 +98,10 @@ const choices: Choice[] = [
 	},
 	{
 		label:
-			"cloudnativepg, its operator's secret, ingress, digests, 3 to 9 replicas, no seed Job",
+			"cloudnativepg, its operator's secret and the read-only role's from the vault, ingress, digests, 3 to 9 replicas, no seed Job",
 		vars: {
 			sherpany_database: "cloudnativepg",
-			sherpany_credentials: "existing",
+			sherpany_database_secret: { "serve-password": SERVE_PASSWORD },
 			sherpany_database_image: `ghcr.io/cloudnative-pg/postgresql:17.6@${DIGEST}`,
 			sherpany_image: "registry.example.com/sherpany",
 			sherpany_image_tag: "1.2.3",
@@ -114,6 +118,17 @@ const choices: Choice[] = [
 			namespace: "sherpany",
 			resources: ["base"],
 			components: ["cloudnativepg", "ingress"],
+			secretGenerator: [
+				{
+					name: "sherpany-db-serve",
+					type: "kubernetes.io/basic-auth",
+					options: {
+						disableNameSuffixHash: true,
+						labels: { ...SECRET_LABELS, "cnpg.io/reload": "true" },
+					},
+					literals: ["username=sherpany_serve", `password=${SERVE_PASSWORD}`],
+				},
+			],
 			images: [
 				{
 					...image("registry.example.com/sherpany", "1.2.3"),
@@ -139,9 +154,18 @@ const choices: Choice[] = [
 		check: (t, objects) => {
 			findObject(objects, "Cluster", "sherpany-db");
 			t.notOk(
-				objects.some((o) => o.kind === "CronJob" || o.kind === "Secret"),
-				"no seed Job and no Secret: the operator makes it",
+				objects.some((o) => o.kind === "CronJob"),
+				"no seed Job",
 			);
+			t.same(
+				objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name),
+				["sherpany-db-serve"],
+				"one Secret, the read-only role's: the operator makes the owner's",
+			);
+			checkServeSecret(t, objects, {
+				namespace: "sherpany",
+				password: SERVE_PASSWORD,
+			});
 			t.match(
 				JSON.stringify(findObject(objects, "Deployment", "sherpany")),
 				`registry.example.com/sherpany:1.2.3@${DIGEST}`,

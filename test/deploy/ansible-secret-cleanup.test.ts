@@ -105,6 +105,36 @@ t.test("the Secret's plaintext copies after a run", async (t) => {
 	});
 
 	await t.test(
+		"cloudnativepg: the read-only role's vaulted password, the same way",
+		async (t) => {
+			const cnpg = {
+				sherpany_database: "cloudnativepg",
+				sherpany_database_secret: {
+					"serve-password": VAULTED["serve-password"],
+				},
+			};
+			const render = await play(t, ["--tags", "render"], cnpg);
+			t.equal(render.result.code, 0, "the render succeeds");
+			t.same(
+				(await filesWithSecrets(render.renderDir))
+					.map((path) => path.slice(render.renderDir.length + 1))
+					.sort(),
+				["kustomization/secrets/serve-password", "objects.yaml"],
+				"a render keeps the password's file and Secret sherpany-db-serve",
+			);
+			const deploy = await play(t, [], cnpg);
+			t.not(deploy.result.code, 0, "no cluster: the apply fails");
+			t.match(deploy.result.stdout, /TASK \[sherpany : Apply the Namespace/);
+			t.same(await filesWithSecrets(deploy.renderDir), [], "no copy is left");
+			t.notMatch(
+				deploy.result.stdout + deploy.result.stderr,
+				new RegExp(NEEDLES.join("|")),
+				"and none reached the log",
+			);
+		},
+	);
+
+	await t.test(
 		"a deploy run that fails in kustomize, after writing them, removes them",
 		async (t) => {
 			const { result, renderDir } = await play(t, ["--tags", "deploy"], {
