@@ -55,7 +55,7 @@ const ZERO_DIGEST = `sha256:${"0".repeat(64)}`;
 const POSTGRES_IMAGE = `ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie@${DIGEST}`;
 const PRODUCTION = {
 	sherpany_database: "cloudnativepg",
-	sherpany_credentials: "existing",
+	sherpany_database_secret: { "serve-password": "z" },
 	sherpany_release: true,
 };
 

@@ -139,6 +139,7 @@ t.test("another resolver's address, by Terraform and Ansible", async (t) => {
 		const outputs = await root.apply({
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: "dns-egress-test-serve-password" },
 			dns_ip_blocks: [`${CLUSTER_IP}/32`],
 		});
 		await writeFile(
@@ -150,7 +151,7 @@ t.test("another resolver's address, by Terraform and Ansible", async (t) => {
 	if (!(await ansibleOrSkip(t))) return;
 	const rendered = await renderWithAnsible({
 		sherpany_database: "cloudnativepg",
-		sherpany_credentials: "existing",
+		sherpany_database_secret: { "serve-password": "dns-egress-test" },
 		sherpany_dns_ip_blocks: [`${CLUSTER_IP}/32`],
 	});
 	assertReachesClusterIp(t, rendered.objects.localhost ?? [], true);

@@ -15,9 +15,12 @@ import {
 	type KubeObject,
 	kustomize,
 } from "../helpers/kustomize.ts";
+import { checkServeSecret } from "../helpers/serve-secret.ts";
 import { createMappingRoot, findTerraform } from "../helpers/terraform.ts";
 
 const NAMESPACE = "shop";
+/** CloudNativePG's read-only role's password, which Terraform and Ansible put in Secret sherpany-db-serve. */
+const SERVE_PASSWORD = "namespace-test-serve-password";
 
 /** Namespaces the objects may name besides their own: the cluster's services. */
 const OTHER_NAMESPACES = new Set([
@@ -234,6 +237,7 @@ t.test("terraform: namespace", async (t) => {
 		{
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: SERVE_PASSWORD },
 			ingress: { host: "api.shop.example" },
 			monitoring: true,
 		},
@@ -249,7 +253,13 @@ t.test("terraform: namespace", async (t) => {
 			join(root.dir, "kustomization.yaml"),
 			outputs.kustomization_yaml,
 		);
-		assertInNamespace(t, await kustomize(root.dir));
+		const objects = await kustomize(root.dir);
+		assertInNamespace(t, objects);
+		if (variables.database.mode === "cloudnativepg")
+			checkServeSecret(t, objects, {
+				namespace: NAMESPACE,
+				password: SERVE_PASSWORD,
+			});
 	}
 });
 
@@ -258,7 +268,7 @@ t.test("ansible: sherpany_namespace", async (t) => {
 	for (const vars of [
 		{
 			sherpany_database: "cloudnativepg",
-			sherpany_credentials: "existing",
+			sherpany_database_secret: { "serve-password": SERVE_PASSWORD },
 			sherpany_ingress: true,
 			sherpany_monitoring: true,
 		},
@@ -274,5 +284,10 @@ t.test("ansible: sherpany_namespace", async (t) => {
 			sherpany_namespace: NAMESPACE,
 		});
 		assertInNamespace(t, objects.localhost ?? []);
+		if (vars.sherpany_database === "cloudnativepg")
+			checkServeSecret(t, objects.localhost ?? [], {
+				namespace: NAMESPACE,
+				password: SERVE_PASSWORD,
+			});
 	}
 });

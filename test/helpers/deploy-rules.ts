@@ -22,6 +22,24 @@ export interface SharedRefusal {
 
 export const REFUSED_BY_BOTH: readonly SharedRefusal[] = [
 	{
+		// The operator sets the read-only role's password from Secret
+		// sherpany-db-serve but never makes it: without the password, the
+		// first install would wait for a Secret made by hand.
+		label: "cloudnativepg without the read-only role's password",
+		terraform: {
+			variables: {
+				database: { mode: "cloudnativepg" },
+				credentials: { source: "operator" },
+			},
+			message:
+				/database_passwords\s+is\s+required\s+when[\s\S]*database\.mode\s+is\s+cloudnativepg\s+\(serve/,
+		},
+		ansible: {
+			vars: { sherpany_database: "cloudnativepg" },
+			message: /needs\s+sherpany_database_secret\.serve-password/,
+		},
+	},
+	{
 		// Without the bundle there is nothing to verify the database against,
 		// and a connection without verification could be anyone's.
 		label: "an external database without a CA bundle",
