@@ -112,6 +112,10 @@ function checkMinimum(
 ): void {
 	const floor = parseMinimum(minimum);
 	if (floor === undefined || rank(mode) >= rank(floor)) return;
+	if (modeOrigin === "default")
+		throw new ConfigError(
+			`no sslmode is set, and the default (${mode}) is weaker than the minimum ${minimum?.origin}=${floor}: add sslmode=${floor} or stronger to the URL, or set PGSSLMODE (or --ssl-mode)`,
+		);
 	throw new ConfigError(
 		`${modeOrigin} is ${mode}, weaker than the minimum ${minimum?.origin}=${floor}: ${modeOrigin.endsWith("(sslmode)") ? "remove sslmode from the URL or set it" : "set it"} to ${floor} or stronger`,
 	);

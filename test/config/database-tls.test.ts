@@ -183,7 +183,7 @@ t.test(
 			configError(t, () =>
 				load({ DATABASE_URL: "postgres://db", PG_SSLMODE_MIN: "require" }),
 			),
-			/^default is disable, weaker than the minimum PG_SSLMODE_MIN=require/,
+			/^no sslmode is set, and the default \(disable\) is weaker than the minimum PG_SSLMODE_MIN=require: add sslmode=require or stronger to the URL, or set PGSSLMODE \(or --ssl-mode\)$/,
 		);
 		t.match(
 			load({

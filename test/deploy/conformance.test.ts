@@ -91,16 +91,17 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
 	{
-		label: "base: DATABASE_URL_FILE reads the Secret's uri",
+		label:
+			"base: DATABASE_URL_FILE reads the Secret's uri, TLS required (PG_SSLMODE_MIN)",
 		components: ["seed-job"],
-		ssl: false,
+		ssl: true,
 		async setUp(pg) {
 			const database = new URL(await pg.createDatabase()).pathname.slice(1);
 			return {
 				database,
 				secrets: {
 					"sherpany-database": {
-						uri: `postgres://postgres@127.0.0.1:${POSTGRES_PORT}/${database}`,
+						uri: `postgres://postgres@127.0.0.1:${POSTGRES_PORT}/${database}?sslmode=require`,
 					},
 				},
 			};

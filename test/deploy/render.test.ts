@@ -15,6 +15,8 @@ import type {
 } from "kubernetes-models/networking.k8s.io/v1";
 import type { IContainer, IPodSpec, IService } from "kubernetes-models/v1";
 import t, { type Test } from "tap";
+import { loadDatabaseConfig } from "../../src/config/database.ts";
+import { ConfigError } from "../../src/exit-codes.ts";
 import {
 	type Combination,
 	DATABASES,
@@ -340,6 +342,42 @@ function checkDeployment(
 }
 
 /** The app reaches DNS and PostgreSQL only; an in-cluster database narrows PostgreSQL to its pods. */
+/**
+ * A database outside the namespace is never reached in clear unasked: the
+ * rendered settings, read by sherpany's own configuration code with a URL
+ * that names no sslmode, give TLS or a configuration error, never plain text.
+ */
+function checkTlsOutside(t: Tap, objects: KubeObject[]): void {
+	const deployment = findObject<IDeployment & KubeObject>(
+		objects,
+		"Deployment",
+		"sherpany",
+	);
+	for (const container of [
+		...(deployment.spec?.template.spec?.initContainers ?? []),
+		...(deployment.spec?.template.spec?.containers ?? []),
+	]) {
+		const env = resolveEnv(container as IContainer, objects, { secrets: {} });
+		const readFile = (path: string): string =>
+			path === env.DATABASE_URL_FILE
+				? "postgres://app:pw@db.example.com/app"
+				: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+		let mode: string;
+		try {
+			const config = loadDatabaseConfig(env, {}, { readFile });
+			mode = config.kind === "postgres" ? config.sslMode : config.kind;
+		} catch (error) {
+			if (!(error instanceof ConfigError)) throw error;
+			mode = "refused";
+		}
+		t.not(
+			mode,
+			"disable",
+			`${container.name}: a URL without sslmode gets TLS or exit 2 (${mode})`,
+		);
+	}
+}
+
 function checkEgress(
 	t: Tap,
 	objects: KubeObject[],
@@ -384,11 +422,13 @@ function checkEgress(
 			[{ podSelector: { matchLabels: { "cnpg.io/cluster": "sherpany-db" } } }],
 			"PostgreSQL egress only to the CNPG instances",
 		);
-	else
+	else {
 		t.ok(
 			to.every((peer) => peer.ipBlock),
 			"PostgreSQL egress to an external address",
 		);
+		checkTlsOutside(t, objects);
+	}
 	const deny = findObject<INetworkPolicy & KubeObject>(
 		objects,
 		"NetworkPolicy",
