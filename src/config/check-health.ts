@@ -65,19 +65,28 @@ export function loadCheckHealthConfig(
 	return Object.freeze({ url, timeoutMs });
 }
 
-/** Parses the URL a probe is sent to: http:// only. */
+/**
+ * Parses the URL a probe is sent to: http:// only, and no user name or
+ * password, which the probe would neither send nor keep out of its output.
+ * A value that may hold one (an `@`) is never echoed.
+ */
 function parseHttpUrl({ value, origin }: RawSetting): URL {
 	let url: URL;
 	try {
 		url = new URL(value);
 	} catch (error) {
+		const shown = value.includes("@") ? "the value" : `"${value}"`;
 		throw new ConfigError(
-			`${origin}: "${value}" is not a URL, expected e.g. http://127.0.0.1:8080/health`,
+			`${origin}: ${shown} is not a URL, expected e.g. http://127.0.0.1:8080/health`,
 			{
 				cause: error,
 			},
 		);
 	}
+	if (url.username || url.password)
+		throw new ConfigError(
+			`${origin} has a user name or password: check-health sends no credentials (/health and /ready need none), remove them`,
+		);
 	if (url.protocol !== "http:")
 		throw new ConfigError(
 			`${origin}: only http:// URLs are supported, got ${url.protocol}`,

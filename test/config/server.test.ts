@@ -192,6 +192,32 @@ t.test("check-health targets the local /health on PORT", async (t) => {
 	);
 });
 
+t.test(
+	"check-health refuses credentials in the URL, which it would not send, without echoing them",
+	async (t) => {
+		for (const url of [
+			"http://probe:s3cret@127.0.0.1:8080/health",
+			"http://s3cret@127.0.0.1:8080/health",
+			"http://probe:s3cret@[::1/health",
+		]) {
+			const error = t.throws(() => loadCheckHealthConfig({}, { url })) as Error;
+			t.equal(error?.name, "ConfigError", url);
+			t.notMatch(error?.message, /s3cret/, `${url}: not echoed`);
+		}
+		t.match(
+			t.throws(() =>
+				loadCheckHealthConfig({
+					CHECK_HEALTH_URL: "http://probe:s3cret@127.0.0.1:8080/health",
+				}),
+			),
+			{
+				message:
+					/^CHECK_HEALTH_URL has a user name or password: check-health sends no credentials \(\/health and \/ready need none\), remove them$/,
+			},
+		);
+	},
+);
+
 t.test("check-health config errors", async (t) => {
 	t.throws(() => loadCheckHealthConfig({}, { url: "not a url" }), {
 		name: "ConfigError",
