@@ -245,8 +245,16 @@ export function parseDatabaseUrl({ value, origin }: RawSetting): Target {
 	};
 	refuseUnreadTlsParameters(url, origin);
 	const database = decode(url.pathname.replace(/^\//, ""), "database name");
+	// libpq takes a parameter's last value and URLSearchParams' get() the
+	// first: `?sslmode=disable&sslmode=require` would mean plain text here
+	// and TLS to psql. Neither is guessed.
 	const param = (name: string): RawSetting | undefined => {
-		const found = url.searchParams.get(name);
+		const all = url.searchParams.getAll(name);
+		if (all.length > 1)
+			throw new ConfigError(
+				`${origin} has ${name} twice (${all.join(", ")}): give it once`,
+			);
+		const found = all[0];
 		return found ? { value: found, origin: `${origin} (${name})` } : undefined;
 	};
 	return {

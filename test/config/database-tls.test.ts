@@ -360,3 +360,42 @@ t.test(
 		);
 	},
 );
+
+t.test(
+	"a URL that gives sslmode or sslrootcert twice exits 2: libpq takes the last, and the first would be plain text",
+	async (t) => {
+		t.match(
+			configError(t, () =>
+				load({
+					DATABASE_URL:
+						"postgres://u:hunter2@db/app?sslmode=disable&sslmode=require",
+				}),
+			),
+			/^DATABASE_URL has sslmode twice \(disable, require\): give it once$/,
+		);
+		t.match(
+			configError(t, () =>
+				load({
+					DATABASE_URL:
+						"postgres://db/app?sslmode=verify-full&sslrootcert=/etc/ca.pem&sslrootcert=system",
+				}),
+			),
+			/^DATABASE_URL has sslrootcert twice \(\/etc\/ca\.pem, system\): give it once$/,
+		);
+		t.match(
+			configError(t, () =>
+				loadReadReplicaConfig(
+					{
+						DATABASE_URL: "postgres://db/app",
+						DATABASE_READ_URL:
+							"postgres://replica/app?sslmode=disable&sslmode=require",
+					},
+					{},
+					load({ DATABASE_URL: "postgres://db/app" }),
+					io,
+				),
+			),
+			/^DATABASE_READ_URL has sslmode twice/,
+		);
+	},
+);
