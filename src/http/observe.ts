@@ -22,6 +22,25 @@ const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics"]);
 /** The route template label; every unknown path shares one value to bound cardinality. */
 export const UNMATCHED_ROUTE = "(unmatched)";
 
+/**
+ * The method label: the methods of RFC 9110 keep their name, and every other
+ * one Node parses (WebDAV's, RTSP's… some forty a client can choose) shares
+ * `_OTHER`, as in OpenTelemetry's HTTP conventions: series a client cannot
+ * multiply.
+ */
+const KNOWN_METHODS = new Set([
+	"GET",
+	"HEAD",
+	"POST",
+	"PUT",
+	"PATCH",
+	"DELETE",
+	"OPTIONS",
+	"CONNECT",
+	"TRACE",
+]);
+export const OTHER_METHOD = "_OTHER";
+
 export function observeRequests(logger: Logger, metrics: Metrics) {
 	// The request line's fields are fixed and hold no secrets, so it skips the
 	// redaction that every other line gets: redacting (wildcard paths walk
@@ -45,7 +64,11 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
 			const route = (ctx as RouterContext).routerPath ?? UNMATCHED_ROUTE;
 			const status = ctx.res.writableFinished ? ctx.status : 499;
 			metrics.httpRequestDuration.observe(
-				{ method: ctx.method, route, status_code: String(status) },
+				{
+					method: KNOWN_METHODS.has(ctx.method) ? ctx.method : OTHER_METHOD,
+					route,
+					status_code: String(status),
+				},
 				seconds,
 			);
 			const level = status < 400 && PROBE_ROUTES.has(route) ? "debug" : "info";

@@ -204,6 +204,8 @@ t.test(
 		await app.get("/users");
 		await app.get("/no/such/path");
 		await app.get("/another/unknown");
+		for (const method of ["PROPFIND", "MKCALENDAR", "SEARCH"])
+			await app.get("/users", { method });
 		const response = await app.get("/metrics");
 		t.equal(response.status, 200);
 		t.match(response.headers.get("content-type"), /^text\/plain/);
@@ -216,6 +218,12 @@ t.test(
 			text,
 			/http_request_duration_seconds_count\{method="GET",route="\(unmatched\)",status_code="404"\} 2/,
 		);
+		t.match(
+			text,
+			/http_request_duration_seconds_count\{method="_OTHER",route="\(unmatched\)",status_code="\d+"\} 3/,
+			"methods no route knows share one label, as unknown paths do",
+		);
+		t.notMatch(text, /method="(PROPFIND|MKCALENDAR|SEARCH)"/);
 		t.match(
 			text,
 			/^http_requests_in_flight 1$/m,
