@@ -10,6 +10,7 @@
 import type { Command } from "commander";
 import { type Io, processIo } from "./cli/io.ts";
 import {
+	API_TOKENS_OPTIONS,
 	addOptions,
 	CHECK_HEALTH_OPTIONS,
 	DATABASE_OPTIONS,
@@ -113,22 +114,26 @@ export async function main(
 				"run the HTTP server; it migrates the embedded database itself, but never changes a PostgreSQL schema: run migrate first",
 			),
 		SERVE_OPTIONS,
+		API_TOKENS_OPTIONS,
 		DATABASE_OPTIONS,
 		READ_REPLICA_OPTIONS,
 	).action(async (flags) => {
 		const [
 			{ loadServerConfig },
 			{ loadReadReplicaConfig },
+			{ loadApiTokensConfig },
 			{ createLogger },
 			serve,
 		] = await Promise.all([
 			import("./config/server.ts"),
 			import("./config/read-replica.ts"),
+			import("./config/api-tokens.ts"),
 			loadLogger(),
 			loadServe(),
 		]);
 		const database = loadDatabase(flags, false);
 		const replica = loadReadReplicaConfig(env, flags, database);
+		const apiTokens = loadApiTokensConfig(env, flags);
 		const server = loadServerConfig(env, flags, {
 			embedded: database.kind === "embedded",
 		});
@@ -148,7 +153,12 @@ export async function main(
 				);
 		});
 		const running = await serve.run(
-			{ server, database, ...(replica ? { replica } : {}) },
+			{
+				server,
+				database,
+				...(replica ? { replica } : {}),
+				...(apiTokens ? { apiTokens } : {}),
+			},
 			{ logger },
 		);
 		started = true;

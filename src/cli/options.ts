@@ -5,6 +5,7 @@
  * environment variables and default from the same declaration.
  */
 import type { Command } from "commander";
+import { API_TOKENS_SETTINGS } from "../config/api-tokens.ts";
 import { CHECK_HEALTH_SETTINGS } from "../config/check-health.ts";
 import { DATABASE_SETTINGS } from "../config/database.ts";
 import { READ_REPLICA_SETTINGS } from "../config/read-replica.ts";
@@ -36,6 +37,8 @@ export const DATABASE_OPTIONS = optionsOf(DATABASE_SETTINGS);
 /** `serve` only: `migrate` and `seed` always use the primary. */
 export const READ_REPLICA_OPTIONS = optionsOf(READ_REPLICA_SETTINGS);
 export const SERVE_OPTIONS = optionsOf(SERVE_SETTINGS);
+/** `serve` only: authentication of the API. */
+export const API_TOKENS_OPTIONS = optionsOf(API_TOKENS_SETTINGS);
 export const SEED_OPTIONS = optionsOf(SEED_SETTINGS);
 export const CHECK_HEALTH_OPTIONS = optionsOf(CHECK_HEALTH_SETTINGS);
 

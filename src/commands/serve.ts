@@ -11,7 +11,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Koa from "koa";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
+import type { ApiToken } from "../auth/token-file.ts";
+import { watchTokenFile } from "../auth/token-watcher.ts";
 import { type Closer, closeAll, closeWithin } from "../closers.ts";
+import type { ApiTokensConfig } from "../config/api-tokens.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import {
 	describeEmbeddedFallback,
@@ -38,6 +41,8 @@ export interface ServeOptions {
 	readonly database: DatabaseConfig;
 	/** A streaming replica for `/users` and the export; the primary serves everything else. */
 	readonly replica?: ReadReplicaConfig;
+	/** The token file that `/users` then requires a token from; unset, `/users` is open. */
+	readonly apiTokens?: ApiTokensConfig;
 }
 
 export interface ServeDeps {
@@ -109,6 +114,10 @@ export async function run(
 	});
 	const { database: databaseConfig } = options;
 	try {
+		// First: a bad token file is a configuration error, found before the
+		// database is opened (or an embedded one created).
+		const apiTokens =
+			options.apiTokens && watchApiTokens(options.apiTokens, logger, closers);
 		database = await openDatabase(databaseConfig, {
 			// Said before PGlite starts: creating a new database takes seconds,
 			// and a first run should not sit silent meanwhile.
@@ -187,6 +196,7 @@ export async function run(
 			isShuttingDown: () => shuttingDown,
 			maxInFlight: config.maxInFlight,
 			maxExports: config.maxExports,
+			...(apiTokens ? { apiTokens } : {}),
 		};
 		// The metric describes the database, so it ignores shutdown (which
 		// `/ready` reports on its own, with no database check).
@@ -273,6 +283,22 @@ export async function run(
 		await closeAll(closers, logger);
 		throw error;
 	}
+}
+
+/** Loads the accepted API tokens, follows their file, and says how many there are. */
+function watchApiTokens(
+	config: ApiTokensConfig,
+	logger: Logger,
+	closers: Closer[],
+): () => readonly ApiToken[] {
+	const watcher = watchTokenFile({ config, logger });
+	closers.push(watcher.close);
+	const names = watcher.tokens().map((token) => token.name);
+	logger.info(
+		{ file: config.file, tokens: names },
+		`/users requires a bearer token: ${names.length} accepted`,
+	);
+	return watcher.tokens;
 }
 
 /** Records each query's duration on `target`'s series. */

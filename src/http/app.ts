@@ -7,6 +7,7 @@ import Koa, { type Context } from "koa";
 import type { Kysely } from "kysely";
 import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
+import type { ApiToken } from "../auth/token-file.ts";
 import {
 	DEFAULT_MAX_EXPORTS,
 	DEFAULT_MAX_IN_FLIGHT,
@@ -18,6 +19,7 @@ import {
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
 import type { Metrics } from "../metrics.ts";
+import { requireBearerToken } from "./bearer-auth.ts";
 import { handleErrors } from "./error-responses.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
@@ -53,6 +55,8 @@ export interface AppDeps {
 	readonly maxInFlight?: number;
 	/** NDJSON exports at once before the rest get a 503. */
 	readonly maxExports?: number;
+	/** The accepted API tokens now; when given, `/users` requires one (src/http/bearer-auth.ts). */
+	readonly apiTokens?: () => readonly ApiToken[];
 }
 
 /**
@@ -70,11 +74,17 @@ export function createApp(deps: AppDeps): Koa {
 		isShuttingDown: deps.isShuttingDown,
 		...(deps.replica ? { replica: deps.replica } : {}),
 	});
-	if (routes !== "admin")
+	if (routes !== "admin") {
+		// Registered first on the same path, so it runs before the handler,
+		// for GET and HEAD alike, and stops a refused request there (before
+		// it takes an export slot).
+		if (deps.apiTokens)
+			router.get("/users", requireBearerToken(deps.apiTokens));
 		addUsersRoutes(router, deps.read ?? readFrom(deps.db), {
 			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
 			metrics: deps.metrics,
 		});
+	}
 	if (routes !== "api") {
 		router.get("/metrics", async (ctx) => {
 			ctx.type = deps.metrics.registry.contentType;

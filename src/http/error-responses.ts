@@ -23,6 +23,7 @@ export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 export type ErrorCode =
 	| ClientErrorCode
 	| "bad_request"
+	| "unauthorized"
 	| "not_found"
 	| "method_not_allowed"
 	| "not_implemented"

@@ -82,6 +82,9 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
 					path: ctx.path,
 					status,
 					durationMs: Math.round(seconds * 1e6) / 1e3,
+					// The accepted API token's name, never the token; absent
+					// (and left out of the line) when authentication is off.
+					tokenName: ctx.state.tokenName,
 				},
 				"request",
 			);
