@@ -95,6 +95,13 @@ t.test(
 			msg: "reloaded the API tokens: 2 accepted",
 			tokens: ["bob", "carol"],
 		});
+		// Again: a watch that followed the first file's inode would now be on
+		// a deleted file and miss every later update.
+		for (const name of ["dave", "erin"]) {
+			await volume.publish(`${sha256(name)} ${name}\n`);
+			await until(() => names(watcher.tokens())[0] === name);
+			t.same(names(watcher.tokens()), [name], `then only ${name}`);
+		}
 	},
 );
 
