@@ -163,6 +163,23 @@ const REFUSED: readonly {
 		message: /holds the all-zero placeholder digest/,
 	},
 	{
+		label: "API token hashes with a token pasted in place of its hash",
+		vars: {
+			sherpany_database_secret: IN_CLUSTER_SECRET,
+			sherpany_api_auth: "secret",
+			sherpany_api_token_hashes: `${"0a".repeat(32)} ops\nq2Zc1v7mJ0bX3nK9sT4wYp8uH6rL5aE1dF0gI2jO3kM=\n`,
+		},
+		message: /sherpany_api_auth=secret needs sherpany_api_token_hashes/,
+	},
+	{
+		label: "API tokens from a variable left empty",
+		vars: {
+			sherpany_database_secret: IN_CLUSTER_SECRET,
+			sherpany_api_auth: "secret",
+		},
+		message: /sherpany_api_auth=secret needs sherpany_api_token_hashes/,
+	},
+	{
 		label: "an unknown database mode",
 		vars: { sherpany_database: "mysql" },
 		message:

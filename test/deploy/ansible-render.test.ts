@@ -56,6 +56,8 @@ const VAULTED = {
 
 /** CloudNativePG's read-only role's vaulted password. */
 const SERVE_PASSWORD = `s3rve=cnpg "quoted" #odd'chars`;
+/** A token file with two hashes, a comment and Windows line endings. */
+const TOKEN_HASHES = `# who may read /users\r\n${"0a".repeat(32)} ops\r\n${"b1".repeat(32)}\r\n`;
 
 const choices: Choice[] = [
 	{
@@ -98,7 +100,7 @@ const choices: Choice[] = [
 	},
 	{
 		label:
-			"cloudnativepg, its operator's secret and the read-only role's from the vault, ingress, digests, 3 to 9 replicas, no seed Job",
+			"cloudnativepg, its operator's secret and the read-only role's from the vault, ingress, API tokens from an existing Secret, digests, 3 to 9 replicas, no seed Job",
 		vars: {
 			sherpany_database: "cloudnativepg",
 			sherpany_database_secret: { "serve-password": SERVE_PASSWORD },
@@ -113,11 +115,12 @@ const choices: Choice[] = [
 			sherpany_ingress_class: "traefik",
 			sherpany_ingress_tls_secret: "users-tls",
 			sherpany_seed_job: false,
+			sherpany_api_auth: "existing",
 		},
 		kustomization: {
 			namespace: "sherpany",
 			resources: ["base"],
-			components: ["cloudnativepg", "ingress"],
+			components: ["cloudnativepg", "ingress", "api-tokens"],
 			secretGenerator: [
 				{
 					name: "sherpany-db-serve",
@@ -174,7 +177,7 @@ const choices: Choice[] = [
 		},
 	},
 	{
-		label: `external database with a CA bundle, ExternalSecret, namespace shop, LOG_LEVEL${MONITORING ? ", monitoring" : ""}`,
+		label: `external database with a CA bundle, ExternalSecret, API token hashes, namespace shop, LOG_LEVEL${MONITORING ? ", monitoring" : ""}`,
 		vars: {
 			sherpany_namespace: "shop",
 			sherpany_database: "external",
@@ -185,6 +188,8 @@ const choices: Choice[] = [
 			sherpany_external_secret_key: "prod/sherpany/db",
 			sherpany_monitoring: MONITORING,
 			sherpany_config: { LOG_LEVEL: "warn", PG_POOL_MAX: 20 },
+			sherpany_api_auth: "secret",
+			sherpany_api_token_hashes: TOKEN_HASHES,
 		},
 		kustomization: {
 			namespace: "shop",
@@ -193,8 +198,22 @@ const choices: Choice[] = [
 				"external-db",
 				"external-secret",
 				...(MONITORING ? ["monitoring"] : []),
+				"api-tokens",
 				"seed-job",
 				"./ca-bundle",
+			],
+			secretGenerator: [
+				{
+					name: "sherpany-api-tokens",
+					options: {
+						disableNameSuffixHash: true,
+						labels: {
+							...SECRET_LABELS,
+							"app.kubernetes.io/component": "api",
+						},
+					},
+					literals: [`tokens=${TOKEN_HASHES}`],
+				},
 			],
 			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
 			configMapGenerator: [
@@ -256,6 +275,14 @@ const choices: Choice[] = [
 				"the CA bundle is the one given",
 			);
 			findObject(objects, "ExternalSecret", "sherpany-database");
+			const tokens = findObject(objects, "Secret", "sherpany-api-tokens") as {
+				data?: Record<string, string>;
+			};
+			t.equal(
+				Buffer.from(tokens.data?.tokens ?? "", "base64").toString(),
+				TOKEN_HASHES,
+				"the token file arrives byte for byte, CRLF included",
+			);
 		},
 	},
 	{

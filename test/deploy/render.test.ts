@@ -7,6 +7,7 @@
  * the Deployment.
  */
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import type { ICronJob } from "kubernetes-models/batch/v1";
 import type {
@@ -67,6 +68,7 @@ const EXTERNAL_SECRETS = new Set([
 	"sherpany-db-ca", // CloudNativePG
 	"sherpany-db-serve", // by hand: the CloudNativePG read-only role's password
 	"sherpany-tls", // cert-manager or by hand
+	"sherpany-api-tokens", // by hand, an overlay's secretGenerator or an ExternalSecret
 ]);
 
 for (const combination of await listCombinations()) {
@@ -600,9 +602,14 @@ function checkDatabaseRoles(
 	for (const [label, spec, container, role, key] of app) {
 		const env = resolveEnv(container as IContainer, objects, { secrets: {} });
 		t.equal(env.PGUSER, role, `${label} connects as ${role}`);
+		// serve also reads the API tokens' Secret, when there is one.
+		const tokens =
+			label === "serve" && env.API_TOKENS_FILE
+				? { [`${dirname(env.API_TOKENS_FILE)}/*`]: "sherpany-api-tokens/*" }
+				: {};
 		t.same(
 			readableSecretFiles(spec, container as IContainer),
-			{ [env.PGPASSWORD_FILE ?? ""]: `sherpany-database/${key}` },
+			{ [env.PGPASSWORD_FILE ?? ""]: `sherpany-database/${key}`, ...tokens },
 			`${label} reads its password from ${key}, and sees no other key of the Secret`,
 		);
 	}

@@ -39,6 +39,9 @@ const RECOMMENDED_LABELS = {
 	"app.kubernetes.io/component": "database",
 };
 
+/** A token file: two accepted tokens' hashes, a comment and a blank line. */
+const TOKEN_HASHES = `# who may read /users\n${"0a".repeat(32)} ops\n\n${"b1".repeat(32)}\n`;
+
 /** What the test expects for one choice, in its own terms. */
 export interface Expected {
 	readonly namespace: string;
@@ -50,6 +53,8 @@ export interface Expected {
 	readonly secret?: { name: string; literals: string[] };
 	/** cloudnativepg: the password in Secret sherpany-db-serve. */
 	readonly servePassword?: string;
+	/** The API tokens' Secret, generated from this token file. */
+	readonly apiTokenHashes?: string;
 	/** Patches in this test's own form (mostly strategic merge). */
 	readonly patches?: readonly unknown[];
 }
@@ -160,17 +165,18 @@ export const CASES: readonly Case[] = [
 	},
 	{
 		label:
-			"CloudNativePG with the operator's secret and the read-only role's password, Ingress, seed Job",
+			"CloudNativePG with the operator's secret and the read-only role's password, Ingress, API tokens from an existing Secret, seed Job",
 		variables: {
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
 			database_passwords: { serve: SERVE_PASSWORD },
 			ingress: { host: "api.example.org" },
 			seed_job: true,
+			api_auth: "existing-secret",
 		},
 		expected: {
 			namespace: "sherpany",
-			components: ["cloudnativepg", "ingress", "seed-job"],
+			components: ["cloudnativepg", "ingress", "api-tokens", "seed-job"],
 			image: { newTag: version },
 			replicas: { min: 2, max: 6 },
 			logLevel: "info",
@@ -179,15 +185,19 @@ export const CASES: readonly Case[] = [
 		},
 	},
 	{
-		label: "external database with a CA bundle, URL from a variable",
+		label:
+			"external database with a CA bundle, URL and API token hashes from variables",
 		variables: {
 			database: { mode: "external", ca_bundle: CA_BUNDLE },
 			database_url: "postgres://app:pw@db.example.com:5432/app",
 			replicas: { min: 1, max: 1 },
+			api_auth: "secret",
+			api_token_hashes: TOKEN_HASHES,
 		},
 		expected: {
 			namespace: "sherpany",
-			components: ["external-db"],
+			components: ["external-db", "api-tokens"],
+			apiTokenHashes: TOKEN_HASHES,
 			image: { newTag: version },
 			replicas: { min: 1, max: 1 },
 			logLevel: "info",
@@ -300,6 +310,7 @@ export const OVERLAYS: Readonly<Record<string, Record<string, unknown>>> = {
 		database_passwords: { serve: SERVE_PASSWORD },
 		ingress: { host: "api.example.com" },
 		release: true,
+		api_auth: "existing-secret",
 	},
 };
 
@@ -401,6 +412,29 @@ export const REFUSED: ReadonlyArray<{
 		message: /database\.ca_bundle must hold PEM certificates/,
 	},
 	{
+		label: "API tokens from a variable that is not given",
+		variables: { api_auth: "secret", database_passwords: PASSWORDS },
+		message: /api_token_hashes is required when api_auth is secret/,
+	},
+	{
+		label: "a token pasted in place of its hash",
+		variables: {
+			api_auth: "secret",
+			api_token_hashes: `${"0a".repeat(32)} ops\nq2Zc1v7mJ0bX3nK9sT4wYp8uH6rL5aE1dF0gI2jO3kM=\n`,
+			database_passwords: PASSWORDS,
+		},
+		message: /api_token_hashes must hold at least one line/,
+	},
+	{
+		label: "a token file of comments only",
+		variables: {
+			api_auth: "secret",
+			api_token_hashes: "# nobody yet\n",
+			database_passwords: PASSWORDS,
+		},
+		message: /api_token_hashes must hold at least one line/,
+	},
+	{
 		label: "an unknown database mode",
 		variables: { database: { mode: "sqlite" } },
 		message:
@@ -499,6 +533,21 @@ export async function writeExpected(
 			...(expected.servePassword === undefined
 				? []
 				: [serveSecretGenerator(expected.servePassword)]),
+			...(expected.apiTokenHashes === undefined
+				? []
+				: [
+						{
+							name: "sherpany-api-tokens",
+							literals: [`tokens=${expected.apiTokenHashes}`],
+							options: {
+								labels: {
+									...RECOMMENDED_LABELS,
+									"app.kubernetes.io/component": "api",
+								},
+								disableNameSuffixHash: true,
+							},
+						},
+					]),
 		],
 		patches: [
 			strategic("autoscaling/v2", "HorizontalPodAutoscaler", "sherpany", {

@@ -28,7 +28,11 @@ export const MAPPING_MODULE = join(TERRAFORM_DIR, "modules/kustomization");
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
 
 /** Variables of the mapping module that hold secrets. */
-const SENSITIVE = new Set(["database_passwords", "database_url"]);
+const SENSITIVE = new Set([
+	"database_passwords",
+	"database_url",
+	"api_token_hashes",
+]);
 
 /** Result of one terraform run. */
 export interface TerraformResult {
@@ -126,6 +130,8 @@ export const MAPPING_VARIABLES = [
 	"credentials",
 	"database_passwords",
 	"database_url",
+	"api_auth",
+	"api_token_hashes",
 	"ingress",
 	"gateway",
 	"dns_ip_blocks",

@@ -22,6 +22,8 @@ module "sherpany" {
   credentials        = var.credentials
   database_passwords = var.database_passwords
   database_url       = var.database_url
+  api_auth           = var.api_auth
+  api_token_hashes   = var.api_token_hashes_file == null ? null : file(var.api_token_hashes_file)
   ingress            = var.ingress
   gateway            = var.gateway
   dns_ip_blocks      = var.dns_ip_blocks

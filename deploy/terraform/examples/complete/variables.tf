@@ -93,6 +93,19 @@ variable "database_url" {
   sensitive   = true
 }
 
+variable "api_auth" {
+  description = "Bearer tokens for /users: none, secret (from api_token_hashes_file) or existing-secret."
+  type        = string
+  default     = "none"
+}
+
+variable "api_token_hashes_file" {
+  description = "Path of the token file ('<hex sha256> [name]' lines) when api_auth is secret."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
 variable "ingress" {
   description = "The public Ingress (host, tls_secret_name, class_name, annotations), or null for none."
   type = object({

@@ -28,6 +28,7 @@ locals {
     local.database_component,
     var.ingress == null ? null : "ingress",
     var.gateway == null ? null : "gateway",
+    var.api_auth == "none" ? null : "api-tokens",
     var.credentials.source == "external-secret" ? "external-secret" : null,
     var.monitoring ? "monitoring" : null,
     var.seed_job ? "seed-job" : null,
@@ -169,6 +170,12 @@ locals {
         options = { labels = local.secret_labels }
       }],
       local.serve_secret_generators,
+      # Without a name suffix: an update changes the Secret in place, and
+      # the kubelet brings it into the running pods, where serve re-reads it.
+      var.api_auth != "secret" ? [] : [{
+        name    = "sherpany-api-tokens"
+        options = { labels = merge(local.secret_labels, { "app.kubernetes.io/component" = "api" }), disableNameSuffixHash = true }
+      }],
     )
     patches = concat(
       [local.replicas_patch],
@@ -182,8 +189,9 @@ locals {
   }
 
   # The keys each database mode reads: the postgres component's one password
-  # per role (its README), or the external database's URL; and for
-  # cloudnativepg the read-only role's, in the shape the operator reads.
+  # per role (its README), or the external database's URL; for
+  # cloudnativepg the read-only role's, in the shape the operator reads; and
+  # the API token file.
   secret_literals = merge(
     var.credentials.source != "secret" ? {} : {
       (local.secret_name) = var.database.mode == "in-cluster" ? [
@@ -195,6 +203,7 @@ locals {
     var.database.mode != "cloudnativepg" ? {} : {
       "sherpany-db-serve" = ["username=sherpany_serve", "password=${var.database_passwords.serve}"]
     },
+    var.api_auth != "secret" ? {} : { "sherpany-api-tokens" = ["tokens=${var.api_token_hashes}"] },
   )
 
   # The same kustomization with the secret values in: a kustomization.yaml.

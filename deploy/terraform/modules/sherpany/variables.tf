@@ -214,6 +214,38 @@ variable "database_url" {
   }
 }
 
+variable "api_auth" {
+  description = "Bearer-token authentication of /users (component api-tokens): `none` (/users is open, as the original app's was), `secret` (the module makes Secret `sherpany-api-tokens` from `api_token_hashes`) or `existing-secret` (you make that Secret, key `tokens`, e.g. with an ExternalSecret). The Secret is mounted as a directory, so an updated one reaches running pods without a restart."
+  type        = string
+  default     = "none"
+  nullable    = false
+
+  validation {
+    condition     = contains(["none", "secret", "existing-secret"], var.api_auth)
+    error_message = "api_auth must be one of none, secret, existing-secret."
+  }
+}
+
+variable "api_token_hashes" {
+  description = "The token file when api_auth is secret: one `<hex sha256 of the token> [name]` line per accepted token (blank lines and # comments allowed), e.g. file(\"api-tokens\"); null otherwise. Only hashes: a token cannot be recovered from it, but it is sensitive all the same."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = (var.api_token_hashes != null) == (var.api_auth == "secret")
+    error_message = "api_token_hashes is required when api_auth is secret, and must be null otherwise."
+  }
+  validation {
+    # The lines that are neither blank nor comments: at least one, each a hash.
+    condition = var.api_token_hashes == null ? true : alltrue(concat(
+      [length([for line in split("\n", coalesce(var.api_token_hashes, "-")) : line if trimspace(line) != "" && !startswith(trimspace(line), "#")]) > 0],
+      [for line in split("\n", coalesce(var.api_token_hashes, "-")) : can(regex("^[0-9A-Fa-f]{64}([ \t].*)?$", trimspace(line))) if trimspace(line) != "" && !startswith(trimspace(line), "#")],
+    ))
+    error_message = "api_token_hashes must hold at least one line '<64 hex digits: the SHA-256 of a token> [name]' (make one with: printf %s \"$token\" | sha256sum), and only such lines, blank lines and # comments."
+  }
+}
+
 variable "ingress" {
   description = "The public Ingress with TLS (routes /users and /health only), or null for none. `host`: the public DNS name; `tls_secret_name`: the certificate's Secret (made by cert-manager through `annotations`, or by hand); `class_name`: the IngressClass."
   type = object({
