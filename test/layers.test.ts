@@ -1,5 +1,5 @@
 /**
- * The imports in `src/` run one way: main, commands, http/seed, db/cli,
+ * The imports in `src/` run one way: main, commands, http/seed, db/cli/auth,
  * config, leaves. A file may import its own layer or a lower one, never a
  * higher one, and no files import each other in a loop. Type-only and
  * dynamic imports count too: they tie the code together just the same.
@@ -23,7 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
 	["binary.ts", "main.ts", "probe.ts", "deferred.ts"],
 	["commands/"],
 	["http/", "seed/", "metrics.ts"],
-	["db/", "cli/", "logger.ts"],
+	["db/", "cli/", "auth/", "logger.ts"],
 	["config/"],
 ];
 

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import t from "tap";
 import { addOptions, optionsOf } from "../../src/cli/options.ts";
+import { API_TOKENS_SETTINGS } from "../../src/config/api-tokens.ts";
 import { CHECK_HEALTH_SETTINGS } from "../../src/config/check-health.ts";
 import { DATABASE_SETTINGS } from "../../src/config/database.ts";
 import { READ_REPLICA_SETTINGS } from "../../src/config/read-replica.ts";
@@ -18,6 +19,7 @@ const GROUPS: Record<string, Settings> = {
 	SERVE_SETTINGS,
 	DATABASE_SETTINGS,
 	READ_REPLICA_SETTINGS,
+	API_TOKENS_SETTINGS,
 	SEED_SETTINGS,
 	CHECK_HEALTH_SETTINGS,
 };
