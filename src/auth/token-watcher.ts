@@ -64,10 +64,8 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 	let current = readTokenFile(config);
 	let identity = identify(config.file);
 	let lastProblem: string | undefined;
-	const check = (): void => {
-		const now = identify(config.file);
-		if (now === identity) return;
-		identity = now;
+	let confirming: NodeJS.Timeout | undefined;
+	const reload = (final: boolean): void => {
 		try {
 			current = readTokenFile(config);
 			lastProblem = undefined;
@@ -76,6 +74,16 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 				`reloaded the API tokens: ${current.length} accepted`,
 			);
 		} catch (error) {
+			// A writer that truncates and then writes can be caught between
+			// the two: look again once it has had time to finish.
+			if (!final) {
+				confirming = setTimeout(() => {
+					identity = identify(config.file);
+					reload(true);
+				}, SETTLE_MS);
+				confirming.unref();
+				return;
+			}
 			const problem = error instanceof Error ? error.message : String(error);
 			if (problem === lastProblem) return;
 			lastProblem = problem;
@@ -84,6 +92,13 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 				`${problem}; still accepting the ${current.length} tokens read before`,
 			);
 		}
+	};
+	const check = (): void => {
+		const now = identify(config.file);
+		if (now === identity) return;
+		identity = now;
+		clearTimeout(confirming);
+		reload(false);
 	};
 	const timer = setInterval(
 		check,
@@ -95,6 +110,7 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 		tokens: () => current,
 		async close() {
 			clearInterval(timer);
+			clearTimeout(confirming);
 			watcher.close();
 		},
 	};

@@ -184,3 +184,24 @@ t.test(
 		);
 	},
 );
+
+t.test(
+	"a file caught mid-write is looked at again before it is called bad",
+	async (t) => {
+		const root = await mkdtemp(join(tmpdir(), "sherpany-tokens-"));
+		t.teardown(() => rm(root, { recursive: true, force: true }));
+		const file = join(root, "tokens");
+		await writeFile(file, `${sha256("a")} alice\n`);
+		// Checked every 10 ms, so the empty file below is surely seen.
+		const { watcher, lines } = start(t, file, 10);
+		await writeFile(file, "");
+		await new Promise((resolve) => setTimeout(resolve, 40));
+		await writeFile(file, `${sha256("b")} bob\n`);
+		await until(() => names(watcher.tokens())[0] === "bob");
+		t.same(
+			lines.filter((line) => line.level === 50),
+			[],
+			"no error for the moment the file was empty",
+		);
+	},
+);
