@@ -8,16 +8,11 @@
  * again. A file that turns bad keeps the last good tokens and logs an error
  * once; a file that is bad at start-up is a ConfigError (exit code 2).
  */
-import {
-	type FSWatcher,
-	readFileSync,
-	type Stats,
-	statSync,
-	watch,
-} from "node:fs";
+import { type FSWatcher, type Stats, statSync, watch } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { ApiTokensConfig } from "../config/api-tokens.ts";
+import { readFileUtf8 } from "../config/values.ts";
 import { ConfigError } from "../exit-codes.ts";
 import { describeFsError } from "../fs-errors.ts";
 import { type ApiToken, parseTokenFile } from "./token-file.ts";
@@ -48,7 +43,8 @@ export function readTokenFile(config: ApiTokensConfig): ApiToken[] {
 	const source = `${config.origin}: ${config.file}`;
 	let text: string;
 	try {
-		text = readFileSync(config.file, "utf8");
+		// Bounded, as every configuration file is: /dev/zero would never end.
+		text = readFileUtf8(config.file);
 	} catch (error) {
 		throw new ConfigError(
 			`${source}: cannot read it (${describeFsError(error)})`,

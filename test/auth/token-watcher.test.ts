@@ -205,3 +205,21 @@ t.test(
 		);
 	},
 );
+
+t.test("a token file over 1 MiB is refused at start-up", async (t) => {
+	const root = await mkdtemp(join(tmpdir(), "sherpany-tokens-"));
+	t.teardown(() => rm(root, { recursive: true, force: true }));
+	const file = join(root, "tokens");
+	await writeFile(file, `${sha256("a")} alice\n`.repeat(16_000));
+	t.throws(
+		() =>
+			watchTokenFile({
+				config: { file, origin: "API_TOKENS_FILE" },
+				logger: pino({ level: "silent" }),
+			}),
+		{
+			constructor: ConfigError,
+			message: `API_TOKENS_FILE: ${file}: cannot read it (larger than 1 MiB: is it the right file?)`,
+		},
+	);
+});
