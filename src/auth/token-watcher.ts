@@ -22,14 +22,17 @@ export const DEFAULT_TOKEN_CHECK_INTERVAL_MS = 1000;
 /**
  * A change is read this long after the first event about it: an editor's
  * save or the kubelet's swap is several events, and reading between them
- * could see a half-written file.
+ * could see a half-written file. A read that fails is tried again after as
+ * long before it is reported.
  */
-const SETTLE_MS = 100;
+export const DEFAULT_TOKEN_SETTLE_MS = 100;
 
 export interface TokenWatcherOptions {
 	readonly config: ApiTokensConfig;
 	readonly logger: Logger;
 	readonly checkIntervalMs?: number;
+	/** How long after a change, or a read that failed, the file is read (again). */
+	readonly settleMs?: number;
 }
 
 /** The tokens accepted now, and a way to stop watching. */
@@ -57,6 +60,7 @@ export function readTokenFile(config: ApiTokensConfig): ApiToken[] {
 /** Loads the tokens (throwing a ConfigError if the file is bad) and follows the file's changes. */
 export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 	const { config, logger } = options;
+	const settleMs = options.settleMs ?? DEFAULT_TOKEN_SETTLE_MS;
 	let current = readTokenFile(config);
 	let identity = identify(config.file);
 	let lastProblem: string | undefined;
@@ -76,7 +80,7 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 				confirming = setTimeout(() => {
 					identity = identify(config.file);
 					reload(true);
-				}, SETTLE_MS);
+				}, settleMs);
 				confirming.unref();
 				return;
 			}
@@ -101,7 +105,10 @@ export function watchTokenFile(options: TokenWatcherOptions): TokenWatcher {
 		options.checkIntervalMs ?? DEFAULT_TOKEN_CHECK_INTERVAL_MS,
 	);
 	timer.unref();
-	const watcher = watchDirectory(dirname(config.file), check, logger);
+	const watcher = watchDirectory(dirname(config.file), check, {
+		logger,
+		settleMs,
+	});
 	return {
 		tokens: () => current,
 		async close() {
@@ -127,14 +134,14 @@ function identify(file: string): string {
 function watchDirectory(
 	directory: string,
 	onChange: () => void,
-	logger: Logger,
+	{ logger, settleMs }: { logger: Logger; settleMs: number },
 ): { close(): void } {
 	let pending: NodeJS.Timeout | undefined;
 	const settle = (): void => {
 		pending ??= setTimeout(() => {
 			pending = undefined;
 			onChange();
-		}, SETTLE_MS);
+		}, settleMs);
 		pending.unref();
 	};
 	const watcher = startWatching(directory, settle, logger);

@@ -60,12 +60,14 @@ function start(
 	t: Pick<Test, "teardown">,
 	file: string,
 	checkIntervalMs: number,
+	settleMs?: number,
 ) {
 	const log = logLines();
 	const watcher: TokenWatcher = watchTokenFile({
 		config: { file, origin: "API_TOKENS_FILE" },
 		logger: pino({ level: "info" }, log.destination),
 		checkIntervalMs,
+		...(settleMs === undefined ? {} : { settleMs }),
 	});
 	t.teardown(() => watcher.close());
 	return { watcher, lines: log.lines };
@@ -192,8 +194,10 @@ t.test(
 		t.teardown(() => rm(root, { recursive: true, force: true }));
 		const file = join(root, "tokens");
 		await writeFile(file, `${sha256("a")} alice\n`);
-		// Checked every 10 ms, so the empty file below is surely seen.
-		const { watcher, lines } = start(t, file, 10);
+		// Checked every 10 ms, so the empty file below is surely seen; read
+		// again 2 s after a failure, which even a loaded machine's 40 ms
+		// sleep stays within.
+		const { watcher, lines } = start(t, file, 10, 2000);
 		await writeFile(file, "");
 		await new Promise((resolve) => setTimeout(resolve, 40));
 		await writeFile(file, `${sha256("b")} bob\n`);
