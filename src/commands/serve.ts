@@ -34,6 +34,7 @@ import { readFrom } from "../db/read-router.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { closeServer, serveApp } from "../http/listen.ts";
+import { shareInFlight } from "../http/share-in-flight.ts";
 import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
 
 export interface ServeOptions {
@@ -109,8 +110,10 @@ export async function run(
 	const metrics = createMetrics(new Registry(), {
 		pool: () => database?.pool,
 		replicaPool: () => replica?.pool,
-		readiness: async () =>
-			readinessDeps && (await checkReadiness(readinessDeps)).checks,
+		// Concurrent scrapes share one check: a flood of them costs the pool one connection.
+		readiness: shareInFlight(
+			async () => readinessDeps && (await checkReadiness(readinessDeps)).checks,
+		),
 	});
 	const { database: databaseConfig } = options;
 	try {

@@ -6,6 +6,7 @@ import type { Migrator } from "kysely/migration";
 import { findPendingMigrations } from "../db/migrator.ts";
 import { describeLag, type ReplicaStatus } from "../db/read-router.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
+import { shareInFlight } from "./share-in-flight.ts";
 
 /** What `/ready` needs: the database, the migrator, a timeout and whether shutdown began. */
 export interface ReadinessDeps {
@@ -98,13 +99,21 @@ function describeFailure(error: unknown, timeoutMs: number): string {
 	return typeof code === "string" ? `unreachable (${code})` : "unreachable";
 }
 
-/** Adds `/health` and `/ready` to `router`. */
+/**
+ * Adds `/health` and `/ready` to `router`. Concurrent `/ready` requests
+ * share one readiness check, so a flood of them holds one database
+ * connection at a time and never takes the pool from `/users`. Shutdown is
+ * looked at per request, so none is answered from a check begun before it.
+ */
 export function addHealthRoutes(router: Router, deps: ReadinessDeps): void {
+	const sharedCheck = shareInFlight(() => checkReadiness(deps));
 	router.get("/health", (ctx) => {
 		ctx.body = { status: "healthy" };
 	});
 	router.get("/ready", async (ctx) => {
-		const report = await checkReadiness(deps);
+		const report = deps.isShuttingDown()
+			? await checkReadiness(deps)
+			: await sharedCheck();
 		ctx.status = report.status === "ready" ? 200 : 503;
 		ctx.body = report;
 	});
