@@ -47,10 +47,11 @@ t.test(
 			[200],
 			`all ${flood} answered 200`,
 		);
-		// Shared, the flood costs a few checks (one at a time while requests
-		// keep arriving); unshared, it costs one per request.
+		// Unshared, the flood costs one check per request. Shared, it costs
+		// one per wave of arrivals: a few when the machine is idle, a few
+		// dozen when it is busy and the requests trickle in.
 		t.ok(
-			sent <= perCheck * 20,
+			sent <= (flood * perCheck) / 4,
 			`${flood} requests sent ${sent} queries (${perCheck} per check)`,
 		);
 	},
