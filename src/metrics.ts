@@ -31,8 +31,8 @@ export interface Metrics {
 	readonly exportsRunning: { count: number };
 }
 
-/** Why a request was shed: too many requests in flight, or too many exports. */
-export const SHED_REASONS = ["in_flight", "exports"] as const;
+/** Why a request was shed: too many requests in flight, too many exports, or too many pipelined on one connection. */
+export const SHED_REASONS = ["in_flight", "exports", "pipelined"] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
 
 /** Which database a query or pool metric is about: the primary, or the read replica. */
@@ -112,7 +112,7 @@ export function createMetrics(
 	});
 	const httpRequestsShed = new Counter({
 		name: "sherpany_http_requests_shed_total",
-		help: "Requests answered 503 by a load limit before any work, by reason (in_flight: too many requests at once; exports: too many NDJSON exports).",
+		help: "Requests answered 503 by a load limit before any work, by reason (in_flight: too many requests at once; exports: too many NDJSON exports; pipelined: a connection closed for pipelining too many requests, each counted once).",
 		labelNames: ["reason"],
 		registers: [registry],
 	});

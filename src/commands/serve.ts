@@ -225,6 +225,8 @@ export async function run(
 				isShuttingDown: () => shuttingDown,
 				maxConnections: config.maxConnections,
 				sendStall: { timeoutMs: config.sendStallTimeoutMs, metrics },
+				onPipelineExceeded: () =>
+					metrics.httpRequestsShed.inc({ reason: "pipelined" }),
 			});
 			servers.push(server);
 			return (server.address() as AddressInfo).port;

@@ -4,8 +4,9 @@ import type Koa from "koa";
 import type { Logger } from "pino";
 import { CommandError } from "../exit-codes.ts";
 import { answerClientErrors } from "./client-error.ts";
+import { limitPipelining } from "./pipeline-limit.ts";
 import { endStalledResponses, type SendStallOptions } from "./send-stall.ts";
-import { SERVER_LIMITS } from "./server-limits.ts";
+import { MAX_PIPELINED_REQUESTS, SERVER_LIMITS } from "./server-limits.ts";
 
 export interface ServeAppOptions {
 	readonly port: number;
@@ -16,6 +17,10 @@ export interface ServeAppOptions {
 	readonly isShuttingDown: () => boolean;
 	/** Open connections at most; Node closes the ones past it as they arrive. */
 	readonly maxConnections?: number;
+	/** Requests a connection may have waiting for responses; MAX_PIPELINED_REQUESTS by default. */
+	readonly maxPipelined?: number;
+	/** Counts a connection closed for pipelining too many requests. */
+	readonly onPipelineExceeded?: () => void;
 	/** Ends responses whose client stopped reading; none are ended without it. */
 	readonly sendStall?: Omit<SendStallOptions, "logger">;
 }
@@ -28,7 +33,20 @@ export async function serveApp(
 	app: Koa,
 	options: ServeAppOptions,
 ): Promise<Server> {
-	const server = createServer(SERVER_LIMITS, app.callback());
+	const maxPipelined = options.maxPipelined ?? MAX_PIPELINED_REQUESTS;
+	const server = createServer(
+		SERVER_LIMITS,
+		limitPipelining(app.callback(), {
+			maxPipelined,
+			onExceeded: () => {
+				options.onPipelineExceeded?.();
+				options.logger.warn(
+					{ maxPipelined },
+					"closed a connection that pipelined more requests than the bound",
+				);
+			},
+		}),
+	);
 	answerClientErrors(server, options.logger);
 	if (options.maxConnections !== undefined)
 		server.maxConnections = options.maxConnections;

@@ -24,6 +24,13 @@ export const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
  */
 export const MAX_HEADER_SIZE = 16 * 1024;
 
+/**
+ * Requests one connection may have waiting for their responses before it
+ * is closed (see pipeline-limit.ts). Browsers do not pipeline; clients that
+ * do keep a handful in flight.
+ */
+export const MAX_PIPELINED_REQUESTS = 16;
+
 /** Options for `http.createServer`. */
 export const SERVER_LIMITS: ServerOptions = {
 	headersTimeout: HEADERS_TIMEOUT_MS,

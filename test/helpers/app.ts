@@ -37,6 +37,7 @@ export interface TestApp {
 export interface ServeLimits {
 	readonly maxConnections?: number;
 	readonly sendStallTimeoutMs?: number;
+	readonly maxPipelined?: number;
 }
 
 /** Starts the app against a PostgreSQL URL or any database configuration. */
@@ -96,6 +97,9 @@ export async function startApp(
 			...(serveOptions.maxConnections === undefined
 				? {}
 				: { maxConnections: serveOptions.maxConnections }),
+			...(serveOptions.maxPipelined === undefined
+				? {}
+				: { maxPipelined: serveOptions.maxPipelined }),
 			...(serveOptions.sendStallTimeoutMs === undefined
 				? {}
 				: {

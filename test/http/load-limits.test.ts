@@ -288,12 +288,14 @@ t.test(
 async function stallingApp(t: Test, timeoutMs: number) {
 	const { destination, lines } = logLines();
 	const logger = pino({ level: "warn" }, destination);
+	// Pipelining is bounded separately (pipeline-limit.test.ts); here it
+	// must not close the connection before the sweep sees it stall.
 	const app = await startApp(
 		t,
 		url,
 		{ logger },
 		{},
-		{ sendStallTimeoutMs: timeoutMs },
+		{ sendStallTimeoutMs: timeoutMs, maxPipelined: 1000 },
 	);
 	return { app, lines };
 }
