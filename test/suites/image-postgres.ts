@@ -219,30 +219,41 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 	t.test(
 		"check-health exits 1 when nothing answers, and so does the HEALTHCHECK",
 		async (t) => {
+			// check-health probes ADMIN_PORT when it is set (the image sets
+			// it), else PORT: both name closed ports, and the message names
+			// the admin port's.
 			const closed = String(await freePort());
+			const closedAdmin = String(await freePort());
 			const result = await runContainer(image.id, ["check-health"], {
-				env: { ...image.env, PORT: closed },
+				env: { ...image.env, PORT: closed, ADMIN_PORT: closedAdmin },
 			});
 			t.equal(result.code, 1, "check-health exits 1", {
 				output: result.stdout + result.stderr,
 			});
 			t.match(
 				result.stdout + result.stderr,
-				new RegExp(`127\\.0\\.0\\.1:${closed}`),
+				new RegExp(`127\\.0\\.0\\.1:${closedAdmin}`),
 			);
 
-			// serve listens on --port while PORT, which the HEALTHCHECK reads,
-			// names a closed port: a running container that is not healthy.
+			// serve listens on --port and --admin-port while PORT and
+			// ADMIN_PORT, which the HEALTHCHECK reads, name closed ports: a
+			// running container that is not healthy.
 			const listening = await freePort();
 			const name = await startContainer(
 				t,
 				image.id,
-				["serve", "--port", String(listening)],
+				[
+					"serve",
+					"--port",
+					String(listening),
+					"--admin-port",
+					String(await freePort()),
+				],
 				{
 					env: {
 						...image.env,
 						PORT: closed,
-						ADMIN_PORT: String(await freePort()),
+						ADMIN_PORT: closedAdmin,
 						SHERPANY_DATA_DIR: "memory://",
 					},
 					flags: image.serveFlags,
