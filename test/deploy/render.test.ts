@@ -500,9 +500,9 @@ function checkIngress(t: Tap, objects: KubeObject[]): void {
 
 /** The seed template runs the Deployment's image against the Deployment's database, as it has it. */
 function checkSeedJob(t: Tap, objects: KubeObject[]): void {
-	const cronJob = objects.find((o) => o.kind === "CronJob") as
-		| (ICronJob & KubeObject)
-		| undefined;
+	const cronJob = objects.find(
+		(o) => o.kind === "CronJob" && o.metadata.name === "sherpany-seed",
+	) as (ICronJob & KubeObject) | undefined;
 	if (!cronJob) return;
 	t.equal(
 		cronJob.spec?.suspend,
@@ -576,7 +576,9 @@ function checkDatabaseRoles(
 		"sherpany",
 	);
 	const pod = deployment.spec?.template.spec as IPodSpec;
-	const cronJob = objects.find((o) => o.kind === "CronJob");
+	const cronJob = objects.find(
+		(o) => o.kind === "CronJob" && o.metadata.name === "sherpany-seed",
+	);
 	const seedPod = cronJob ? (podSpecOf(cronJob) as IPodSpec) : undefined;
 	const app: [string, IPodSpec, IContainer | undefined, string, string][] = [
 		["serve", pod, pod.containers[0], "sherpany_serve", "serve-password"],

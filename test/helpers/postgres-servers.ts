@@ -102,6 +102,23 @@ export async function selectServers(
 	return usable;
 }
 
+/**
+ * The system PostgreSQL whatever `SHERPANY_TEST_POSTGRES` selects, or
+ * undefined when there is none: for a test that needs its client tools
+ * (pg_dump, pg_restore) beside a server that lacks them.
+ */
+export async function findSystemServer(): Promise<PostgresServer | undefined> {
+	const bindir = await findSystemBindir();
+	if (bindir === undefined) return undefined;
+	const version = await readVersion(bindir);
+	return {
+		source: "system",
+		bindir,
+		version,
+		label: `PostgreSQL ${version} (system)`,
+	};
+}
+
 function parseSelection(value: string | undefined): {
 	sources: readonly ServerSource[];
 	required: boolean;

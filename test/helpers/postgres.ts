@@ -83,6 +83,13 @@ export interface StartPostgresOptions {
 	 * file's first call. Default `true`.
 	 */
 	everyServer?: boolean;
+	/**
+	 * Start the cluster on this server instead of the file's own (for a test
+	 * that needs two versions at once, such as a dump from one restored into
+	 * another). Only after a first start without it, which picks the file's
+	 * server and schedules its re-runs.
+	 */
+	server?: PostgresServer;
 }
 
 /** The part of a tap `Test` the helper needs. */
@@ -110,7 +117,9 @@ export async function startPostgres(
 	serverUser ??=
 		process.getuid?.() === 0 ? findServerUser() : Promise.resolve(undefined);
 	const runAs = await serverUser;
-	const server = await chooseServer(runAs, options.tools, options.everyServer);
+	const server =
+		options.server ??
+		(await chooseServer(runAs, options.tools, options.everyServer));
 	const bindir = server.bindir;
 	const dir = await mkdtemp(join(tmpdir(), "sherpany-pg-"));
 	const dataDir = join(dir, "data");
