@@ -35,6 +35,9 @@ t.test("every component and kind is covered", async (t) => {
 	// The CRD kinds are validated by their own schemas, not waved through.
 	for (const kind of [
 		"postgresql.cnpg.io/v1 Cluster",
+		"postgresql.cnpg.io/v1 ScheduledBackup",
+		"barmancloud.cnpg.io/v1 ObjectStore",
+		"v1 PersistentVolumeClaim",
 		"external-secrets.io/v1 ExternalSecret",
 		"apps/v1 Deployment",
 		"apps/v1 StatefulSet",
@@ -122,6 +125,37 @@ t.test("the validators reject what the API server would", async (t) => {
 		),
 		/key must be string/,
 		"a wrong type in the grants' reference",
+	);
+	const backups = await renderCombination({
+		label: "cnpg backups",
+		components: ["cloudnativepg", "cloudnativepg-backup"],
+	});
+	await t.rejects(
+		validateObject(
+			mutate(findObject(backups, "ObjectStore", "sherpany-backup"), (o) => {
+				o.spec.retentionPolicy = "30 days";
+			}),
+		),
+		/retentionPolicy must match pattern/,
+		"a retention policy the plugin cannot read",
+	);
+	await t.rejects(
+		validateObject(
+			mutate(findObject(backups, "ScheduledBackup", "sherpany-db"), (b) => {
+				b.spec.method = "barmanCloud";
+			}),
+		),
+		/method must be equal to one of the allowed values/,
+		"a backup method the operator does not know",
+	);
+	await t.rejects(
+		validateObject(
+			mutate(findObject(backups, "Cluster", "sherpany-db"), (c) => {
+				c.spec.plugins[0].isWalArchiver = true;
+			}),
+		),
+		/additional properties \(isWalArchiver\)/,
+		"a misspelt field of the Cluster's plugin",
 	);
 	await t.rejects(
 		validateObject({

@@ -24,6 +24,15 @@ const EXCLUDED: Record<string, readonly string[]> = {
 	cloudnativepg: ["external-secret"],
 };
 
+/**
+ * Components that only make sense on top of others, listed before them:
+ * rendered alone with those, and with a database only when it is among them.
+ */
+const REQUIRES: Record<string, readonly string[]> = {
+	"cloudnativepg-backup": ["cloudnativepg"],
+	"cloudnativepg-recovery": ["cloudnativepg", "cloudnativepg-backup"],
+};
+
 /** One thing to render: an overlay, or the base with components in order. */
 export interface Combination {
 	readonly label: string;
@@ -38,12 +47,23 @@ export async function listCombinations(): Promise<Combination[]> {
 		(name) => !(DATABASES as readonly string[]).includes(name) && name !== LAST,
 	);
 	const combinations: Combination[] = [{ label: "base", components: [] }];
-	for (const name of components)
-		combinations.push({ label: `base + ${name}`, components: [name] });
+	for (const name of components) {
+		const chosen = [...(REQUIRES[name] ?? []), name];
+		combinations.push({
+			label: `base + ${chosen.join(" + ")}`,
+			components: chosen,
+		});
+	}
 	for (const database of [undefined, ...DATABASES]) {
 		const chosen = [
 			...(database ? [database] : []),
-			...extras.filter((extra) => !EXCLUDED[database ?? ""]?.includes(extra)),
+			...extras.filter(
+				(extra) =>
+					!EXCLUDED[database ?? ""]?.includes(extra) &&
+					(REQUIRES[extra] ?? []).every((needed) =>
+						[database, ...extras].includes(needed),
+					),
+			),
 			...(components.includes(LAST) ? [LAST] : []),
 		];
 		combinations.push({

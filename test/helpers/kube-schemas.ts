@@ -4,8 +4,9 @@
  *   Kubernetes release's OpenAPI schema);
  * - Prometheus Operator, External Secrets and Gateway API objects with their
  *   `@kubernetes-models/*` packages (generated from their CRDs);
- * - CloudNativePG objects with ajv against the operator's own CRD, vendored
- *   in test/fixtures/crds (no model package exists on npm).
+ * - CloudNativePG objects (and the barman-cloud plugin's ObjectStore) with
+ *   ajv against the projects' own CRDs, vendored in test/fixtures/crds (no
+ *   model package exists on npm).
  *
  * @module
  */
@@ -28,9 +29,15 @@ const MODEL_PACKAGES: Record<string, string> = {
 	"gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
 };
 
-/** CRDs vendored verbatim from their projects (see test/fixtures/crds/README.md). */
-const VENDORED_CRDS: Record<string, string> = {
-	"postgresql.cnpg.io": "postgresql.cnpg.io_clusters.yaml",
+/** CRDs vendored verbatim from their projects, by group and kind (see test/fixtures/crds/README.md). */
+const VENDORED_CRDS: Record<string, Record<string, string>> = {
+	"postgresql.cnpg.io": {
+		Cluster: "postgresql.cnpg.io_clusters.yaml",
+		ScheduledBackup: "postgresql.cnpg.io_scheduledbackups.yaml",
+	},
+	"barmancloud.cnpg.io": {
+		ObjectStore: "barmancloud.cnpg.io_objectstores.yaml",
+	},
 };
 
 const CRD_DIR = new URL("../fixtures/crds/", import.meta.url);
@@ -132,7 +139,11 @@ async function loadCrdValidator(
 	version: string,
 	kind: string,
 ): Promise<ValidateFunction> {
-	const file = VENDORED_CRDS[group] as string;
+	const file = VENDORED_CRDS[group]?.[kind];
+	if (file === undefined)
+		throw new Error(
+			`no schema for ${group}/${version} ${kind}: no CRD of that kind is vendored in test/fixtures/crds`,
+		);
 	const crd = parse(await readFile(new URL(file, CRD_DIR), "utf8")) as Crd;
 	if (crd.spec.group !== group || crd.spec.names.kind !== kind)
 		throw new Error(
