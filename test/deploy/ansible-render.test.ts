@@ -376,6 +376,158 @@ const choices: Choice[] = [
 			);
 		},
 	},
+	{
+		label: "in-cluster backups at another time, keeping 3 dumps",
+		vars: {
+			sherpany_database_secret: VAULTED,
+			sherpany_seed_job: false,
+			sherpany_backup: { schedule: "30 1 * * 0", keep: 3 },
+		},
+		kustomization: {
+			namespace: "sherpany",
+			resources: ["base"],
+			components: ["postgres"],
+			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
+			secretGenerator: [
+				{
+					name: "sherpany-database",
+					options: { labels: SECRET_LABELS },
+					literals: Object.entries(VAULTED).map(
+						([key, value]) => `${key}=${value}`,
+					),
+				},
+			],
+			patches: [
+				replicas(2, 6),
+				{
+					target: { kind: "CronJob", name: "sherpany-postgres-backup" },
+					patch: JSON.stringify({
+						apiVersion: "batch/v1",
+						kind: "CronJob",
+						metadata: { name: "sherpany-postgres-backup" },
+						spec: {
+							schedule: "30 1 * * 0",
+							jobTemplate: {
+								spec: {
+									template: {
+										spec: {
+											containers: [
+												{
+													name: "backup",
+													env: [
+														{
+															name: "BACKUP_DIR",
+															value: "/var/lib/sherpany-backup",
+														},
+														{ name: "BACKUP_KEEP", value: "3" },
+														{ name: "TMPDIR", value: "/tmp" },
+													],
+												},
+											],
+										},
+									},
+								},
+							},
+						},
+					}),
+				},
+			],
+		},
+		check: (t, objects) => {
+			t.match(
+				findObject(objects, "CronJob", "sherpany-postgres-backup"),
+				{ spec: { schedule: "30 1 * * 0" } },
+				"the CronJob runs at the chosen time",
+			);
+		},
+	},
+	{
+		label:
+			"cloudnativepg backed up to S3-compatible storage, and recovered to a point in time",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_credentials: "existing",
+			sherpany_seed_job: false,
+			sherpany_backup: {
+				schedule: "15 2 * * *",
+				retention: "8w",
+				destination_path: "s3://backups/sherpany",
+				endpoint_url: "https://minio.example.org",
+				server_name: "sherpany-db-2",
+				recover_from: "sherpany-db",
+				recovery_target_time: "2026-12-07T03:15:00Z",
+			},
+		},
+		kustomization: {
+			namespace: "sherpany",
+			resources: ["base"],
+			components: [
+				"cloudnativepg",
+				"cloudnativepg-backup",
+				"cloudnativepg-recovery",
+			],
+			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
+			patches: [
+				replicas(2, 6),
+				jsonPatch("ObjectStore", "sherpany-backup", [
+					["/spec/retentionPolicy", "8w"],
+					[
+						"/spec/configuration",
+						{
+							destinationPath: "s3://backups/sherpany",
+							endpointURL: "https://minio.example.org",
+							s3Credentials: {
+								accessKeyId: {
+									name: "sherpany-backup-s3",
+									key: "ACCESS_KEY_ID",
+								},
+								secretAccessKey: {
+									name: "sherpany-backup-s3",
+									key: "ACCESS_SECRET_KEY",
+								},
+							},
+							wal: { compression: "gzip" },
+							data: { compression: "gzip" },
+						},
+					],
+				]),
+				jsonPatch("ScheduledBackup", "sherpany-db", [
+					["/spec/schedule", "0 15 2 * * *"],
+				]),
+				jsonPatch("Cluster", "sherpany-db", [
+					["/spec/plugins/0/parameters/serverName", "sherpany-db-2"],
+					[
+						"/spec/externalClusters/0/plugin/parameters/serverName",
+						"sherpany-db",
+					],
+					[
+						"/spec/bootstrap/recovery",
+						{
+							source: "sherpany-db-backup",
+							database: "app",
+							owner: "app",
+							recoveryTarget: { targetTime: "2026-12-07T03:15:00Z" },
+						},
+					],
+				]),
+			],
+		},
+		check: (t, objects) => {
+			t.match(
+				findObject(objects, "Cluster", "sherpany-db"),
+				{
+					spec: {
+						bootstrap: {
+							recovery: {
+								recoveryTarget: { targetTime: "2026-12-07T03:15:00Z" },
+							},
+						},
+					},
+				},
+				"the Cluster recovers to the chosen time",
+			);
+		},
+	},
 ];
 
 if (await ansibleOrSkip(t)) {

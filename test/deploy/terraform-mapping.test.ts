@@ -13,6 +13,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t, { type Test } from "tap";
+import { parse } from "yaml";
 import { checkPolicies } from "../helpers/kube-policy.ts";
 import {
 	type KubeObject,
@@ -82,6 +83,7 @@ async function runSuite(): Promise<void> {
 					namespace: choice.expected.namespace,
 					password: choice.expected.servePassword ?? "",
 				});
+			assertDataObjects(t, outputs.data_objects, fromModule, choice);
 			t.same(
 				checkPolicies(fromModule, { release: choice.release }),
 				[],
@@ -117,6 +119,28 @@ async function runSuite(): Promise<void> {
 			});
 		});
 	}
+
+	t.test(
+		"backup: the Ansible role's sherpany_backup has the same keys and defaults",
+		async (t) => {
+			const outputs = await root.apply(CASES[0]?.variables ?? {});
+			const vars = parse(
+				await readFile(
+					join(TERRAFORM_DIR, "../ansible/roles/sherpany/vars/main.yml"),
+					"utf8",
+				),
+			) as { sherpany_backup_defaults: Record<string, unknown> };
+			// Ansible has no null: its empty string stands for Terraform's.
+			const fromTerraform = Object.fromEntries(
+				Object.entries(outputs.backup).map(([key, value]) => [
+					key,
+					value ?? "",
+				]),
+			);
+			t.same(vars.sherpany_backup_defaults, fromTerraform);
+			t.equal(Object.keys(fromTerraform).length, 8, "all eight keys");
+		},
+	);
 
 	for (const refused of REFUSED) {
 		t.test(`refuses ${refused.label}`, async (t) => {
@@ -245,4 +269,35 @@ if (!terraform) {
 } else {
 	t.comment(`using ${terraform}`);
 	await runSuite();
+}
+
+/**
+ * The objects ../sherpany keeps out of `terraform destroy` (data_objects)
+ * are, written independently here: the namespace, and the database's
+ * volume-holding object of the mode; and each is in the render, so a rename
+ * cannot leave the data unprotected.
+ */
+function assertDataObjects(
+	t: Test,
+	dataObjects: readonly string[],
+	objects: readonly KubeObject[],
+	choice: (typeof CASES)[number],
+): void {
+	const mode = (choice.variables.database as { mode?: string } | undefined)
+		?.mode;
+	const expected = [
+		`Namespace/${choice.expected.namespace}`,
+		...(mode === undefined || mode === "in-cluster"
+			? ["PersistentVolumeClaim/sherpany-postgres-backup"]
+			: []),
+		...(mode === "cloudnativepg" ? ["Cluster/sherpany-db"] : []),
+	];
+	t.same(dataObjects, expected, "the objects kept from terraform destroy");
+	for (const entry of dataObjects) {
+		const [kind, name] = entry.split("/");
+		t.ok(
+			objects.some((o) => o.kind === kind && o.metadata.name === name),
+			`${entry} is rendered`,
+		);
+	}
 }

@@ -146,6 +146,24 @@ export const CASES: readonly Case[] = [
 						},
 					},
 				}),
+				strategic("batch/v1", "CronJob", "sherpany-postgres-backup", {
+					spec: {
+						jobTemplate: {
+							spec: {
+								template: {
+									spec: {
+										containers: [
+											{
+												name: "backup",
+												image: `docker.io/library/postgres:17.6-bookworm@${DIGEST}`,
+											},
+										],
+									},
+								},
+							},
+						},
+					},
+				}),
 				strategic(
 					"external-secrets.io/v1",
 					"ExternalSecret",
@@ -182,6 +200,131 @@ export const CASES: readonly Case[] = [
 			logLevel: "info",
 			servePassword: SERVE_PASSWORD,
 			patches: ingressPatches("api.example.org", "sherpany-tls", "nginx", {}),
+		},
+	},
+	{
+		label: "in-cluster backups at another time, keeping 3 dumps",
+		variables: {
+			database_passwords: PASSWORDS,
+			backup: { schedule: "30 1 * * 0", keep: 3 },
+		},
+		expected: {
+			namespace: "sherpany",
+			components: ["postgres"],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			secret: {
+				name: "sherpany-database",
+				literals: [
+					`superuser-password=${PASSWORDS.superuser}`,
+					`migrate-password=${PASSWORDS.migrate}`,
+					`serve-password=${PASSWORDS.serve}`,
+				],
+			},
+			patches: [
+				strategic("batch/v1", "CronJob", "sherpany-postgres-backup", {
+					spec: {
+						schedule: "30 1 * * 0",
+						jobTemplate: {
+							spec: {
+								template: {
+									spec: {
+										containers: [
+											{
+												name: "backup",
+												// The whole list, in the manifest's order: a
+												// strategic merge puts the entries it names first.
+												env: [
+													{
+														name: "BACKUP_DIR",
+														value: "/var/lib/sherpany-backup",
+													},
+													{ name: "BACKUP_KEEP", value: "3" },
+													{ name: "TMPDIR", value: "/tmp" },
+												],
+											},
+										],
+									},
+								},
+							},
+						},
+					},
+				}),
+			],
+		},
+	},
+	{
+		label:
+			"CloudNativePG backed up to S3-compatible storage, and recovered to a point in time",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			backup: {
+				schedule: "15 2 * * *",
+				retention: "8w",
+				destination_path: "s3://backups/sherpany",
+				endpoint_url: "https://minio.example.org",
+				server_name: "sherpany-db-2",
+				recover_from: "sherpany-db",
+				recovery_target_time: "2026-12-07T03:15:00Z",
+			},
+		},
+		expected: {
+			namespace: "sherpany",
+			components: [
+				"cloudnativepg",
+				"cloudnativepg-backup",
+				"cloudnativepg-recovery",
+			],
+			image: { newTag: version },
+			replicas: { min: 2, max: 6 },
+			logLevel: "info",
+			patches: [
+				strategic("barmancloud.cnpg.io/v1", "ObjectStore", "sherpany-backup", {
+					spec: {
+						retentionPolicy: "8w",
+						configuration: {
+							destinationPath: "s3://backups/sherpany",
+							endpointURL: "https://minio.example.org",
+						},
+					},
+				}),
+				strategic("postgresql.cnpg.io/v1", "ScheduledBackup", "sherpany-db", {
+					spec: { schedule: "0 15 2 * * *" },
+				}),
+				strategic("postgresql.cnpg.io/v1", "Cluster", "sherpany-db", {
+					spec: {
+						plugins: [
+							{
+								name: "barman-cloud.cloudnative-pg.io",
+								isWALArchiver: true,
+								parameters: {
+									barmanObjectName: "sherpany-backup",
+									serverName: "sherpany-db-2",
+								},
+							},
+						],
+						externalClusters: [
+							{
+								name: "sherpany-db-backup",
+								plugin: {
+									name: "barman-cloud.cloudnative-pg.io",
+									parameters: {
+										barmanObjectName: "sherpany-backup",
+										serverName: "sherpany-db",
+									},
+								},
+							},
+						],
+						bootstrap: {
+							recovery: {
+								recoveryTarget: { targetTime: "2026-12-07T03:15:00Z" },
+							},
+						},
+					},
+				}),
+			],
 		},
 	},
 	{
@@ -496,6 +639,37 @@ export const REFUSED: ReadonlyArray<{
 			database_passwords: PASSWORDS,
 		},
 		message: /ingress\.host must be a fully qualified DNS name/,
+	},
+	{
+		label: "a recovery that would archive into the folder it recovers from",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			backup: { destination_path: "s3://b/p", recover_from: "sherpany-db" },
+		},
+		message: /backup\.server_name must differ from backup\.recover_from/,
+	},
+	{
+		label: "keeping no dump",
+		variables: { database_passwords: PASSWORDS, backup: { keep: 0 } },
+		message: /backup\.keep must be a whole number of 1 or more/,
+	},
+	{
+		label: "a retention the plugin cannot read",
+		variables: {
+			database_passwords: PASSWORDS,
+			backup: { retention: "30 days" },
+		},
+		message: /backup\.retention must be a number and d, w or m/,
+	},
+	{
+		label: "a recovery without an object store",
+		variables: {
+			database: { mode: "cloudnativepg" },
+			credentials: { source: "operator" },
+			backup: { recover_from: "old", server_name: "new" },
+		},
+		message: /backup\.recover_from needs backup\.destination_path/,
 	},
 ];
 

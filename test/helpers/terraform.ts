@@ -118,6 +118,8 @@ export interface MappingOutputs {
 	readonly secret_literals: Record<string, string[]>;
 	readonly components: string[];
 	readonly secret_name: string;
+	readonly backup: Record<string, unknown>;
+	readonly data_objects: string[];
 }
 
 /** Variable names of `modules/kustomization`, which the root passes through. */
@@ -139,6 +141,7 @@ export const MAPPING_VARIABLES = [
 	"monitoring",
 	"kubernetes_dir",
 	"release",
+	"backup",
 ] as const;
 
 const OUTPUTS = [
@@ -147,6 +150,8 @@ const OUTPUTS = [
 	"secret_literals",
 	"components",
 	"secret_name",
+	"backup",
+	"data_objects",
 ] as const;
 
 /**

@@ -26,6 +26,8 @@ locals {
   # comes after every component that changes them (its README says so).
   components = compact([
     local.database_component,
+    local.cloudnativepg_backup ? "cloudnativepg-backup" : null,
+    local.cloudnativepg_backup && var.backup.recover_from != null ? "cloudnativepg-recovery" : null,
     var.ingress == null ? null : "ingress",
     var.gateway == null ? null : "gateway",
     var.api_auth == "none" ? null : "api-tokens",
@@ -149,6 +151,58 @@ locals {
     }
   }]
 
+  # Backups: the in-cluster CronJob's schedule and count, or the
+  # CloudNativePG object store, schedule (the operator's cron has seconds
+  # first) and recovery source.
+  cloudnativepg_backup = var.database.mode == "cloudnativepg" && var.backup.destination_path != null
+  backup_patches = concat(
+    var.database.mode != "in-cluster" ? [] : [{
+      target = { kind = "CronJob", name = "sherpany-postgres-backup" }
+      patch = jsonencode([
+        { op = "replace", path = "/spec/schedule", value = var.backup.schedule },
+        { op = "test", path = "/spec/jobTemplate/spec/template/spec/containers/0/env/1/name", value = "BACKUP_KEEP" },
+        { op = "replace", path = "/spec/jobTemplate/spec/template/spec/containers/0/env/1/value", value = tostring(var.backup.keep) },
+      ])
+    }],
+    !local.cloudnativepg_backup ? [] : [
+      {
+        target = { kind = "ObjectStore", name = "sherpany-backup" }
+        patch = jsonencode(concat(
+          [
+            { op = "replace", path = "/spec/retentionPolicy", value = var.backup.retention },
+            { op = "replace", path = "/spec/configuration/destinationPath", value = var.backup.destination_path },
+          ],
+          var.backup.endpoint_url == null ? [] : [
+            { op = "add", path = "/spec/configuration/endpointURL", value = var.backup.endpoint_url },
+          ],
+        ))
+      },
+      {
+        target = { kind = "ScheduledBackup", name = "sherpany-db" }
+        patch  = jsonencode([{ op = "replace", path = "/spec/schedule", value = "0 ${var.backup.schedule}" }])
+      },
+      {
+        target = { kind = "Cluster", name = "sherpany-db" }
+        patch = jsonencode(concat(
+          [{ op = "replace", path = "/spec/plugins/0/parameters/serverName", value = var.backup.server_name }],
+          var.backup.recover_from == null ? [] : [
+            { op = "replace", path = "/spec/externalClusters/0/plugin/parameters/serverName", value = var.backup.recover_from },
+          ],
+          var.backup.recovery_target_time == null ? [] : [
+            { op = "add", path = "/spec/bootstrap/recovery/recoveryTarget", value = { targetTime = var.backup.recovery_target_time } },
+          ],
+        ))
+      },
+    ],
+  )
+
+  # The backup CronJob runs the server's image: pg_dump must be of the
+  # server's major version or newer.
+  backup_image_patches = var.database.image == null || var.database.mode != "in-cluster" ? [] : [{
+    target = { kind = "CronJob", name = "sherpany-postgres-backup" }
+    patch  = jsonencode([{ op = "replace", path = "/spec/jobTemplate/spec/template/spec/containers/0/image", value = var.database.image }])
+  }]
+
   # Everything but secret values: safe to show in a plan and to iterate on.
   kustomization = {
     apiVersion = "kustomize.config.k8s.io/v1beta1"
@@ -185,6 +239,8 @@ locals {
       local.external_secret_patches,
       local.ca_bundle_patches,
       local.database_image_patches,
+      local.backup_patches,
+      local.backup_image_patches,
     )
   }
 

@@ -32,3 +32,17 @@ output "secret_name" {
   description = "Name of the Secret (before kustomize's hash suffix when the module generates it) that holds the database credentials."
   value       = local.secret_name
 }
+
+output "backup" {
+  description = "The backup settings with their defaults filled in (the Ansible role's sherpany_backup has the same keys and defaults)."
+  value       = var.backup
+}
+
+output "data_objects" {
+  description = "The objects that hold the data or own its volumes, as Kind/name: the namespace (deleting it deletes every volume claim in it), the in-cluster backup volume claim, the CloudNativePG Cluster (its PVCs are owned by it). ../sherpany keeps them out of terraform destroy unless delete_data is true."
+  value = concat(
+    ["Namespace/${var.namespace}"],
+    var.database.mode == "in-cluster" ? ["PersistentVolumeClaim/sherpany-postgres-backup"] : [],
+    var.database.mode == "cloudnativepg" ? ["Cluster/sherpany-db"] : [],
+  )
+}

@@ -344,3 +344,66 @@ variable "kubernetes_dir" {
   type        = string
   default     = null
 }
+
+variable "backup" {
+  description = <<-EOT
+    Backups of the database. `schedule`: when, as a five-field cron in UTC. in-cluster: a
+    pg_dump CronJob to its own volume keeping the newest `keep` dumps. cloudnativepg: the
+    barman-cloud plugin archives the WAL and takes a base backup on `schedule` into the
+    object store `destination_path` (s3://bucket/path; `endpoint_url` for an S3-compatible
+    store other than AWS; access key in Secret sherpany-backup-s3), keeping `retention`
+    (30d, 4w, 6m), under the folder `server_name`; null `destination_path` means no
+    backups. `recover_from`: bootstrap a new Cluster from the backups in that folder
+    (to `recovery_target_time`, RFC 3339, or to the end of the archive when null); its
+    `server_name` must then differ. The settings of the other mode are ignored.
+  EOT
+  type = object({
+    schedule             = optional(string, "0 3 * * *")
+    keep                 = optional(number, 7)
+    retention            = optional(string, "30d")
+    destination_path     = optional(string)
+    endpoint_url         = optional(string)
+    server_name          = optional(string, "sherpany-db")
+    recover_from         = optional(string)
+    recovery_target_time = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[^ ]+( [^ ]+){4}$", var.backup.schedule))
+    error_message = "backup.schedule must be a five-field cron expression, e.g. \"0 3 * * *\"."
+  }
+  validation {
+    condition     = floor(var.backup.keep) == var.backup.keep && var.backup.keep >= 1
+    error_message = "backup.keep must be a whole number of 1 or more."
+  }
+  validation {
+    condition     = can(regex("^[1-9][0-9]*[dwm]$", var.backup.retention))
+    error_message = "backup.retention must be a number and d, w or m (days, weeks, months), e.g. 30d."
+  }
+  validation {
+    condition     = var.backup.destination_path == null || can(regex("^(s3|gs|https)://", coalesce(var.backup.destination_path, "-")))
+    error_message = "backup.destination_path must be an object store URL: s3://bucket/path, gs://bucket/path or https://account.blob.core.windows.net/container/path."
+  }
+  validation {
+    condition     = var.backup.destination_path != null || var.backup.recover_from == null
+    error_message = "backup.recover_from needs backup.destination_path: the object store the backups are read from."
+  }
+  validation {
+    condition     = var.backup.recover_from == null || var.backup.recover_from != var.backup.server_name
+    error_message = "backup.server_name must differ from backup.recover_from: barman-cloud refuses to archive into a folder that holds another cluster's WAL."
+  }
+  validation {
+    condition     = var.backup.recovery_target_time == null || var.backup.recover_from != null
+    error_message = "backup.recovery_target_time applies only with backup.recover_from."
+  }
+  validation {
+    condition     = var.backup.recovery_target_time == null || can(timeadd(coalesce(var.backup.recovery_target_time, "-"), "0s"))
+    error_message = "backup.recovery_target_time must be an RFC 3339 time, e.g. 2026-12-07T03:15:00Z."
+  }
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.backup.server_name)) && (var.backup.recover_from == null || can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", coalesce(var.backup.recover_from, "-"))))
+    error_message = "backup.server_name and backup.recover_from must be folder names of lower-case letters, digits and '-'."
+  }
+}

@@ -22,6 +22,7 @@ module "kustomization" {
   monitoring         = var.monitoring
   kubernetes_dir     = var.kubernetes_dir
   release            = var.release
+  backup             = var.backup
 }
 
 locals {
@@ -81,12 +82,57 @@ locals {
   overlay = data.kustomization_overlay.sherpany
   # Secrets' manifests stay out of plans and logs.
   sensitive_kinds = ["_/Secret"]
+
+  # The provider's ids are group/Kind/namespace/name. The objects that hold
+  # the data go to the data_p* resources, whose prevent_destroy stops any
+  # plan that would delete them, unless delete_data is true.
+  kept = var.delete_data ? [] : module.kustomization.data_objects
+  kept_ids = [
+    for id in setunion(local.overlay.ids_prio[0], local.overlay.ids_prio[1]) : id
+    if contains(local.kept, "${split("/", id)[1]}/${split("/", id)[3]}")
+  ]
+}
+
+# The namespace, kept unless delete_data (deleting it deletes every volume
+# claim in it).
+resource "kustomization_resource" "data_p0" {
+  for_each = setintersection(local.overlay.ids_prio[0], local.kept_ids)
+
+  manifest = local.overlay.manifests[each.value]
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  timeouts {
+    create = var.timeout
+    update = var.timeout
+  }
+}
+
+# The in-cluster backup volume claim and the CloudNativePG Cluster (which
+# owns its volumes), kept unless delete_data.
+resource "kustomization_resource" "data_p1" {
+  for_each = setintersection(local.overlay.ids_prio[1], local.kept_ids)
+
+  manifest = local.overlay.manifests[each.value]
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  timeouts {
+    create = var.timeout
+    update = var.timeout
+  }
+
+  depends_on = [kustomization_resource.p0, kustomization_resource.data_p0]
 }
 
 # In three passes, as the provider recommends: Namespaces and CRDs first, then
 # everything else, then webhook configurations.
 resource "kustomization_resource" "p0" {
-  for_each = local.overlay.ids_prio[0]
+  for_each = setsubtract(local.overlay.ids_prio[0], local.kept_ids)
 
   manifest = (
     contains(local.sensitive_kinds, regex("(?P<group_kind>.*/.*)/.*/.*", each.value)["group_kind"])
@@ -101,7 +147,7 @@ resource "kustomization_resource" "p0" {
 }
 
 resource "kustomization_resource" "p1" {
-  for_each = local.overlay.ids_prio[1]
+  for_each = setsubtract(local.overlay.ids_prio[1], local.kept_ids)
 
   manifest = (
     contains(local.sensitive_kinds, regex("(?P<group_kind>.*/.*)/.*/.*", each.value)["group_kind"])
@@ -117,7 +163,7 @@ resource "kustomization_resource" "p1" {
     update = var.timeout
   }
 
-  depends_on = [kustomization_resource.p0]
+  depends_on = [kustomization_resource.p0, kustomization_resource.data_p0]
 }
 
 resource "kustomization_resource" "p2" {
@@ -134,5 +180,5 @@ resource "kustomization_resource" "p2" {
     update = var.timeout
   }
 
-  depends_on = [kustomization_resource.p1]
+  depends_on = [kustomization_resource.p1, kustomization_resource.data_p1]
 }
