@@ -75,6 +75,24 @@ const REFUSED: readonly {
 	message: RegExp;
 }[] = [
 	{
+		label: "a recovery that would archive into the folder it recovers from",
+		vars: {
+			sherpany_database: "cloudnativepg",
+			sherpany_database_secret: { "serve-password": "x" },
+			sherpany_backup: {
+				destination_path: "s3://b/p",
+				recover_from: "sherpany-db",
+			},
+		},
+		message:
+			/Check sherpany_backup .*backup\.server_name must differ from backup\.recover_from/,
+	},
+	{
+		label: "a backup setting the Terraform module does not have",
+		vars: { sherpany_backup: { keep_days: 7 } },
+		message: /Check sherpany_backup .*its keys are schedule, keep, retention/,
+	},
+	{
 		label: "cloudnativepg with a Secret made by hand",
 		vars: {
 			sherpany_database: "cloudnativepg",

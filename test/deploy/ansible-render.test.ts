@@ -5,7 +5,7 @@
  * deploys deploy/kubernetes itself, never a copy that could drift.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import t, { type Test } from "tap";
@@ -632,3 +632,61 @@ function jsonPatch(
 		),
 	};
 }
+
+t.test(
+	"sherpany_state=absent deletes everything but the data, unless sherpany_delete_data",
+	async (t) => {
+		if (!(await ansibleOrSkip(t))) return;
+		const cases: [string, Record<string, unknown>, string[]][] = [
+			[
+				"in-cluster",
+				{ sherpany_database_secret: VAULTED },
+				[
+					"Namespace/sherpany",
+					"PersistentVolumeClaim/sherpany-postgres-backup",
+				],
+			],
+			[
+				"cloudnativepg",
+				{
+					sherpany_database: "cloudnativepg",
+					sherpany_credentials: "existing",
+				},
+				["Namespace/sherpany", "Cluster/sherpany-db"],
+			],
+		];
+		for (const [label, vars, kept] of cases)
+			for (const deleteData of [false, true]) {
+				const renderDir = await mkdtemp(join(tmpdir(), "sherpany-absent-"));
+				t.teardown(() => rm(renderDir, { recursive: true, force: true }));
+				const rendered = await renderWithAnsible(
+					{
+						...vars,
+						sherpany_state: "absent",
+						sherpany_delete_data: deleteData,
+					},
+					{ renderDir },
+				);
+				const lines = (
+					await readFile(join(renderDir, "localhost", "deletes.txt"), "utf8")
+				)
+					.split("\n")
+					.filter((line) => line.trim() !== "");
+				const objects = rendered.objects.localhost ?? [];
+				t.equal(lines.length, objects.length, `${label}: a line per object`);
+				t.same(
+					lines
+						.filter((line) => line.startsWith("keep "))
+						.map((l) => l.slice(5))
+						.sort(),
+					deleteData ? [] : [...kept].sort(),
+					`${label}, sherpany_delete_data=${deleteData}: ${deleteData ? "nothing" : "the data"} kept`,
+				);
+				t.match(
+					lines.at(-1),
+					/^\w+ Namespace\/sherpany$/,
+					"last applied first: the namespace, applied first, comes last",
+				);
+			}
+	},
+);
