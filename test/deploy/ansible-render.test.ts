@@ -637,10 +637,17 @@ t.test(
 	"sherpany_state=absent deletes everything but the data, unless sherpany_delete_data",
 	async (t) => {
 		if (!(await ansibleOrSkip(t))) return;
-		const cases: [string, Record<string, unknown>, string[]][] = [
+		// Three renders (each is a whole play): both databases keeping their
+		// data, and one told to delete it.
+		const cnpg = {
+			sherpany_database: "cloudnativepg",
+			sherpany_credentials: "existing",
+		};
+		const cases: [string, Record<string, unknown>, boolean, string[]][] = [
 			[
 				"in-cluster",
 				{ sherpany_database_secret: VAULTED },
+				false,
 				[
 					"Namespace/sherpany",
 					"PersistentVolumeClaim/sherpany-postgres-backup",
@@ -648,45 +655,43 @@ t.test(
 			],
 			[
 				"cloudnativepg",
-				{
-					sherpany_database: "cloudnativepg",
-					sherpany_credentials: "existing",
-				},
+				cnpg,
+				false,
 				["Namespace/sherpany", "Cluster/sherpany-db"],
 			],
+			["cloudnativepg", cnpg, true, []],
 		];
-		for (const [label, vars, kept] of cases)
-			for (const deleteData of [false, true]) {
-				const renderDir = await mkdtemp(join(tmpdir(), "sherpany-absent-"));
-				t.teardown(() => rm(renderDir, { recursive: true, force: true }));
-				const rendered = await renderWithAnsible(
-					{
-						...vars,
-						sherpany_state: "absent",
-						sherpany_delete_data: deleteData,
-					},
-					{ renderDir },
-				);
-				const lines = (
-					await readFile(join(renderDir, "localhost", "deletes.txt"), "utf8")
-				)
-					.split("\n")
-					.filter((line) => line.trim() !== "");
-				const objects = rendered.objects.localhost ?? [];
-				t.equal(lines.length, objects.length, `${label}: a line per object`);
-				t.same(
-					lines
-						.filter((line) => line.startsWith("keep "))
-						.map((l) => l.slice(5))
-						.sort(),
-					deleteData ? [] : [...kept].sort(),
-					`${label}, sherpany_delete_data=${deleteData}: ${deleteData ? "nothing" : "the data"} kept`,
-				);
-				t.match(
-					lines.at(-1),
-					/^\w+ Namespace\/sherpany$/,
-					"last applied first: the namespace, applied first, comes last",
-				);
-			}
+		for (const [label, vars, deleteData, kept] of cases) {
+			const renderDir = await mkdtemp(join(tmpdir(), "sherpany-absent-"));
+			t.teardown(() => rm(renderDir, { recursive: true, force: true }));
+			const rendered = await renderWithAnsible(
+				{
+					...vars,
+					sherpany_state: "absent",
+					sherpany_delete_data: deleteData,
+				},
+				{ renderDir },
+			);
+			const lines = (
+				await readFile(join(renderDir, "localhost", "deletes.txt"), "utf8")
+			)
+				.split("\n")
+				.filter((line) => line.trim() !== "");
+			const objects = rendered.objects.localhost ?? [];
+			t.equal(lines.length, objects.length, `${label}: a line per object`);
+			t.same(
+				lines
+					.filter((line) => line.startsWith("keep "))
+					.map((l) => l.slice(5))
+					.sort(),
+				[...kept].sort(),
+				`${label}, sherpany_delete_data=${deleteData}: ${deleteData ? "nothing" : "the data"} kept`,
+			);
+			t.match(
+				lines.at(-1),
+				/^\w+ Namespace\/sherpany$/,
+				"last applied first: the namespace, applied first, comes last",
+			);
+		}
 	},
 );
