@@ -329,7 +329,14 @@ t.test(
 							],
 							ports: [{ port: 5432, protocol: "TCP" }],
 						},
-						{ ports: [{ port: 53 }, { port: 53 }] },
+						{
+							ports: [
+								{ port: 53 },
+								{ port: 53 },
+								{ port: 5353 },
+								{ port: 5353 },
+							],
+						},
 					],
 				},
 			},
