@@ -446,7 +446,7 @@ const choices: Choice[] = [
 			"cloudnativepg backed up to S3-compatible storage, and recovered to a point in time",
 		vars: {
 			sherpany_database: "cloudnativepg",
-			sherpany_credentials: "existing",
+			sherpany_database_secret: { "serve-password": SERVE_PASSWORD },
 			sherpany_seed_job: false,
 			sherpany_backup: {
 				schedule: "15 2 * * *",
@@ -465,6 +465,17 @@ const choices: Choice[] = [
 				"cloudnativepg",
 				"cloudnativepg-backup",
 				"cloudnativepg-recovery",
+			],
+			secretGenerator: [
+				{
+					name: "sherpany-db-serve",
+					type: "kubernetes.io/basic-auth",
+					options: {
+						disableNameSuffixHash: true,
+						labels: { ...SECRET_LABELS, "cnpg.io/reload": "true" },
+					},
+					literals: ["username=sherpany_serve", `password=${SERVE_PASSWORD}`],
+				},
 			],
 			images: [image("ghcr.io/sherpany/sherpany", "0.1.0")],
 			patches: [
@@ -641,7 +652,7 @@ t.test(
 		// data, and one told to delete it.
 		const cnpg = {
 			sherpany_database: "cloudnativepg",
-			sherpany_credentials: "existing",
+			sherpany_database_secret: { "serve-password": SERVE_PASSWORD },
 		};
 		const cases: [string, Record<string, unknown>, boolean, string[]][] = [
 			[

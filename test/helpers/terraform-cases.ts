@@ -260,6 +260,7 @@ export const CASES: readonly Case[] = [
 		variables: {
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: SERVE_PASSWORD },
 			backup: {
 				schedule: "15 2 * * *",
 				retention: "8w",
@@ -280,6 +281,7 @@ export const CASES: readonly Case[] = [
 			image: { newTag: version },
 			replicas: { min: 2, max: 6 },
 			logLevel: "info",
+			servePassword: SERVE_PASSWORD,
 			patches: [
 				strategic("barmancloud.cnpg.io/v1", "ObjectStore", "sherpany-backup", {
 					spec: {
@@ -645,6 +647,7 @@ export const REFUSED: ReadonlyArray<{
 		variables: {
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: SERVE_PASSWORD },
 			backup: { destination_path: "s3://b/p", recover_from: "sherpany-db" },
 		},
 		message: /backup\.server_name must differ from backup\.recover_from/,
@@ -667,6 +670,7 @@ export const REFUSED: ReadonlyArray<{
 		variables: {
 			database: { mode: "cloudnativepg" },
 			credentials: { source: "operator" },
+			database_passwords: { serve: SERVE_PASSWORD },
 			backup: { recover_from: "old", server_name: "new" },
 		},
 		message: /backup\.recover_from needs backup\.destination_path/,
