@@ -8,11 +8,11 @@
  * the NDJSON export byte for byte the same on both. The command keeps the
  * newest BACKUP_KEEP dumps and refuses a bad BACKUP_KEEP.
  *
- * pg_dump must be of the server's major version or newer, and the npm
- * PostgreSQL 18 ships no pg_dump: the dump is always taken from the system
- * PostgreSQL with its own pg_dump (as the CronJob's image matches its
- * server), and restored into the server of this run, 15 or 18 (a dump
- * restores into the same or a newer major version).
+ * It runs on each server of the run (the system's 15 and npm's 18 in CI):
+ * the dump is taken from that server with pg_dump of its major version, and
+ * restored with pg_restore of the same into a new server of that version, as
+ * the CronJob runs the server's image (test/helpers/postgres-client.ts finds
+ * or makes those tools).
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,9 +28,9 @@ import {
 	renderWith,
 } from "../helpers/kustomize.ts";
 import { type PostgresCluster, startPostgres } from "../helpers/postgres.ts";
+import { clientBindirOrSkip, majorOf } from "../helpers/postgres-client.ts";
 import { requirePasswords } from "../helpers/postgres-hba.ts";
 import { runImageInitdb } from "../helpers/postgres-initdb.ts";
-import { findSystemServer } from "../helpers/postgres-servers.ts";
 import { startServe } from "../helpers/serve.ts";
 
 const objects = await renderWith(["postgres"]);
@@ -94,6 +94,24 @@ function runBackup(
 	});
 }
 
+/** The PATH the command runs with gives pg_dump and pg_restore of `major`. */
+async function clientIsOf(t: Test, bindir: string, major: number) {
+	for (const tool of ["pg_dump", "pg_restore"]) {
+		const version = await runOnHost(
+			t,
+			{ containers: [] },
+			{ name: tool, command: [tool, "--version"] },
+			[],
+			{ secrets: {}, claims: {}, env: {}, path: [bindir] },
+		);
+		t.match(
+			version.stdout,
+			`(PostgreSQL) ${major}.`,
+			`${tool} on the PATH is ${major}'s`,
+		);
+	}
+}
+
 async function dumps(dir: string): Promise<string[]> {
 	return (await readdir(dir)).sort();
 }
@@ -128,17 +146,15 @@ async function backupDir(t: Test): Promise<string> {
 t.test(
 	"a dump by the CronJob, restored by the README's command, serves the same bytes",
 	async (t) => {
-		// The server of this run (15 or 18), then the system one for the dump.
-		const target = await startPostgres(t);
-		const system = await findSystemServer();
-		if (!system)
-			throw new Error(
-				"this suite dumps with the system PostgreSQL's pg_dump: install one (bash .ci/install-postgres.sh)",
-			);
-		const source = await startPostgres(t, { server: system });
+		// The server of this run (15 or 18), and a new one of it to restore into.
+		const source = await startPostgres(t);
+		const client = await clientBindirOrSkip(t, source.server);
+		if (client === undefined) return;
+		const target = await startPostgres(t, { server: source.server });
 		t.comment(
-			`dump: ${source.server.label}; restore into ${target.server.label}`,
+			`dump from and restore into ${source.server.label}, with the client tools in ${client}`,
 		);
+		await clientIsOf(t, client, majorOf(source.server.version));
 
 		await componentDatabase(t, source);
 		await migrateAndSeed(t, roleUrl(source, "sherpany_migrate"));
@@ -158,7 +174,7 @@ t.test(
 		);
 
 		const dir = await backupDir(t);
-		const run = await runBackup(t, source, dir, system.bindir);
+		const run = await runBackup(t, source, dir, client);
 		t.equal(run.code, 0, "the CronJob's command exits 0", {
 			stderr: run.stderr,
 		});
@@ -193,7 +209,7 @@ t.test(
 				claims: {},
 				// `kubectl exec` reaches the server on its socket; here over TCP.
 				env: { PGHOST: "127.0.0.1", PGPORT: String(target.port) },
-				path: [system.bindir],
+				path: [client],
 			},
 		);
 		t.equal(restore.code, 0, "the README's pg_restore exits 0", {
@@ -234,20 +250,16 @@ t.test(
 t.test(
 	"keeps the newest BACKUP_KEEP dumps, and only after a success",
 	async (t) => {
-		const pg = await startPostgres(t);
-		const system = await findSystemServer();
-		if (!system) throw new Error("needs the system PostgreSQL's pg_dump");
-		const source =
-			pg.server.source === "system"
-				? pg
-				: await startPostgres(t, { server: system });
+		const source = await startPostgres(t);
+		const client = await clientBindirOrSkip(t, source.server);
+		if (client === undefined) return;
 		await componentDatabase(t, source);
 		await migrateAndSeed(t, roleUrl(source, "sherpany_migrate"));
 		const dir = await backupDir(t);
 		const keep = { BACKUP_KEEP: "2" };
 		const names: string[] = [];
 		for (let i = 0; i < 3; i += 1) {
-			const run = await runBackup(t, source, dir, system.bindir, keep);
+			const run = await runBackup(t, source, dir, client, keep);
 			t.equal(run.code, 0, `run ${i + 1} exits 0`, { stderr: run.stderr });
 			names.push(...(await dumps(dir)).filter((n) => !names.includes(n)));
 		}
@@ -260,7 +272,7 @@ t.test(
 
 		// A failing dump (the server is gone) removes nothing.
 		await source.stop();
-		const failed = await runBackup(t, source, dir, system.bindir, keep);
+		const failed = await runBackup(t, source, dir, client, keep);
 		t.not(failed.code, 0, "a failed pg_dump fails the Job");
 		t.same(
 			await dumps(dir),
@@ -269,7 +281,7 @@ t.test(
 		);
 
 		for (const bad of ["0", "", "two", "-1"]) {
-			const refused = await runBackup(t, source, dir, system.bindir, {
+			const refused = await runBackup(t, source, dir, client, {
 				BACKUP_KEEP: bad,
 			});
 			t.equal(refused.code, 2, `BACKUP_KEEP='${bad}' is refused with exit 2`);
