@@ -40,6 +40,12 @@ t.test(
 		t.teardown(() => socket.destroy());
 		await new Promise((resolve) => socket.once("connect", resolve));
 		const before = await answered(app);
+		// Every 'request' event is a request and a response object made,
+		// and, if left unanswered, an 'aborted' error when the socket closes.
+		let emitted = 0;
+		app.server.on("request", () => {
+			emitted += 1;
+		});
 		const closed = new Promise((resolve) => socket.once("close", resolve));
 		socket.write(pipelined(5000));
 		socket.resume();
@@ -50,6 +56,10 @@ t.test(
 		t.ok(
 			handled <= MAX_PIPELINED_REQUESTS,
 			`${handled} of 5000 pipelined requests reached the app`,
+		);
+		t.ok(
+			emitted <= MAX_PIPELINED_REQUESTS + 1,
+			`${emitted} of 5000 pipelined requests were handed to the server's listeners`,
 		);
 	},
 );
