@@ -12,6 +12,7 @@ import { join } from "node:path";
 import t from "tap";
 import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
 import { requireFreshBinary, sandbox } from "../helpers/binary.ts";
+import { otherNamespacesArgs } from "../helpers/other-namespaces.ts";
 import { freePort, watchUntilListening } from "../helpers/serve.ts";
 
 await requireFreshBinary();
@@ -45,16 +46,7 @@ if (!(await canUnshare())) {
 			const holder = spawn(
 				"unshare",
 				[
-					"--net",
-					"--mount",
-					"--uts",
-					"--propagation=private",
-					"sh",
-					"-c",
-					`hostname sherpany-other && mount --bind "$1" "$2" && shift 2 && exec "$@"`,
-					"sh",
-					volume,
-					mountpoint,
+					...otherNamespacesArgs(volume, mountpoint),
 					"/usr/bin/env",
 					"-i",
 					"PATH=/usr/bin:/bin",

@@ -19,6 +19,7 @@ import {
 } from "../../src/db/data-dir-lock.ts";
 import { tryLockFile } from "../../src/db/file-lock.ts";
 import { CommandError } from "../../src/exit-codes.ts";
+import { otherNamespacesArgs } from "../helpers/other-namespaces.ts";
 
 t.test("one holder at a time; released on release()", async (t) => {
 	const dir = t.testdir();
@@ -81,16 +82,7 @@ t.test(
 		// files are shared.
 		const holder = await lockInChild(mountpoint, [
 			"unshare",
-			"--net",
-			"--mount",
-			"--uts",
-			"--propagation=private",
-			"sh",
-			"-c",
-			`hostname sherpany-other && mount --bind "$1" "$2" && shift 2 && exec "$@"`,
-			"sh",
-			volume,
-			mountpoint,
+			...otherNamespacesArgs(volume, mountpoint),
 		]);
 		t.teardown(() => kill(holder));
 		await t.rejects(
