@@ -48,10 +48,12 @@ t.test(
 			`all ${flood} answered 200`,
 		);
 		// Unshared, the flood costs one check per request. Shared, it costs
-		// one per wave of arrivals: a few when the machine is idle, a few
-		// dozen when it is busy and the requests trickle in.
+		// one per wave of arrivals: a few when the machine is idle, up to
+		// about 50 when it is busy and the requests trickle in (153 queries
+		// seen in a fresh-clone CI run). Half the unshared cost keeps that
+		// margin and still fails the unshared route.
 		t.ok(
-			sent <= (flood * perCheck) / 4,
+			sent <= (flood * perCheck) / 2,
 			`${flood} requests sent ${sent} queries (${perCheck} per check)`,
 		);
 	},
