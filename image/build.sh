@@ -14,7 +14,7 @@
 # It prints the list's two names, then each image's:
 # localhost/sherpany:<version>-amd64 and localhost/sherpany:<version>-arm64.
 # Building the arm64 image runs nothing of arm64 (the Dockerfile only
-# copies), so it needs no emulator; running it does (README).
+# copies), so it needs no emulator; running it does (README.md here).
 #
 # Environment:
 #   SHERPANY_REBUILD_BASE=1   rebuild the bases even when podman has them

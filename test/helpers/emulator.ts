@@ -33,7 +33,7 @@ const ROOT_PACKAGES = ["libc6", "libstdc++6", "libgcc-s1"];
 const SUITE = "bookworm";
 /**
  * Under qemu's TCG a start-up of the executable takes about ten times as
- * long as natively, and PGlite's WebAssembly more (README, "Architectures").
+ * long as natively, and PGlite's WebAssembly more (docs/executable.md, "Architectures").
  */
 const SLOWDOWN = 15;
 /**

@@ -25,7 +25,7 @@ import { runContainer } from "../helpers/podman.ts";
 
 /**
  * Size budgets, about 10% above what was measured when they were set
- * (README, "Container image"): 136.3 MB uncompressed, 49.3 MB as gzipped
+ * (image/README.md, "Size"): 136.3 MB uncompressed, 49.3 MB as gzipped
  * layers (the base 10.3 MB, 3.7 MB gzipped). Raise them on purpose, not by
  * accident. Raised once: the executable grew by 26.6 MB (126.0 -> 152.6 MB;
  * gzipped 45.6 -> 48.6 MB) when it began to ship a ready embedded data
