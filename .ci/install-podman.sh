@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `npm run image` and test/image/ need, when missing: podman
-# with runc (image/containers.conf selects runc and cgroupfs) and mmdebstrap,
+# with runc (deploy/image/containers.conf selects runc and cgroupfs) and mmdebstrap,
 # which builds the base image from Debian packages. Idempotent; run as root.
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 /**
  * The container images in tests: build them with the shipped script
- * (`npm run image`, i.e. image/build.sh) from `dist/sherpany` and
+ * (`npm run image`, i.e. deploy/image/build.sh) from `dist/sherpany` and
  * `dist/sherpany-linux-arm64`, once per test process, and read what podman
  * says about them. Running them is in podman.ts.
  *
@@ -18,7 +18,7 @@ import type { Test } from "tap";
 import { hasCommand, podman, podmanOk, runProcess } from "./podman.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BUILD_SCRIPT = join(ROOT, "image", "build.sh");
+const BUILD_SCRIPT = join(ROOT, "deploy", "image", "build.sh");
 const DIST_BINARIES = ["sherpany", "sherpany-linux-arm64"].map((name) =>
 	join(ROOT, "dist", name),
 );

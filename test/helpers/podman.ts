@@ -17,7 +17,7 @@ import type { Test } from "tap";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** podman with the project's settings (runc, cgroupfs, no default ulimits). */
-export const PODMAN = join(ROOT, "image", "podman.sh");
+export const PODMAN = join(ROOT, "deploy", "image", "podman.sh");
 
 /** The flags every test container runs with: how a restricted Kubernetes pod runs it. */
 export const RESTRICTED_RUN_FLAGS: readonly string[] = [
@@ -42,7 +42,7 @@ export interface CommandResult {
 	readonly stderr: string;
 }
 
-/** Runs `image/podman.sh` with `args`; never rejects on a non-zero exit. */
+/** Runs `deploy/image/podman.sh` with `args`; never rejects on a non-zero exit. */
 export function podman(
 	args: readonly string[],
 	timeoutMs = 120_000,

@@ -1,6 +1,6 @@
 /**
  * The base images' root filesystems, amd64's and arm64's, are reproducible:
- * two runs of `image/base.sh [--arch arm64] --tar` (mmdebstrap, from
+ * two runs of `deploy/image/base.sh [--arch arm64] --tar` (mmdebstrap, from
  * Debian's archive) write byte-identical tarballs, holding that
  * architecture's libraries and no program at all. And the Dockerfile's
  * default base is the tag base.sh maintains.
@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import t from "tap";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BASE_SCRIPT = join(ROOT, "image", "base.sh");
+const BASE_SCRIPT = join(ROOT, "deploy", "image", "base.sh");
 const run = promisify(execFile);
 
 // mmdebstrap twice per architecture, on a shared 2-core machine: more than
@@ -26,7 +26,10 @@ t.setTimeout(600_000);
 t.test(
 	"the Dockerfile's default base is the moving tag base.sh sets",
 	async (t) => {
-		const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
+		const dockerfile = await readFile(
+			join(ROOT, "deploy", "image", "Dockerfile"),
+			"utf8",
+		);
 		t.match(dockerfile, /^ARG BASE_IMAGE=localhost\/sherpany-base:bookworm$/m);
 		const { stdout } = await run("bash", [BASE_SCRIPT, "--print-ref"]);
 		t.match(

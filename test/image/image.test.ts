@@ -173,7 +173,7 @@ if (image) {
 		for (const library of needed) {
 			t.ok(
 				names.has(library),
-				`${library} is in the image (else add its package to image/base-packages)`,
+				`${library} is in the image (else add its package to deploy/image/base-packages)`,
 			);
 		}
 	});

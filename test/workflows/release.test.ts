@@ -114,7 +114,11 @@ t.test(
 			{ name: upload?.with?.name, path: upload?.with?.path },
 			{ name: "release", path: "release/" },
 		);
-		for (const file of [".ci/run", "image/build.sh", "image/podman.sh"]) {
+		for (const file of [
+			".ci/run",
+			"deploy/image/build.sh",
+			"deploy/image/podman.sh",
+		]) {
 			await t.resolves(access(`${ROOT}${file}`), `${file} exists`);
 		}
 	},

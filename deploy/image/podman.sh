@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs podman with this project's settings (image/containers.conf): runc,
+# Runs podman with this project's settings (deploy/image/containers.conf): runc,
 # cgroupfs, no default ulimits. Every image script and test goes through it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

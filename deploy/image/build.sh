@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `npm run image`: builds the sherpany image for linux/amd64 from
 # dist/sherpany and for linux/arm64 from dist/sherpany-linux-arm64, each on
-# its own base made by image/base.sh from Debian's packages for that
+# its own base made by deploy/image/base.sh from Debian's packages for that
 # architecture (built first when podman does not have it), and puts both
 # under one manifest list, localhost/sherpany:<package.json version> and
 # localhost/sherpany:latest. `podman run` of a list runs the host's image.
 # CI and .github/workflows/release.yml run this same script.
 #
-#   image/build.sh [--iidfile FILE] [--iidfile-arm64 FILE] [--listidfile FILE]
+#   deploy/image/build.sh [--iidfile FILE] [--iidfile-arm64 FILE] [--listidfile FILE]
 #       FILE receives the built amd64 image's ID, the arm64 image's, or the
 #       manifest list's (the tags may be moved by a later build)
 #
@@ -20,12 +20,12 @@
 #   SHERPANY_REBUILD_BASE=1   rebuild the bases even when podman has them
 #   SHERPANY_IMAGE_SOURCE     org.opencontainers.image.source label
 #   SOURCE_DATE_EPOCH         image creation time (default: last commit time)
-#   PODMAN                    podman command (default: image/podman.sh)
+#   PODMAN                    podman command (default: deploy/image/podman.sh)
 set -euo pipefail
 shopt -s inherit_errexit
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
 podman=${PODMAN:-$here/podman.sh}
 
 die() {
@@ -96,7 +96,8 @@ build_image() {
 		--build-arg "CREATED=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)" \
 		--tag "localhost/sherpany:$version-$arch" \
 		--iidfile "$work/$arch.iid" \
-		--file "$repo/Dockerfile" "$repo" >/dev/null
+		--ignorefile "$here/.dockerignore" \
+		--file "$here/Dockerfile" "$repo" >/dev/null
 	[[ -z ${iidfiles[$arch]:-} ]] || cp "$work/$arch.iid" "${iidfiles[$arch]}"
 }
 

@@ -2,13 +2,13 @@
 # Builds the sherpany base image, a distroless-style Debian 12 root
 # filesystem, from Debian packages with mmdebstrap, and imports it into podman.
 #
-#   image/base.sh                 build and import localhost/sherpany-base:<tag>
-#                                 (also tagged :bookworm, the Dockerfile's default)
-#   image/base.sh --tar FILE      only write the root filesystem tarball
-#   image/base.sh --print-ref     print the image reference it would build
-#   image/base.sh --arch arm64 …  the same for Debian's arm64 packages (default
-#                                 amd64); its tags end in -arm64. Nothing is
-#                                 run inside the tree, so no emulator is needed.
+#   deploy/image/base.sh                 build and import localhost/sherpany-base:<tag>
+#                                        (also tagged :bookworm, the Dockerfile's default)
+#   deploy/image/base.sh --tar FILE      only write the root filesystem tarball
+#   deploy/image/base.sh --print-ref     print the image reference it would build
+#   deploy/image/base.sh --arch arm64 …  the same for Debian's arm64 packages (default
+#                                        amd64); its tags end in -arm64. Nothing is
+#                                        run inside the tree, so no emulator is needed.
 #
 # Environment:
 #   SOURCE_DATE_EPOCH   timestamp of every file (default: BASE_EPOCH below)
@@ -18,7 +18,7 @@
 #   SHERPANY_DEBIAN_SECURITY_MIRROR
 #                       the same for debian-security (default
 #                       deb.debian.org/debian-security)
-#   PODMAN              podman command (default: image/podman.sh)
+#   PODMAN              podman command (default: deploy/image/podman.sh)
 #
 # The same SOURCE_DATE_EPOCH and the same package versions give a
 # byte-identical tarball (test/image/base.test.ts builds it twice).
@@ -36,7 +36,7 @@ podman=${PODMAN:-$here/podman.sh}
 definition=$(cat "$here/base.sh" "$here/base-hook.sh" "$here/base-packages" | sha256sum | cut -c1-8)
 
 die() {
-	echo "image/base.sh: $*" >&2
+	echo "deploy/image/base.sh: $*" >&2
 	exit 1
 }
 
