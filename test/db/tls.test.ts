@@ -6,7 +6,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import t from "tap";
+import { loadDatabaseConfig } from "../../src/config/database.ts";
+import { openDatabase } from "../../src/db/connect.ts";
 import { makeCertificates } from "../helpers/certificates.ts";
 import { hasStackTrace, runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -41,12 +44,39 @@ t.test("verify-full and verify-ca with the CA bundle connect", async (t) => {
 	t.equal(viaUrl.code, 0, "sslmode and sslrootcert in the URL");
 });
 
+/**
+ * Whether the server sees TLS on the session sherpany opens with `env`'s
+ * settings (the configuration and pool every command uses), by
+ * `pg_stat_ssl` for that session's backend.
+ */
+async function sessionUsesTls(env: Record<string, string>): Promise<unknown> {
+	const handle = await openDatabase(
+		loadDatabaseConfig({ PG_CONNECT_TIMEOUT_MS: "3000", ...env }),
+	);
+	try {
+		const { rows } = await sql<{
+			ssl: boolean;
+		}>`select ssl from pg_stat_ssl where pid = pg_backend_pid()`.execute(
+			handle.db,
+		);
+		return rows[0]?.ssl;
+	} finally {
+		await handle.close();
+	}
+}
+
 t.test("require encrypts without verifying", async (t) => {
-	const result = await migrateStatus({
-		DATABASE_URL: url,
-		PGSSLMODE: "require",
-	});
+	const env = { DATABASE_URL: url, PGSSLMODE: "require" };
+	const result = await migrateStatus(env);
 	t.equal(result.code, 0, result.stderr);
+	// The server takes plain connections too (its pg_hba.conf has `host`
+	// lines), so connecting proves nothing: the server must see TLS.
+	t.equal(await sessionUsesTls(env), true, "pg_stat_ssl: the session is TLS");
+	t.equal(
+		await sessionUsesTls({ DATABASE_URL: url, PGSSLMODE: "disable" }),
+		false,
+		"and disable's is not: the server accepts both",
+	);
 });
 
 t.test(
