@@ -1,21 +1,24 @@
+/**
+ * A client that hangs up mid-way through an NDJSON export: the hang-up is
+ * logged at debug, not error, and the export stops reading the database.
+ */
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t from "tap";
-import { insertSyntheticUsers } from "../../src/db/users.ts";
-import { startApp } from "../helpers/app.ts";
+import { insertSyntheticUsers, STREAM_BATCH_SIZE } from "../../src/db/users.ts";
+import { startApp, type TestApp } from "../helpers/app.ts";
 import { logLines } from "../helpers/log-lines.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 
-const pg = await startPostgres(t);
+/** Far more users than fit in the socket buffers: the export is still being read when the client leaves. */
+const USERS = 200_000;
 
-/** A migrated database with `count` synthetic users: far more than fit in the socket buffers. */
-function seededDatabase(count: number): Promise<string> {
-	return createMigratedDatabase(pg, (db) =>
-		insertSyntheticUsers(db, "disconnect", 1, count),
-	);
-}
+const pg = await startPostgres(t);
+const url = await createMigratedDatabase(pg, (db) =>
+	insertSyntheticUsers(db, "disconnect", 1, USERS),
+);
 
 async function inFlight(app: {
 	metrics: { registry: { metrics(): Promise<string> } };
@@ -24,67 +27,116 @@ async function inFlight(app: {
 	return /^http_requests_in_flight (\S+)$/m.exec(text)?.[1];
 }
 
+/** Polls `condition` until it holds, failing after a generous `timeoutMs`. */
+async function waitFor(
+	what: string,
+	condition: () => boolean | Promise<boolean>,
+	timeoutMs = 15_000,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await condition())) {
+		if (Date.now() > deadline)
+			throw new Error(`${what}: not after ${timeoutMs} ms`);
+		await sleep(20);
+	}
+}
+
+/** Starts an export, reads 64 KiB of it, hangs up; resolves with the bytes read. */
+function hangUpMidExport(app: TestApp, requestId: string): Promise<number> {
+	return new Promise<number>((resolve, reject) => {
+		const req = request(`${app.baseUrl}/users`, {
+			headers: { Accept: "application/x-ndjson", "X-Request-Id": requestId },
+		});
+		// After the hang-up, which settles the promise first, this is a no-op.
+		req.on("error", reject);
+		req.on("response", (res) => {
+			let bytes = 0;
+			res.on("error", () => {});
+			res.on("data", (chunk: Buffer) => {
+				bytes += chunk.length;
+				// Read a little, then hang up while the server is still writing.
+				if (bytes >= 64 * 1024 && !req.destroyed) {
+					req.destroy();
+					resolve(bytes);
+				}
+			});
+			res.on("end", () =>
+				reject(new Error("the whole stream arrived before the hang-up")),
+			);
+		});
+		req.end();
+	});
+}
+
 t.test(
 	"a client hanging up mid-NDJSON-stream is logged at debug, not error",
 	async (t) => {
 		const { destination, lines } = logLines();
-		const app = await startApp(t, await seededDatabase(200_000), {
+		const app = await startApp(t, url, {
 			logger: pino({ level: "debug" }, destination),
 		});
 		const requestId = "disconnect-test";
-		const received = await new Promise<number>((resolve, reject) => {
-			const req = request(`${app.baseUrl}/users`, {
-				headers: {
-					Accept: "application/x-ndjson",
-					"X-Request-Id": requestId,
-				},
-			});
-			// After the hang-up, which settles the promise first, this is a no-op.
-			req.on("error", reject);
-			req.on("response", (res) => {
-				let bytes = 0;
-				res.on("error", () => {});
-				res.on("data", (chunk: Buffer) => {
-					bytes += chunk.length;
-					// Read a little, then hang up while the server is still writing.
-					if (bytes >= 64 * 1024 && !req.destroyed) {
-						req.destroy();
-						resolve(bytes);
-					}
-				});
-				res.on("end", () =>
-					reject(new Error("the whole stream arrived before the hang-up")),
-				);
-			});
-			req.end();
-		});
-		t.ok(received >= 64 * 1024, "read part of the stream");
+		t.ok(
+			(await hangUpMidExport(app, requestId)) >= 64 * 1024,
+			"read part of the stream",
+		);
 
-		// Wait for the server to notice and finish its bookkeeping.
-		const deadline = Date.now() + 5000;
-		while (
-			Date.now() < deadline &&
-			!lines.some((line) => line.msg === "request")
-		) {
-			await sleep(20);
-		}
-		await sleep(200);
+		const gone = () =>
+			lines.filter(
+				(line) =>
+					line.msg === "client closed the connection before the response ended",
+			);
+		// The server notices, logs, and finishes its bookkeeping.
+		await waitFor(
+			"the request line, the hang-up line and the in-flight gauge at 0",
+			async () =>
+				lines.some((line) => line.msg === "request") &&
+				gone().length > 0 &&
+				(await inFlight(app)) === "0",
+		);
 
 		const errors = lines.filter((line) => Number(line.level) >= 50);
 		t.same(errors, [], "nothing logged at error level or above");
-		const gone = lines.filter(
-			(line) =>
-				line.msg === "client closed the connection before the response ended",
-		);
-		t.equal(gone.length, 1, "one debug line for the hang-up");
-		t.match(gone[0], { level: 20, requestId });
-		t.match(gone[0]?.code, /^(EPIPE|ECONNRESET|ERR_STREAM_PREMATURE_CLOSE)$/);
-		t.notOk(gone[0] && "err" in gone[0], "no error object, so no stack");
+		t.equal(gone().length, 1, "one debug line for the hang-up");
+		t.match(gone()[0], { level: 20, requestId });
+		t.match(gone()[0]?.code, /^(EPIPE|ECONNRESET|ERR_STREAM_PREMATURE_CLOSE)$/);
+		t.notOk(gone()[0] && "err" in gone()[0], "no error object, so no stack");
 		t.match(
 			lines.find((line) => line.msg === "request"),
 			{ requestId, status: 499 },
 			"the request line records the client hang-up",
 		);
-		t.equal(await inFlight(app), "0", "the in-flight gauge returns to 0");
 	},
 );
+
+t.test("database reads stop once the client hangs up", async (t) => {
+	let queries = 0;
+	const app = await startApp(
+		t,
+		url,
+		{},
+		{
+			onQuery: () => {
+				queries += 1;
+			},
+		},
+	);
+	await hangUpMidExport(app, "reads-stop");
+	// The export gives its slot back when its stream closes.
+	await waitFor(
+		"the export's end",
+		() => app.metrics.exportsRunning.count === 0,
+	);
+	const atEnd = queries;
+	const batches = Math.ceil(USERS / STREAM_BATCH_SIZE);
+	t.ok(
+		atEnd < batches / 2,
+		`${atEnd} of the ${batches} batches were read before the export ended`,
+	);
+	// What is checked is that nothing more happens, so there is no state to
+	// wait for: an export that read on would send its next query within
+	// milliseconds of the last, so a second without one shows it stopped.
+	const watchUntil = Date.now() + 1000;
+	while (Date.now() < watchUntil && queries === atEnd) await sleep(20);
+	t.equal(queries, atEnd, "no query after the export ended");
+});
