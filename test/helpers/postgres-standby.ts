@@ -43,10 +43,17 @@ export interface PostgresStandby {
 	start(): Promise<void>;
 }
 
+/** Options of {@link startStandby}. */
+export interface StartStandbyOptions {
+	/** More `name=value` server settings, such as `max_standby_streaming_delay=0`. */
+	readonly settings?: readonly string[];
+}
+
 /** Makes a standby of `primary` and starts it; stopped and removed at teardown. */
 export async function startStandby(
 	t: Pick<Test, "teardown">,
 	primary: PostgresCluster,
+	{ settings = [] }: StartStandbyOptions = {},
 ): Promise<PostgresStandby> {
 	const runAs = process.getuid?.() === 0 ? await findServerUser() : undefined;
 	const dir = await mkdtemp(join(tmpdir(), "sherpany-standby-"));
@@ -116,6 +123,7 @@ export async function startStandby(
 			"hot_standby=on",
 			"-c",
 			"fsync=off",
+			...settings.flatMap((setting) => ["-c", setting]),
 		];
 		try {
 			await tools.run("pg_ctl", [
