@@ -141,7 +141,7 @@ t.test(
 		);
 		const batch = await first;
 		t.same(
-			batch.value?.map((user) => user.id),
+			ids([batch.value ?? []]),
 			ALL_IDS.slice(0, BATCH),
 			"the first batch arrives",
 		);
