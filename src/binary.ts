@@ -11,8 +11,8 @@ import { readProbeArgs } from "./cli/probe-args.ts";
 
 const argv = process.argv.slice(2);
 const probe = readProbeArgs(argv);
-// Each path imports what it runs: the probe's node:net cost --version about
-// 5 ms, and the CLI cost the probe more (bench/RESULTS.md, round 4).
+// Each path imports only what it runs: the probe's modules (node:net with
+// them) are no part of --version, and the CLI is no part of the probe.
 const exitCode = probe
 	? import("./probe.ts").then(({ runProbe }) =>
 			runProbe(probe, process.env, processIo),

@@ -5,9 +5,11 @@
  * catalog several times), dumped as an uncompressed tar (see
  * data-dir-tarball.ts for how it is unpacked).
  *
- * Without the template databases (see below). Nothing else: a first start seeds it as it does a database initdb just
- * made (prepare-embedded.ts counts the migrations it came with as applied,
- * so the log lines stay the same), and `seed` does not.
+ * The template databases are left out (see below); nothing else is in it
+ * beyond what initdb and the migrations make. A first start seeds it as it
+ * seeds a database that initdb has just made (prepare-embedded.ts counts the
+ * migrations it came with as applied, so the log lines stay the same);
+ * `seed` treats it as any other database.
  */
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";

@@ -58,7 +58,7 @@ class QuickMigrator extends Migrator {
 	 * Kysely's, skipped when the table records exactly this program's
 	 * migrations: then Kysely's would apply nothing either. Anything else
 	 * (pending, or recorded but unknown: an older program) goes to Kysely's,
-	 * which applies, or reports the error, as before.
+	 * which applies the pending ones or reports the error.
 	 */
 	override async migrateToLatest(
 		options?: MigrateOptions,

@@ -6,7 +6,7 @@
  * shares the machine's cores with the service, so it costs requests/s.
  * src/db/client-queries.ts applies the names to every pooled client.
  */
-/** Distinct statements named per process; past this, queries run unnamed as before. */
+/** Distinct statements named per process; past this, new texts run unnamed. */
 export const MAX_NAMED_STATEMENTS = 64;
 
 const names = new Map<string, string>();

@@ -16,8 +16,9 @@ const TOO_LONG = `a line longer than ${MAX_RECORD_CHARS} characters`;
 
 /**
  * Streams the rows of a users file. A failure to read the file (it vanished,
- * it is a directory, an I/O error) rejects with a CommandError naming it; a
- * CSV header without name and email, with a UsageError naming `origin`, the flag or variable that named the file.
+ * it is a directory, an I/O error) rejects with a CommandError naming it. A
+ * CSV header without name and email rejects with an error that names
+ * `origin`, the flag or variable that named the file.
  */
 export function readUserRows(
 	path: string,
