@@ -8,6 +8,7 @@
  * that line without loading this file at all.
  */
 import type { Command } from "commander";
+import { onDatabase } from "./cli/database-failure.ts";
 import { type Io, processIo } from "./cli/io.ts";
 import {
 	API_TOKENS_OPTIONS,
@@ -20,11 +21,7 @@ import {
 } from "./cli/options.ts";
 import { warnOfPasswordFlags } from "./cli/password-flags.ts";
 import { readProbeArgs } from "./cli/probe-args.ts";
-import {
-	catchShutdownSignals,
-	exitIfStillRunningAfter,
-} from "./cli/signals.ts";
-import { formatUsageError } from "./cli/usage-errors.ts";
+import { rewriteUsageErrors } from "./cli/usage-errors.ts";
 import type { CheckHealthFlags } from "./config/check-health.ts";
 import {
 	type DatabaseConfig,
@@ -38,20 +35,24 @@ import {
 	embeddedDatabaseExists,
 } from "./config/embedded-state.ts";
 import type { Env } from "./config/values.ts";
-import {
-	isDatabaseUnavailable,
-	isServerError,
-	isTlsFailure,
-} from "./db/classify-error.ts";
 import { loadLogger, loadMigrate, loadSeed, loadServe } from "./deferred.ts";
 import {
 	describeError,
 	EXIT_OK,
 	EXIT_USAGE,
 	exitCodeFor,
-	hasExitCode,
 } from "./exit-codes.ts";
 import { describeRuntime, VERSION } from "./version.ts";
+
+/** What every command's action uses: the environment, and where to write. */
+interface Cli {
+	readonly env: Env;
+	readonly io: Io;
+	/** Prints one line of output on stdout. */
+	readonly print: (line: string) => void;
+	/** A notice about what the command is doing, on stderr beside errors. */
+	readonly notify: (line: string) => void;
+}
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(
@@ -59,38 +60,41 @@ export async function main(
 	env: Env,
 	io: Io = processIo,
 ): Promise<number> {
-	const print = (line: string): void => void io.stdout.write(`${line}\n`);
-	/** A notice about what the command is doing, on stderr beside errors. */
-	const notify = (line: string): void =>
-		void io.stderr.write(`sherpany: ${line}\n`);
-	let database: DatabaseConfig | undefined;
-	/** Loads the database settings; `serve` logs the embedded notice itself, the others print it. */
-	const loadDatabase = (
-		flags: DatabaseFlags,
-		printNotice = true,
-	): DatabaseConfig => {
-		database = loadDatabaseConfig(env, flags);
-		for (const warning of warnOfPasswordFlags(flags)) notify(warning);
-		if (database.kind === "embedded" && printNotice) {
-			notify(describeEmbeddedFallback(describeDatabase(database)));
-			if (!embeddedDatabaseExists(database))
-				notify(
-					`creating the embedded database${database.dataDir === MEMORY_DATA_DIR ? " in memory" : ` in ${database.dataDir}, which takes several seconds the first time`}…`,
-				);
-		}
-		return database;
-	};
-
 	// check-health's modules (and node:net with them) are imported only by
-	// check-health: loading them cost --version about 5 ms.
+	// check-health, not by --version.
 	const probe = readProbeArgs(argv);
 	if (probe) {
 		const { runProbe } = await import("./probe.ts");
 		return runProbe(probe, env, io);
 	}
-
 	const { Command, CommanderError } = await import("commander");
-	const program = new Command("sherpany")
+	const cli: Cli = {
+		env,
+		io,
+		print: (line) => void io.stdout.write(`${line}\n`),
+		notify: (line) => void io.stderr.write(`sherpany: ${line}\n`),
+	};
+	const program = createProgram(new Command("sherpany"), io);
+	addServeCommand(program, cli);
+	addMigrateCommands(program, cli);
+	addSeedCommand(program, cli);
+	addCheckHealthCommand(program, cli);
+	rewriteUsageErrors(program, "sherpany");
+	try {
+		await program.parseAsync([...argv], { from: "user" });
+		return EXIT_OK;
+	} catch (error) {
+		// commander has already printed its message (or the help/version).
+		if (error instanceof CommanderError)
+			return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+		io.stderr.write(`sherpany: ${describeError(error)}\n`);
+		return exitCodeFor(error);
+	}
+}
+
+/** The top-level command: its help, its version, and output through `io`. */
+function createProgram(program: Command, io: Io): Command {
+	return program
 		.description(
 			"A users service on PostgreSQL: HTTP API, migrations, seeding and a health probe in one binary.",
 		)
@@ -106,7 +110,10 @@ export async function main(
 			writeErr: (text) => void io.stderr.write(text),
 		})
 		.showSuggestionAfterError();
+}
 
+/** `serve`: loads its settings and runs the service until a signal stops it. */
+function addServeCommand(program: Command, cli: Cli): void {
 	addOptions(
 		program
 			.command("serve")
@@ -131,53 +138,27 @@ export async function main(
 			loadLogger(),
 			loadServe(),
 		]);
-		const database = loadDatabase(flags, false);
+		const { env } = cli;
+		// serve logs the embedded notice itself.
+		const database = loadDatabase(flags, cli, { printNotice: false });
 		const replica = loadReadReplicaConfig(env, flags, database);
 		const apiTokens = loadApiTokensConfig(env, flags);
 		const server = loadServerConfig(env, flags, {
 			embedded: database.kind === "embedded",
 		});
+		const options = {
+			server,
+			database,
+			...(replica ? { replica } : {}),
+			...(apiTokens ? { apiTokens } : {}),
+		};
 		const logger = createLogger(server.logLevel);
-		const signals = catchShutdownSignals((signal) =>
-			logger.error(
-				{ signal },
-				`second ${signal}: exiting at once, without finishing the shutdown`,
-			),
-		);
-		let started = false;
-		void signals.first.then((signal) => {
-			if (!started)
-				logger.info(
-					{ signal },
-					`${signal} received while starting: shutting down as soon as start-up has finished`,
-				);
-		});
-		const running = await serve.run(
-			{
-				server,
-				database,
-				...(replica ? { replica } : {}),
-				...(apiTokens ? { apiTokens } : {}),
-			},
-			{ logger },
-		);
-		started = true;
-		const signal = await signals.first;
-		const deadlineMs = serve.shutdownDeadlineMs(server);
-		exitIfStillRunningAfter(deadlineMs, () =>
-			logger.error({ deadlineMs }, "shutdown overran its deadline: exiting"),
-		);
-		// Ctrl-C at a terminal: a person, not an orchestrator, is waiting.
-		// Kubernetes stops containers with SIGTERM and gives them no terminal.
-		// isatty(0) asks without creating process.stdin's stream; node:tty
-		// (and node:net with it) is imported here, not at the top, to keep
-		// it out of --version's start-up.
-		const { isatty } = await import("node:tty");
-		await running.shutdown(signal, {
-			interactive: signal === "SIGINT" && isatty(0),
-		});
+		await onDatabase(database, () => serve.runUntilSignal(options, { logger }));
 	});
+}
 
+/** `migrate` and `migrate status`. */
+function addMigrateCommands(program: Command, cli: Cli): void {
 	const migrate = addOptions(
 		program
 			.command("migrate")
@@ -187,7 +168,10 @@ export async function main(
 		DATABASE_OPTIONS,
 	).action(async (flags) => {
 		const { run } = await loadMigrate();
-		await run({ database: loadDatabase(flags), action: "latest" }, { print });
+		const database = loadDatabase(flags, cli);
+		await onDatabase(database, () =>
+			run({ database, action: "latest" }, { print: cli.print }),
+		);
 	});
 	addOptions(
 		migrate
@@ -198,9 +182,15 @@ export async function main(
 		// Options may stand before `status` too (`migrate --database-url … status`).
 		const flags = command.optsWithGlobals();
 		const { run } = await loadMigrate();
-		await run({ database: loadDatabase(flags), action: "status" }, { print });
+		const database = loadDatabase(flags, cli);
+		await onDatabase(database, () =>
+			run({ database, action: "status" }, { print: cli.print }),
+		);
 	});
+}
 
+/** `seed`: its input is checked before the database is even named. */
+function addSeedCommand(program: Command, cli: Cli): void {
 	addOptions(
 		program
 			.command("seed")
@@ -214,16 +204,21 @@ export async function main(
 			import("./config/seed.ts"),
 			loadSeed(),
 		]);
-		const input = loadSeedInput(env, flags);
-		// Before the database is even named: a missing file must not first
-		// create an embedded database.
+		const input = loadSeedInput(cli.env, flags);
+		// A missing file must not first create an embedded database.
 		checkSeedInput(input);
-		await run(
-			{ database: loadDatabase(flags), input },
-			{ print, progress: io.stderr, notify },
+		const database = loadDatabase(flags, cli);
+		await onDatabase(database, () =>
+			run(
+				{ database, input },
+				{ print: cli.print, progress: cli.io.stderr, notify: cli.notify },
+			),
 		);
 	});
+}
 
+/** `check-health`, when the probe's own parser did not take the line. */
+function addCheckHealthCommand(program: Command, cli: Cli): void {
 	addOptions(
 		program
 			.command("check-health")
@@ -233,68 +228,29 @@ export async function main(
 		CHECK_HEALTH_OPTIONS,
 	).action(async (flags: CheckHealthFlags) => {
 		const { runCheckHealth } = await import("./probe.ts");
-		await runCheckHealth(flags, env, print);
+		await runCheckHealth(flags, cli.env, cli.print);
 	});
+}
 
-	rewriteUsageErrors(program, "sherpany");
-
-	try {
-		await program.parseAsync([...argv], { from: "user" });
-		return EXIT_OK;
-	} catch (error) {
-		if (error instanceof CommanderError) {
-			// commander has already printed its message (or the help/version).
-			return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-		}
-		return reportError(error, database, io);
+/**
+ * Loads the database settings, warns of passwords given as flags, and (but
+ * for `serve`, which logs it) says when the embedded database is used.
+ */
+function loadDatabase(
+	flags: DatabaseFlags,
+	{ env, notify }: Cli,
+	{ printNotice = true } = {},
+): DatabaseConfig {
+	const database = loadDatabaseConfig(env, flags);
+	for (const warning of warnOfPasswordFlags(flags)) notify(warning);
+	if (database.kind === "embedded" && printNotice) {
+		notify(describeEmbeddedFallback(describeDatabase(database)));
+		if (!embeddedDatabaseExists(database))
+			notify(
+				`creating the embedded database${database.dataDir === MEMORY_DATA_DIR ? " in memory" : ` in ${database.dataDir}, which takes several seconds the first time`}…`,
+			);
 	}
-}
-
-/** Makes commander's parse errors, on every command, print in the `sherpany: …` form. */
-function rewriteUsageErrors(command: Command, path: string): void {
-	const context = {
-		path,
-		commands: command.commands.map((sub) => sub.name()),
-	};
-	command.configureOutput({
-		outputError: (text, write) => write(formatUsageError(text, context)),
-	});
-	for (const sub of command.commands)
-		rewriteUsageErrors(sub, `${path} ${sub.name()}`);
-}
-
-/** Prints one clear line (no stack trace) and returns the exit code. */
-function reportError(
-	error: unknown,
-	database: DatabaseConfig | undefined,
-	io: Io,
-): number {
-	const message =
-		(database && !hasExitCode(error)
-			? describeDatabaseFailure(error, database)
-			: undefined) ?? describeError(error);
-	io.stderr.write(`sherpany: ${message}\n`);
-	return exitCodeFor(error);
-}
-
-/** What a failure to reach or use the database means for the operator, if it is one. */
-function describeDatabaseFailure(
-	error: unknown,
-	database: DatabaseConfig,
-): string | undefined {
-	if (isTlsFailure(error))
-		return `TLS to the database at ${describeDatabase(database)} failed (${(error as Error).message}): check --ssl-mode (PGSSLMODE) and --ssl-root-cert (PGSSLROOTCERT)`;
-	if (isDatabaseUnavailable(error))
-		return `cannot reach the database at ${describeDatabase(database)} (${reasonOf(error)}): check DATABASE_URL or PGHOST, or pass --database-url`;
-	if (isServerError(error))
-		return `the database at ${describeDatabase(database)} refused: ${error.message}`;
-	return undefined;
-}
-
-function reasonOf(error: unknown): string {
-	const code = (error as { code?: unknown }).code;
-	if (typeof code === "string") return code;
-	return error instanceof Error ? error.message : "unknown";
+	return database;
 }
 
 // Run when this file is the entry point (node src/main.ts, deno run src/main.ts).

@@ -9,7 +9,7 @@ import {
 	Histogram,
 	type Registry,
 } from "prom-client";
-import type { PoolStats } from "./db/handle.ts";
+import type { DatabaseRole, PoolStats } from "./db/handle.ts";
 import { describeRuntime, VERSION } from "./version.ts";
 
 export interface Metrics {
@@ -34,9 +34,6 @@ export interface Metrics {
 /** Why a request was shed: too many requests in flight, too many exports, or too many pipelined on one connection. */
 export const SHED_REASONS = ["in_flight", "exports", "pipelined"] as const;
 export type ShedReason = (typeof SHED_REASONS)[number];
-
-/** Which database a query or pool metric is about: the primary, or the read replica. */
-export type DbTarget = "primary" | "replica";
 
 /** The readiness checks reported by `sherpany_readiness_check`, as `/ready` names them. */
 export const READINESS_CHECKS = ["database", "schema"] as const;
@@ -75,7 +72,7 @@ export function createMetrics(
 		labelNames: ["state", "target"],
 		registers: [registry],
 		collect() {
-			const pools: [DbTarget, PoolStats | undefined][] = [
+			const pools: [DatabaseRole, PoolStats | undefined][] = [
 				["primary", pool?.()],
 				["replica", replicaPool?.()],
 			];

@@ -13,8 +13,8 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { ApiTokensConfig } from "../config/api-tokens.ts";
 import { readFileUtf8 } from "../config/values.ts";
+import { errorReason } from "../error-code.ts";
 import { ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 import { type ApiToken, parseTokenFile } from "./token-file.ts";
 
 /** How often the file is checked besides the directory watch. */
@@ -49,10 +49,9 @@ export function readTokenFile(config: ApiTokensConfig): ApiToken[] {
 		// Bounded, as every configuration file is: /dev/zero would never end.
 		text = readFileUtf8(config.file);
 	} catch (error) {
-		throw new ConfigError(
-			`${source}: cannot read it (${describeFsError(error)})`,
-			{ cause: error },
-		);
+		throw new ConfigError(`${source}: cannot read it (${errorReason(error)})`, {
+			cause: error,
+		});
 	}
 	return parseTokenFile(text, source);
 }
@@ -163,7 +162,7 @@ function startWatching(
 		const watcher = watch(directory, { persistent: false }, onEvent);
 		watcher.on("error", (error) => {
 			logger.warn(
-				{ directory, reason: describeFsError(error) },
+				{ directory, reason: errorReason(error) },
 				"stopped watching the API tokens' directory: checking the file every interval only",
 			);
 			watcher.close();
@@ -173,7 +172,7 @@ function startWatching(
 		// Too many watches already (ENOSPC), or a runtime without them: the
 		// interval check still notices every change, only later.
 		logger.warn(
-			{ directory, reason: describeFsError(error) },
+			{ directory, reason: errorReason(error) },
 			"cannot watch the API tokens' directory: checking the file every interval only",
 		);
 		return undefined;

@@ -3,6 +3,7 @@
  * argument) rewritten into the one-line `sherpany: …` form every other error
  * has, with commander's "did you mean" suggestion kept on the same line.
  */
+import type { Command } from "commander";
 
 /** What the rewrite needs to know about the command that failed to parse. */
 export interface UsageErrorContext {
@@ -42,4 +43,17 @@ export function formatUsageError(
 		message += `: the commands are ${context.commands.join(", ")}`;
 	}
 	return `sherpany: ${message}; see ${context.path} --help\n`;
+}
+
+/** Makes commander's parse errors, on `command` and every subcommand, print in the `sherpany: …` form. */
+export function rewriteUsageErrors(command: Command, path: string): void {
+	const context = {
+		path,
+		commands: command.commands.map((sub) => sub.name()),
+	};
+	command.configureOutput({
+		outputError: (text, write) => write(formatUsageError(text, context)),
+	});
+	for (const sub of command.commands)
+		rewriteUsageErrors(sub, `${path} ${sub.name()}`);
 }

@@ -16,8 +16,8 @@ import {
 	insertSyntheticUsers,
 	SAMPLE_USERS,
 } from "../db/users.ts";
+import { errorReason } from "../error-code.ts";
 import { CommandError, ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 import { createProgress, type ProgressStream } from "../progress.ts";
 import { importUsers } from "../seed/import-users.ts";
 import { readUserRows } from "../seed/read-users.ts";
@@ -39,9 +39,9 @@ export interface SeedDeps {
 	readonly progress: ProgressStream;
 }
 
+/** Seeds `options.database`; a file's input has passed checkSeedInput already. */
 export async function run(options: SeedOptions, deps: SeedDeps): Promise<void> {
 	const { input } = options;
-	checkSeedInput(input);
 	const fileOrigin = (input.kind === "file" && input.origin) || "--file";
 	const database = await openDatabase(options.database);
 	try {
@@ -154,7 +154,7 @@ function checkReadable(path: string, origin: string): void {
 		isDirectory = statSync(path).isDirectory();
 	} catch (error) {
 		throw new ConfigError(
-			`${origin}: cannot read ${path} (${describeFsError(error)})`,
+			`${origin}: cannot read ${path} (${errorReason(error)})`,
 			{ cause: error },
 		);
 	}

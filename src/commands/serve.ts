@@ -8,11 +8,17 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isatty } from "node:tty";
 import type Koa from "koa";
+import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import type { ApiToken } from "../auth/token-file.ts";
 import { watchTokenFile } from "../auth/token-watcher.ts";
+import {
+	catchShutdownSignals,
+	exitIfStillRunningAfter,
+} from "../cli/signals.ts";
 import { type Closer, closeAll, closeWithin } from "../closers.ts";
 import type { ApiTokensConfig } from "../config/api-tokens.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
@@ -23,19 +29,19 @@ import {
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
 import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
-import type { QueryObserver } from "../db/handle.ts";
+import type { DatabaseRole, QueryObserver } from "../db/handle.ts";
 import { createMigrator } from "../db/migrator.ts";
 import {
 	openReadReplica,
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
-import { readFrom } from "../db/read-router.ts";
+import { runReadsOn } from "../db/read-router.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
-import { closeServer, serveApp } from "../http/listen.ts";
+import { closeServer, type ServeAppOptions, serveApp } from "../http/listen.ts";
 import { shareInFlight } from "../http/share-in-flight.ts";
-import { createMetrics, type DbTarget, type Metrics } from "../metrics.ts";
+import { createMetrics, type Metrics } from "../metrics.ts";
 
 export interface ServeOptions {
 	readonly server: ServerConfig;
@@ -93,201 +99,353 @@ export function shutdownDeadlineMs(config: ServerConfig): number {
 	);
 }
 
+/**
+ * Runs the service until the first SIGTERM or SIGINT, then shuts it down.
+ * A signal during start-up is kept, and the shutdown follows start-up; a
+ * second signal exits at once, and a watchdog exits if the shutdown overruns
+ * shutdownDeadlineMs.
+ */
+export async function runUntilSignal(
+	options: ServeOptions,
+	deps: ServeDeps,
+): Promise<void> {
+	const { logger } = deps;
+	const signals = catchShutdownSignals((signal) =>
+		logger.error(
+			{ signal },
+			`second ${signal}: exiting at once, without finishing the shutdown`,
+		),
+	);
+	let started = false;
+	void signals.first.then((signal) => {
+		if (!started)
+			logger.info(
+				{ signal },
+				`${signal} received while starting: shutting down as soon as start-up has finished`,
+			);
+	});
+	const running = await run(options, deps);
+	started = true;
+	const signal = await signals.first;
+	const deadlineMs = shutdownDeadlineMs(options.server);
+	exitIfStillRunningAfter(deadlineMs, () =>
+		logger.error({ deadlineMs }, "shutdown overran its deadline: exiting"),
+	);
+	// Ctrl-C at a terminal: a person, not an orchestrator, is waiting.
+	// Kubernetes stops containers with SIGTERM and gives them no terminal.
+	// isatty(0) asks without creating process.stdin's stream.
+	await running.shutdown(signal, {
+		interactive: signal === "SIGINT" && isatty(0),
+	});
+}
+
+/** What one start has opened so far: what the metrics read and what shutdown closes. */
+interface Opened {
+	/** Closed in reverse order on shutdown (Graphile Worker's releasers). */
+	readonly closers: Closer[];
+	shuttingDown: boolean;
+	primary?: DatabaseHandle;
+	replica?: ReadReplicaHandle;
+	/** What the readiness metric checks, once the apps' dependencies are built. */
+	readiness?: ReadinessDeps;
+}
+
+/** One start of the service: its settings, logger and metrics, and what it has opened. */
+interface Start {
+	readonly options: ServeOptions;
+	readonly config: ServerConfig;
+	readonly logger: Logger;
+	readonly metrics: Metrics;
+	readonly opened: Opened;
+}
+
+/** The open databases behind the apps. */
+interface Databases {
+	readonly primary: DatabaseHandle;
+	readonly migrator: Migrator;
+	readonly replica: ReadReplicaHandle | undefined;
+}
+
+/** The ports the service listens on. */
+interface Ports {
+	readonly port: number;
+	readonly adminPort: number | undefined;
+}
+
 /** Starts the service and returns once it is listening. */
 export async function run(
 	options: ServeOptions,
 	deps: ServeDeps,
 ): Promise<RunningServer> {
 	const { logger } = deps;
-	const { server: config } = options;
-	// Closed in reverse order on shutdown (Graphile Worker's releasers).
-	const closers: Closer[] = [];
-	let shuttingDown = false;
-	let shutdownPromise: Promise<void> | undefined;
-	let database: DatabaseHandle | undefined;
-	let replica: ReadReplicaHandle | undefined;
-	let readinessDeps: ReadinessDeps | undefined;
-	const metrics = createMetrics(new Registry(), {
-		pool: () => database?.pool,
-		replicaPool: () => replica?.pool,
-		// Concurrent scrapes share one check: a flood of them costs the pool one connection.
-		readiness: shareInFlight(
-			async () => readinessDeps && (await checkReadiness(readinessDeps)).checks,
-		),
-	});
-	const { database: databaseConfig } = options;
+	const opened: Opened = { closers: [], shuttingDown: false };
+	const start: Start = {
+		options,
+		config: options.server,
+		logger,
+		metrics: createServeMetrics(opened),
+		opened,
+	};
 	try {
 		// First: a bad token file is a configuration error, found before the
 		// database is opened (or an embedded one created).
 		const apiTokens =
-			options.apiTokens && watchApiTokens(options.apiTokens, logger, closers);
-		database = await openDatabase(databaseConfig, {
-			// Said before PGlite starts: creating a new database takes seconds,
-			// and a first run should not sit silent meanwhile.
-			onEmbeddedOpening: () => {
-				if (databaseConfig.kind !== "embedded") return;
-				logger.info(
-					{ database: describeDatabase(databaseConfig) },
-					`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(databaseConfig)}`,
-				);
-			},
-			queryTimeoutMs: config.queryTimeoutMs,
-			onQuery: observeQueries(metrics, "primary"),
-			onPoolError: (error) => {
-				metrics.dbPoolErrors.inc({ target: "primary" });
-				logger.warn({ err: error }, "a database connection failed");
-			},
-		});
-		const { close } = database;
-		// The primary's and the replica's pools close together, so that two
-		// databases that stop answering still cost one DATABASE_CLOSE_TIMEOUT_MS
-		// and the shutdown fits shutdownDeadlineMs (and the pod's grace period).
-		const databaseClosers: Closer[] = [
-			() =>
-				closeWithin(DATABASE_CLOSE_TIMEOUT_MS, close, "the database", logger),
-		];
-		closers.push(async () => {
-			await Promise.all(databaseClosers.map((closeOne) => closeOne()));
-		});
-		const migrator = createMigrator(database.db);
-		if (options.database.kind === "embedded") {
-			const prepared = await prepareEmbeddedDatabase(database.db, migrator, {
-				seedWhenNew: true,
-				created: database.created,
-			});
-			if (prepared.applied.length > 0)
-				logger.info(
-					{ applied: prepared.applied },
-					"migrated the embedded database",
-				);
-			if (prepared.sampleUsersInserted !== undefined)
-				logger.info(
-					{ inserted: prepared.sampleUsersInserted },
-					"seeded the new embedded database with the sample users",
-				);
-		}
-		if (options.replica) {
-			const opened = openReadReplica(options.replica, {
-				primary: database.reads,
-				registry: metrics.registry,
-				onQuery: observeQueries(metrics, "replica"),
-				onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
-				logger,
-				queryTimeoutMs: config.queryTimeoutMs,
-				checkTimeoutMs: config.readyTimeoutMs,
-			});
-			replica = opened;
-			databaseClosers.push(() =>
-				closeWithin(
-					DATABASE_CLOSE_TIMEOUT_MS,
-					opened.close,
-					"the read replica",
-					logger,
-				),
-			);
-		}
-		const router = replica?.router;
-		const appDeps: AppDeps = {
-			db: database.db,
-			...(router
-				? { read: router.read, replica: () => router.status() }
-				: { read: readFrom(database.reads) }),
-			migrator,
-			metrics,
-			logger,
-			readyTimeoutMs: config.readyTimeoutMs,
-			isShuttingDown: () => shuttingDown,
-			maxInFlight: config.maxInFlight,
-			maxExports: config.maxExports,
-			...(apiTokens ? { apiTokens } : {}),
-		};
-		// The metric describes the database, so it ignores shutdown (which
-		// `/ready` reports on its own, with no database check).
-		readinessDeps = { ...appDeps, isShuttingDown: () => false };
-		// Both listeners drain together, within one deadline.
-		const servers: Server[] = [];
-		closers.push(async () => {
-			await Promise.all(
-				servers.map((server) =>
-					closeServer(server, config.shutdownTimeoutMs, logger),
-				),
-			);
-		});
-		const listen = async (
-			app: Koa,
-			port: number,
-			host: string,
-		): Promise<number> => {
-			const server = await serveApp(app, {
-				port,
-				host,
-				logger,
-				isShuttingDown: () => shuttingDown,
-				maxConnections: config.maxConnections,
-				sendStall: { timeoutMs: config.sendStallTimeoutMs, metrics },
-				onPipelineExceeded: () =>
-					metrics.httpRequestsShed.inc({ reason: "pipelined" }),
-			});
-			servers.push(server);
-			return (server.address() as AddressInfo).port;
-		};
-		const separateAdmin = config.adminPort !== undefined;
-		const port = await listen(
-			createApp({ ...appDeps, routes: separateAdmin ? "api" : "all" }),
-			config.port,
-			config.host,
-		);
-		const adminPort =
-			config.adminPort === undefined
-				? undefined
-				: await listen(
-						createApp({ ...appDeps, routes: "admin" }),
-						config.adminPort,
-						config.adminHost,
-					);
-		const url = usersUrl(config.host, port);
-		logger.info(
-			{
-				host: config.host,
-				port,
-				...(adminPort === undefined
-					? {}
-					: { adminHost: config.adminHost, adminPort }),
-				database: describeDatabase(options.database),
-				...(options.replica
-					? { readReplica: describeDatabase(options.replica.postgres) }
-					: {}),
-				url,
-			},
-			"listening",
-		);
+			options.apiTokens &&
+			watchApiTokens(options.apiTokens, logger, opened.closers);
+		const databases = await openDatabases(start);
+		const appDeps = buildAppDeps(start, databases, apiTokens);
+		const ports = await listen(start, appDeps);
+		const url = logListening(start, ports);
 		void logInitialReadiness(appDeps, logger, url);
-		return {
-			port,
-			adminPort,
-			shutdown(reason, { interactive = false } = {}) {
-				shutdownPromise ??= (async () => {
-					shuttingDown = true;
-					const delayMs = interactive ? 0 : config.shutdownDelayMs;
-					logger.info(
-						{
-							reason,
-							delayMs,
-							drainTimeoutMs: config.shutdownTimeoutMs,
-						},
-						describeShutdown(delayMs, config.shutdownTimeoutMs, interactive),
-					);
-					await sleep(delayMs);
-					await closeAll(closers, logger);
-					logger.info("shutdown complete");
-				})();
-				return shutdownPromise;
-			},
-		};
+		return { ...ports, shutdown: createShutdown(start) };
 	} catch (error) {
-		await closeAll(closers, logger);
+		await closeAll(opened.closers, logger);
 		throw error;
 	}
+}
+
+/** The metrics, reading the pools and the readiness checks once they are open. */
+function createServeMetrics(opened: Opened): Metrics {
+	return createMetrics(new Registry(), {
+		pool: () => opened.primary?.pool,
+		replicaPool: () => opened.replica?.pool,
+		// Concurrent scrapes share one check: a flood of them costs the pool one connection.
+		readiness: shareInFlight(
+			async () =>
+				opened.readiness && (await checkReadiness(opened.readiness)).checks,
+		),
+	});
+}
+
+/**
+ * Opens the primary (migrating and seeding an embedded one), then the read
+ * replica if there is one. The two pools close together, so that two
+ * databases that stop answering still cost one DATABASE_CLOSE_TIMEOUT_MS
+ * and the shutdown fits shutdownDeadlineMs (and the pod's grace period).
+ */
+async function openDatabases(start: Start): Promise<Databases> {
+	const databaseClosers: Closer[] = [];
+	start.opened.closers.push(async () => {
+		await Promise.all(databaseClosers.map((closeOne) => closeOne()));
+	});
+	const primary = await openPrimary(start);
+	start.opened.primary = primary;
+	databaseClosers.push(closeDatabaseWithin(primary, "the database", start));
+	const migrator = createMigrator(primary.db);
+	if (start.options.database.kind === "embedded")
+		await prepareEmbedded(primary, migrator, start.logger);
+	const replica = start.options.replica
+		? openReplica(start.options.replica, primary, start)
+		: undefined;
+	start.opened.replica = replica;
+	if (replica)
+		databaseClosers.push(
+			closeDatabaseWithin(replica, "the read replica", start),
+		);
+	return { primary, migrator, replica };
+}
+
+/** A closer that waits at most DATABASE_CLOSE_TIMEOUT_MS for `database`. */
+function closeDatabaseWithin(
+	database: { close(): Promise<void> },
+	what: string,
+	{ logger }: Start,
+): Closer {
+	return () =>
+		closeWithin(DATABASE_CLOSE_TIMEOUT_MS, database.close, what, logger);
+}
+
+/** Opens the configured database, saying so first when it is the embedded one. */
+function openPrimary({
+	options,
+	config,
+	logger,
+	metrics,
+}: Start): Promise<DatabaseHandle> {
+	const { database } = options;
+	return openDatabase(database, {
+		// Said before PGlite starts: creating a new database takes seconds,
+		// and a first run should not sit silent meanwhile.
+		onEmbeddedOpening: () => {
+			if (database.kind !== "embedded") return;
+			logger.info(
+				{ database: describeDatabase(database) },
+				`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(database)}`,
+			);
+		},
+		queryTimeoutMs: config.queryTimeoutMs,
+		onQuery: observeQueries(metrics, "primary"),
+		onPoolError: (error) => {
+			metrics.dbPoolErrors.inc({ target: "primary" });
+			logger.warn({ err: error }, "a database connection failed");
+		},
+	});
+}
+
+/** Migrates the embedded database, and seeds it when it is new. */
+async function prepareEmbedded(
+	primary: DatabaseHandle,
+	migrator: Migrator,
+	logger: Logger,
+): Promise<void> {
+	const prepared = await prepareEmbeddedDatabase(primary.db, migrator, {
+		seedWhenNew: true,
+		created: primary.created,
+	});
+	if (prepared.applied.length > 0)
+		logger.info(
+			{ applied: prepared.applied },
+			"migrated the embedded database",
+		);
+	if (prepared.sampleUsersInserted !== undefined)
+		logger.info(
+			{ inserted: prepared.sampleUsersInserted },
+			"seeded the new embedded database with the sample users",
+		);
+}
+
+/** Opens the read replica, falling back to `primary`'s reads. */
+function openReplica(
+	replica: ReadReplicaConfig,
+	primary: DatabaseHandle,
+	{ config, logger, metrics }: Start,
+): ReadReplicaHandle {
+	return openReadReplica(replica, {
+		primary: primary.readDb,
+		registry: metrics.registry,
+		onQuery: observeQueries(metrics, "replica"),
+		onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
+		logger,
+		queryTimeoutMs: config.queryTimeoutMs,
+		checkTimeoutMs: config.readyTimeoutMs,
+	});
+}
+
+/** What both apps are built from; also what the readiness metric checks. */
+function buildAppDeps(
+	{ config, logger, metrics, opened }: Start,
+	{ primary, migrator, replica }: Databases,
+	apiTokens: (() => readonly ApiToken[]) | undefined,
+): AppDeps {
+	const router = replica?.router;
+	const appDeps: AppDeps = {
+		db: primary.db,
+		...(router
+			? { runRead: router.runRead, replica: () => router.status() }
+			: { runRead: runReadsOn(primary.readDb) }),
+		migrator,
+		metrics,
+		logger,
+		readyTimeoutMs: config.readyTimeoutMs,
+		isShuttingDown: () => opened.shuttingDown,
+		maxInFlight: config.maxInFlight,
+		maxExports: config.maxExports,
+		...(apiTokens ? { apiTokens } : {}),
+	};
+	// The metric describes the database, so it ignores shutdown (which
+	// `/ready` reports on its own, with no database check).
+	opened.readiness = { ...appDeps, isShuttingDown: () => false };
+	return appDeps;
+}
+
+/** Builds the apps and puts them on the API port and, if set, the admin port. */
+async function listen(start: Start, appDeps: AppDeps): Promise<Ports> {
+	const { config, logger, opened } = start;
+	// Both listeners drain together, within one deadline.
+	const servers: Server[] = [];
+	opened.closers.push(async () => {
+		await Promise.all(
+			servers.map((server) =>
+				closeServer(server, config.shutdownTimeoutMs, logger),
+			),
+		);
+	});
+	const listenOn = async (app: Koa, port: number, host: string) => {
+		const server = await serveApp(app, listenOptions(start, port, host));
+		servers.push(server);
+		return (server.address() as AddressInfo).port;
+	};
+	const separateAdmin = config.adminPort !== undefined;
+	const port = await listenOn(
+		createApp({ ...appDeps, routes: separateAdmin ? "api" : "all" }),
+		config.port,
+		config.host,
+	);
+	const adminPort =
+		config.adminPort === undefined
+			? undefined
+			: await listenOn(
+					createApp({ ...appDeps, routes: "admin" }),
+					config.adminPort,
+					config.adminHost,
+				);
+	return { port, adminPort };
+}
+
+/** How one listener serves: its address, limits and what it counts. */
+function listenOptions(
+	{ config, logger, metrics, opened }: Start,
+	port: number,
+	host: string,
+): ServeAppOptions {
+	return {
+		port,
+		host,
+		logger,
+		isShuttingDown: () => opened.shuttingDown,
+		maxConnections: config.maxConnections,
+		sendStall: { timeoutMs: config.sendStallTimeoutMs, metrics },
+		onPipelineExceeded: () =>
+			metrics.httpRequestsShed.inc({ reason: "pipelined" }),
+	};
+}
+
+/** Logs the "listening" line and returns the `/users` URL to try. */
+function logListening(
+	{ config, logger, options }: Start,
+	ports: Ports,
+): string {
+	const { port, adminPort } = ports;
+	const url = usersUrl(config.host, port);
+	logger.info(
+		{
+			host: config.host,
+			port,
+			...(adminPort === undefined
+				? {}
+				: { adminHost: config.adminHost, adminPort }),
+			database: describeDatabase(options.database),
+			...(options.replica
+				? { readReplica: describeDatabase(options.replica.postgres) }
+				: {}),
+			url,
+		},
+		"listening",
+	);
+	return url;
+}
+
+/** The running server's `shutdown`: idempotent, it settles once everything is closed. */
+function createShutdown({
+	config,
+	logger,
+	opened,
+}: Start): RunningServer["shutdown"] {
+	let shutdownPromise: Promise<void> | undefined;
+	return (reason, { interactive = false } = {}) => {
+		shutdownPromise ??= (async () => {
+			opened.shuttingDown = true;
+			const delayMs = interactive ? 0 : config.shutdownDelayMs;
+			logger.info(
+				{ reason, delayMs, drainTimeoutMs: config.shutdownTimeoutMs },
+				describeShutdown(delayMs, config.shutdownTimeoutMs, interactive),
+			);
+			await sleep(delayMs);
+			await closeAll(opened.closers, logger);
+			logger.info("shutdown complete");
+		})();
+		return shutdownPromise;
+	};
 }
 
 /** Loads the accepted API tokens, follows their file, and says how many there are. */
@@ -307,7 +465,7 @@ function watchApiTokens(
 }
 
 /** Records each query's duration on `target`'s series. */
-function observeQueries(metrics: Metrics, target: DbTarget): QueryObserver {
+function observeQueries(metrics: Metrics, target: DatabaseRole): QueryObserver {
 	return (seconds, outcome) =>
 		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
 }

@@ -13,8 +13,9 @@
  *   sslmode from any source, the URL's included, so a deployment that asked
  *   for verification cannot lose it to a URL parameter unnoticed.
  */
+
+import { errorReason } from "../error-code.ts";
 import { ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 import { parseChoice, type RawSetting, type ReadFile } from "./values.ts";
 
 /** TLS modes with libpq's meaning, weakest first. `prefer` and `allow` are not offered: node-postgres cannot fall back. */
@@ -159,7 +160,7 @@ export function readCaBundle(
 		pem = readFile(value);
 	} catch (error) {
 		throw new ConfigError(
-			`${origin}: cannot read CA bundle ${value} (${describeFsError(error)})`,
+			`${origin}: cannot read CA bundle ${value} (${errorReason(error)})`,
 			{ cause: error },
 		);
 	}

@@ -5,8 +5,8 @@
  * variable a setting reads is declared in ./setting.ts.
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import { errorReason } from "../error-code.ts";
 import { ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 
 /** The process environment, or a plain object in tests. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -91,7 +91,7 @@ export function readSecret(
 		content = readFile(file);
 	} catch (error) {
 		throw new ConfigError(
-			`${fileVar}: cannot read ${file} (${describeFsError(error)})`,
+			`${fileVar}: cannot read ${file} (${errorReason(error)})`,
 			{ cause: error },
 		);
 	}

@@ -1,4 +1,5 @@
 /** Telling "the database is unavailable" apart from every other failure. */
+import { errorCode } from "../error-code.ts";
 
 /** Node socket errors that mean the server cannot be reached. */
 const NETWORK_CODES = new Set([
@@ -34,9 +35,9 @@ const POOL_MESSAGES = [
 /** True when the error means the database cannot be reached right now, so a retry may succeed. */
 export function isDatabaseUnavailable(error: unknown): boolean {
 	if (!(error instanceof Error)) return false;
-	const code = (error as { code?: unknown }).code;
+	const code = errorCode(error);
 	if (
-		typeof code === "string" &&
+		code !== undefined &&
 		(NETWORK_CODES.has(code) || isUnavailableSqlState(code))
 	)
 		return true;
@@ -53,12 +54,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * does not verify, or a server without TLS. Retrying will not help; the
  * sslmode or CA bundle must change.
  */
-export function isTlsFailure(error: unknown): boolean {
+export function isTlsFailure(error: unknown): error is Error {
 	if (!(error instanceof Error)) return false;
-	const code = (error as { code?: unknown }).code;
 	if (
-		typeof code === "string" &&
-		/CERT|SELF_SIGNED|UNABLE_TO_|ERR_SSL_|ERR_TLS_/.test(code)
+		/CERT|SELF_SIGNED|UNABLE_TO_|ERR_SSL_|ERR_TLS_/.test(errorCode(error) ?? "")
 	)
 		return true;
 	// node-postgres' words for a server that refuses TLS.
@@ -67,16 +66,17 @@ export function isTlsFailure(error: unknown): boolean {
 
 /** True when the query needs a table that does not exist: the schema is not migrated yet. */
 export function isSchemaMissing(error: unknown): boolean {
-	return (error as { code?: unknown } | undefined)?.code === "42P01";
+	return errorCode(error) === "42P01";
 }
 
 /** True for an error the PostgreSQL server sent (it has a SQLSTATE and a severity). */
 export function isServerError(error: unknown): error is Error {
 	if (!(error instanceof Error)) return false;
-	const { code, severity } = error as { code?: unknown; severity?: unknown };
+	const code = errorCode(error);
 	return (
-		typeof code === "string" &&
+		code !== undefined &&
 		/^[0-9A-Z]{5}$/.test(code) &&
-		typeof severity === "string"
+		"severity" in error &&
+		typeof error.severity === "string"
 	);
 }

@@ -9,13 +9,13 @@
  *   drops it (the server may answer it late, or never);
  * - each query's duration and outcome go to `onQuery` (the metrics).
  *
- * node-postgres' `query_timeout` and Kysely's query log did the last two
- * before. Under `/users` load each added CPU per request, most of it in the
- * garbage collector's threads (bench/RESULTS.md); in a loop of queries
- * alone, `query_timeout` cost 25-45 % more CPU than a plain timer per query,
- * which is what this uses.
+ * The timeout and the timing are done here rather than by node-postgres'
+ * `query_timeout` and Kysely's query log, because each of those adds CPU
+ * per request, most of it in the garbage collector's threads, where a plain
+ * timer per query adds little (bench/RESULTS.md).
  */
 import type pg from "pg";
+import { errorCode } from "../error-code.ts";
 import type { QueryObserver } from "./handle.ts";
 import { statementName } from "./named-statements.ts";
 
@@ -100,9 +100,7 @@ function observe(
 		// A prepared statement the server no longer accepts (its result type
 		// changed under a migration: 0A000; or it is gone: 26000) fails on
 		// this connection every time: end it, so the pool replaces it.
-		if (
-			STALE_STATEMENT_CODES.has((error as { code?: string } | null)?.code ?? "")
-		)
+		if (STALE_STATEMENT_CODES.has(errorCode(error) ?? ""))
 			client.end().catch(() => {});
 		onQuery?.(
 			(performance.now() - started) / 1000,

@@ -8,8 +8,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { errorReason } from "../error-code.ts";
 import { CommandError, ConfigError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 
 /** The owner's bits only: the mode of a directory sherpany makes, and the most a data directory may have. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -36,7 +36,7 @@ export function createPrivateDirectory(dataDir: string): void {
 		mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
 	} catch (error) {
 		throw new CommandError(
-			`cannot create the data directory ${dataDir} (${describeFsError(error)}): pass --data-dir (SHERPANY_DATA_DIR) to use another`,
+			`cannot create the data directory ${dataDir} (${errorReason(error)}): pass --data-dir (SHERPANY_DATA_DIR) to use another`,
 			{ cause: error },
 		);
 	}
@@ -61,7 +61,7 @@ export function requirePrivateDataDir(dataDir: string): void {
 		chmodSync(dataDir, privateMode(mode));
 	} catch (error) {
 		throw new ConfigError(
-			`the data directory ${dataDir} can be read or written by other users (mode ${octal(mode)}) and cannot be made private (${describeFsError(error)}): run chmod go-rwx ${dataDir}, or pass --data-dir (SHERPANY_DATA_DIR) a directory of your own`,
+			`the data directory ${dataDir} can be read or written by other users (mode ${octal(mode)}) and cannot be made private (${errorReason(error)}): run chmod go-rwx ${dataDir}, or pass --data-dir (SHERPANY_DATA_DIR) a directory of your own`,
 			{ cause: error },
 		);
 	}

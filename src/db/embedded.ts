@@ -8,8 +8,8 @@ import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
+import { errorReason } from "../error-code.ts";
 import { CommandError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import {
 	createPrivateDirectory,
@@ -28,10 +28,11 @@ import { PrivateNodeFS } from "./private-node-fs.ts";
 import type { Database } from "./schema.ts";
 
 /**
- * PostgreSQL's buffer pool in the embedded database, where PostgreSQL's own
- * default (128MB) is resident from the start in PGlite's WebAssembly memory:
- * on an existing directory, 16MB took the process from 313 to 169 MiB.
- * The embedded database is for one developer's data; PostgreSQL is for more.
+ * PostgreSQL's buffer pool in the embedded database. PGlite's WebAssembly
+ * memory holds the whole pool from the start, so PostgreSQL's own default
+ * (128MB) would be resident in every process; the embedded database is for
+ * one developer's data, and PostgreSQL is for more (bench/RESULTS.md has the
+ * memory it saves).
  */
 const SHARED_BUFFERS = "16MB";
 
@@ -89,7 +90,7 @@ export async function openEmbedded(
 		};
 		return {
 			db,
-			reads: db,
+			readDb: db,
 			pool: undefined,
 			created: isNew,
 			close: closeOnce(close),
@@ -110,7 +111,7 @@ function checkWritable(dataDir: string): void {
 		accessSync(dataDir, constants.W_OK);
 	} catch (error) {
 		throw new CommandError(
-			`the data directory ${dataDir} is not writable (${describeFsError(error)}): mount a writable volume there, or pass --data-dir (SHERPANY_DATA_DIR) to use another`,
+			`the data directory ${dataDir} is not writable (${errorReason(error)}): mount a writable volume there, or pass --data-dir (SHERPANY_DATA_DIR) to use another`,
 			{ cause: error },
 		);
 	}

@@ -39,6 +39,9 @@ export interface OpenDatabaseOptions {
 	readonly applicationName?: string;
 }
 
+/** Which database a query, a read or a pool is about: the primary, or the read replica. */
+export type DatabaseRole = "primary" | "replica";
+
 /** An open database: the typed query builder, and the pool behind it if there is one. */
 export interface DatabaseHandle {
 	readonly db: Kysely<Database>;
@@ -48,7 +51,7 @@ export interface DatabaseHandle {
 	 * cheaper per query than `db`'s checkout (src/db/pool-query-dialect.ts),
 	 * and it has no transactions; on the embedded database it is `db`.
 	 */
-	readonly reads: Kysely<Database>;
+	readonly readDb: Kysely<Database>;
 	/** The PostgreSQL pool; undefined for the embedded database. */
 	readonly pool: PoolStats | undefined;
 	/**

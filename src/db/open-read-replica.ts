@@ -13,7 +13,7 @@ import { registerReplicaMetrics } from "./replica-metrics.ts";
 import type { Database } from "./schema.ts";
 
 export interface OpenReadReplicaOptions {
-	/** Where reads go when they leave the replica: the primary's `reads`. */
+	/** Where reads go when they leave the replica: the primary's `readDb`. */
 	readonly primary: Kysely<Database>;
 	/** Where the replica's own metrics (lag, fallbacks, reads) register. */
 	readonly registry: Registry;
@@ -69,7 +69,7 @@ export function openReadReplica(
 	);
 	router = new ReadRouter({
 		primary: options.primary,
-		replica: handle.reads,
+		replica: handle.readDb,
 		replicaCheck: check.db,
 		maxLagMs: config.maxLagMs,
 		checkIntervalMs: config.checkIntervalMs,

@@ -26,9 +26,9 @@ import {
 } from "kysely";
 import type pg from "pg";
 
-/** Why a transaction on the reads instance fails: it has no session to hold one. */
+/** Why a transaction on the read instance (`readDb`) fails: it has no session to hold one. */
 export const NO_SESSION_MESSAGE =
-	"the reads database runs single statements on the pool: run transactions and session work on the main Kysely instance";
+	"the read database runs single statements on the pool: run transactions and session work on the main Kysely instance";
 
 /** The dialect of {@link PoolQueryDriver}: PostgreSQL SQL, run with `pool.query`. */
 export function poolQueryDialect(pool: pg.Pool): Dialect {

@@ -92,6 +92,6 @@ export function openPostgres(
 		...(options.onQuery ? { onQuery: options.onQuery } : {}),
 	});
 	const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-	const reads = new Kysely<Database>({ dialect: poolQueryDialect(pool) });
-	return { db, reads, pool, close: closeOnce(() => db.destroy()) };
+	const readDb = new Kysely<Database>({ dialect: poolQueryDialect(pool) });
+	return { db, readDb, pool, close: closeOnce(() => db.destroy()) };
 }

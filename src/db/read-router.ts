@@ -10,17 +10,16 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import { errorCode } from "../error-code.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 import { isDatabaseUnavailable } from "./classify-error.ts";
+import type { DatabaseRole } from "./handle.ts";
 import {
 	computeLagSeconds,
 	type LagMemory,
 	sampleReplay,
 } from "./replica-lag.ts";
 import type { Database } from "./schema.ts";
-
-/** Where a read ran. */
-export type ReadTarget = "primary" | "replica";
 
 /** The replica as the last check or read saw it. */
 export type ReplicaState = "unchecked" | "ok" | "lagging" | "unreachable";
@@ -37,7 +36,7 @@ export type ReadUsing = <T>(
 export interface ReplicaStatus {
 	readonly state: ReplicaState;
 	/** Where reads go now. */
-	readonly target: ReadTarget;
+	readonly target: DatabaseRole;
 	/** Seconds behind at the last successful check; undefined before one, or when unbounded. */
 	readonly lagSeconds: number | undefined;
 	/** A short reason for `unreachable`: an error code, never a message. */
@@ -61,7 +60,7 @@ export interface ReadRouterOptions {
 	/** Called each time reads leave the replica. */
 	readonly onFallback?: (reason: FallbackReason) => void;
 	/** Called for each read that succeeded, with where it ran. */
-	readonly onRead?: (target: ReadTarget) => void;
+	readonly onRead?: (target: DatabaseRole) => void;
 }
 
 /** SQLSTATE of a query a standby cancelled because it conflicted with replay. */
@@ -82,25 +81,23 @@ export class ReadRouter {
 	}
 
 	/** Runs `work` on the replica when it is healthy, else on the primary. */
-	readonly read: ReadUsing = async (work) => {
-		if (this.#state !== "ok") return this.#readFrom("primary", work);
+	readonly runRead: ReadUsing = async (work) => {
+		if (this.#state !== "ok") return this.#runOn("primary", work);
 		try {
-			return await this.#readFrom("replica", work);
+			return await this.#runOn("replica", work);
 		} catch (error) {
 			if (isDatabaseUnavailable(error)) {
-				this.#switchTo("unreachable", codeOf(error));
-			} else if (
-				(error as { code?: unknown } | undefined)?.code !== RECOVERY_CONFLICT
-			) {
+				this.#switchTo("unreachable", describeUnreachable(error));
+			} else if (errorCode(error) !== RECOVERY_CONFLICT) {
 				throw error;
 			}
 			// A read has no side effect: running it again on the primary is safe.
-			return this.#readFrom("primary", work);
+			return this.#runOn("primary", work);
 		}
 	};
 
-	async #readFrom<T>(
-		target: ReadTarget,
+	async #runOn<T>(
+		target: DatabaseRole,
 		work: (db: Kysely<Database>) => Promise<T>,
 	): Promise<T> {
 		const result = await work(this.#options[target]);
@@ -158,7 +155,7 @@ export class ReadRouter {
 				"unreachable",
 				error instanceof TimeoutError
 					? `no answer within ${checkTimeoutMs} ms`
-					: codeOf(error),
+					: describeUnreachable(error),
 			);
 			return;
 		}
@@ -205,14 +202,15 @@ export function describeLag(lagSeconds: number | undefined): string {
 }
 
 /** Runs reads on one database: what `/users` uses when there is no replica. */
-export function readFrom(db: Kysely<Database>): ReadUsing {
+export function runReadsOn(db: Kysely<Database>): ReadUsing {
 	return (work) => work(db);
 }
 
 /** A short, safe reason: an error code, never a message that could hold connection details. */
-function codeOf(error: unknown): string {
-	const code = (error as { code?: unknown } | undefined)?.code;
-	if (typeof code === "string") return code;
-	if (error instanceof AggregateError) return codeOf(error.errors[0]);
+function describeUnreachable(error: unknown): string {
+	const code = errorCode(error);
+	if (code !== undefined) return code;
+	if (error instanceof AggregateError)
+		return describeUnreachable(error.errors[0]);
 	return "no connection";
 }

@@ -4,16 +4,13 @@
  * they did.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
-import type {
-	FallbackReason,
-	ReadTarget,
-	ReplicaStatus,
-} from "./read-router.ts";
+import type { DatabaseRole } from "./handle.ts";
+import type { FallbackReason, ReplicaStatus } from "./read-router.ts";
 
 /** What the router reports to the metrics. */
 export interface ReplicaCounters {
 	readonly countFallback: (reason: FallbackReason) => void;
-	readonly countRead: (target: ReadTarget) => void;
+	readonly countRead: (target: DatabaseRole) => void;
 }
 
 /** Registers the replica metrics on `registry`, read from `status` at scrape time. */

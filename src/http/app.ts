@@ -15,7 +15,7 @@ import {
 import {
 	type ReadUsing,
 	type ReplicaStatus,
-	readFrom,
+	runReadsOn,
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
 import type { Metrics } from "../metrics.ts";
@@ -39,8 +39,8 @@ export type AppRoutes = "api" | "admin" | "all";
 
 export interface AppDeps {
 	readonly db: Kysely<Database>;
-	/** Where `/users` reads: a replica router's `read`; defaults to `db`. */
-	readonly read?: ReadUsing;
+	/** Runs `/users`' reads: a replica router's `runRead`; defaults to running them on `db`. */
+	readonly runRead?: ReadUsing;
 	/** The read replica's status for `/ready`, when there is one. */
 	readonly replica?: () => ReplicaStatus;
 	readonly migrator: Migrator;
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): Koa {
 		// it takes an export slot).
 		if (deps.apiTokens)
 			router.get("/users", requireBearerToken(deps.apiTokens));
-		addUsersRoutes(router, deps.read ?? readFrom(deps.db), {
+		addUsersRoutes(router, deps.runRead ?? runReadsOn(deps.db), {
 			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
 			metrics: deps.metrics,
 		});

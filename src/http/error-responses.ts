@@ -10,6 +10,7 @@ import {
 	isSchemaMissing,
 	isTlsFailure,
 } from "../db/classify-error.ts";
+import { errorCode } from "../error-code.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -133,7 +134,7 @@ function respondToError(ctx: Context, error: unknown, logger: Logger): void {
 		sendError(
 			ctx,
 			status,
-			codeOf(error) ?? "bad_request",
+			clientErrorCodeOf(error) ?? "bad_request",
 			error instanceof Error ? error.message : "bad request",
 		);
 		return;
@@ -159,7 +160,7 @@ function statusOf(error: unknown): number | undefined {
 }
 
 /** The code `clientError` gave the error; undefined for anyone else's. */
-function codeOf(error: unknown): ClientErrorCode | undefined {
-	const code = (error as { code?: unknown }).code;
+function clientErrorCodeOf(error: unknown): ClientErrorCode | undefined {
+	const code = errorCode(error);
 	return CLIENT_ERROR_CODES.find((known) => known === code);
 }

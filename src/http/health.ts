@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { Migrator } from "kysely/migration";
 import { findPendingMigrations } from "../db/migrator.ts";
 import { describeLag, type ReplicaStatus } from "../db/read-router.ts";
+import { errorCode } from "../error-code.ts";
 import { TimeoutError, withTimeout } from "../timeout.ts";
 import { shareInFlight } from "./share-in-flight.ts";
 
@@ -95,8 +96,8 @@ function describeReplica(replica: (() => ReplicaStatus) | undefined): {
 /** A short, safe reason: an error code, never a message that could hold connection details. */
 function describeFailure(error: unknown, timeoutMs: number): string {
 	if (error instanceof TimeoutError) return `no answer within ${timeoutMs} ms`;
-	const code = (error as { code?: unknown } | undefined)?.code;
-	return typeof code === "string" ? `unreachable (${code})` : "unreachable";
+	const code = errorCode(error);
+	return code === undefined ? "unreachable" : `unreachable (${code})`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type Koa from "koa";
 import type { Logger } from "pino";
 import { CommandError } from "../exit-codes.ts";
-import { answerClientErrors } from "./client-error.ts";
+import { answerParserErrors } from "./parser-errors.ts";
 import { limitPipelining } from "./pipeline-limit.ts";
 import { endStalledResponses, type SendStallOptions } from "./send-stall.ts";
 import { MAX_PIPELINED_REQUESTS, SERVER_LIMITS } from "./server-limits.ts";
@@ -47,7 +47,7 @@ export async function serveApp(
 			},
 		}),
 	);
-	answerClientErrors(server, options.logger);
+	answerParserErrors(server, options.logger);
 	if (options.maxConnections !== undefined)
 		server.maxConnections = options.maxConnections;
 	if (options.sendStall)

@@ -30,7 +30,7 @@ const REASONS: Readonly<Record<number, string>> = {
 };
 
 /** The raw HTTP/1.1 response for a request the parser rejected with `code`. */
-export function clientErrorResponse(code: string | undefined): string {
+function parserErrorResponse(code: string | undefined): string {
 	const [status, errorCode, message] = (code && ANSWERS[code]) || [
 		400,
 		"bad_request",
@@ -51,7 +51,7 @@ export function clientErrorResponse(code: string | undefined): string {
 }
 
 /** Answers parser errors on `server` with a JSON body, and closes the connection. */
-export function answerClientErrors(server: Server, logger: Logger): void {
+export function answerParserErrors(server: Server, logger: Logger): void {
 	server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
 		// A reset or half-written connection has no one to answer; a response
 		// already under way cannot take a second status line.
@@ -61,6 +61,6 @@ export function answerClientErrors(server: Server, logger: Logger): void {
 			return;
 		}
 		logger.debug({ code: error.code }, "the HTTP parser rejected a request");
-		socket.end(clientErrorResponse(error.code));
+		socket.end(parserErrorResponse(error.code));
 	});
 }

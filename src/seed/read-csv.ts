@@ -6,6 +6,7 @@
  */
 import type { ReadStream } from "node:fs";
 import { type CsvError, type Parser, parse } from "csv-parse";
+import { errorCode } from "../error-code.ts";
 import { UsageError } from "../exit-codes.ts";
 import { MAX_ECHOED_CHARS, printable } from "./printable.ts";
 import { Input, MAX_RECORD_CHARS, type UserRow } from "./user-file.ts";
@@ -146,7 +147,7 @@ class RecordStarts {
 
 /** A CSV error in words, with none of the file's text unescaped or at length. */
 function describeCsvError(error: unknown): string {
-	const code = (error as { code?: unknown } | undefined)?.code;
+	const code = errorCode(error);
 	if (code === "CSV_MAX_RECORD_SIZE")
 		return `a record longer than ${MAX_RECORD_CHARS} characters starts here (a quote that is never closed?)`;
 	if (code === "CSV_QUOTE_NOT_CLOSED")

@@ -3,8 +3,8 @@
  * a record, and the file's read stream.
  */
 import { createReadStream, type ReadStream } from "node:fs";
+import { errorReason } from "../error-code.ts";
 import { CommandError } from "../exit-codes.ts";
-import { describeFsError } from "../fs-errors.ts";
 
 /**
  * The longest CSV record or NDJSON line read. A good row is far shorter (a
@@ -30,7 +30,7 @@ export class Input {
 		this.stream = createReadStream(path);
 		this.stream.once("error", (error) => {
 			this.failure = new CommandError(
-				`cannot read ${path} (${describeFsError(error)})`,
+				`cannot read ${path} (${errorReason(error)})`,
 				{ cause: error },
 			);
 		});

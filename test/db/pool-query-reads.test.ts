@@ -43,8 +43,8 @@ t.test("pages read through pool.query, named, and timed", async (t) => {
 	const { handle, queries } = await openSeeded(1);
 	t.teardown(handle.close);
 	queries.length = 0;
-	const first = await listUsers(handle.reads, 2, 0);
-	const second = await listUsers(handle.reads, 2, first.users[1]?.id ?? 0);
+	const first = await listUsers(handle.readDb, 2, 0);
+	const second = await listUsers(handle.readDb, 2, first.users[1]?.id ?? 0);
 	t.same(
 		[...first.users, ...second.users].map((user) => user.email),
 		["john@example.com", "jane@example.com", "bob@example.com"],
@@ -54,10 +54,10 @@ t.test("pages read through pool.query, named, and timed", async (t) => {
 	const prepared = await sql<{ name: string }>`
 		select name from pg_prepared_statements
 		where statement like 'select "id", "name", "email" from "users"%'`.execute(
-		handle.reads,
+		handle.readDb,
 	);
 	t.equal(prepared.rows.length, 1, "prepared once, for both pages");
-	await t.rejects(sql`select * from no_such_table`.execute(handle.reads), {
+	await t.rejects(sql`select * from no_such_table`.execute(handle.readDb), {
 		code: "42P01",
 	});
 	t.equal(queries.at(-1), "error", "a failed query is reported as an error");
@@ -69,7 +69,7 @@ t.test(
 		const { url, handle } = await openSeeded(1);
 		t.teardown(handle.close);
 		// Prepared on the pool's one connection, through both instances.
-		for (const db of [handle.db, handle.reads])
+		for (const db of [handle.db, handle.readDb])
 			t.equal((await listUsers(db, 2, 0)).users.length, 2);
 		const admin = new pg.Client({ connectionString: url });
 		await admin.connect();
@@ -82,7 +82,11 @@ t.test(
 			2,
 			"the next query runs on a new connection",
 		);
-		t.equal((await listUsers(handle.reads, 3, 0)).users.length, 3, "reads too");
+		t.equal(
+			(await listUsers(handle.readDb, 3, 0)).users.length,
+			3,
+			"reads too",
+		);
 	},
 );
 
@@ -90,7 +94,7 @@ t.test("reads refuse transactions; db still runs them", async (t) => {
 	const { handle } = await openSeeded(2);
 	t.teardown(handle.close);
 	await t.rejects(
-		handle.reads.transaction().execute(async () => {}),
+		handle.readDb.transaction().execute(async () => {}),
 		new Error(NO_SESSION_MESSAGE),
 	);
 	const inserted = await handle.db.transaction().execute(async (trx) => {
@@ -103,7 +107,7 @@ t.test("reads refuse transactions; db still runs them", async (t) => {
 	t.equal(inserted.length, 4, "the transaction saw its own insert");
 	const { numAffectedRows } =
 		await sql`delete from users where email = ${"tx@example.com"}`.execute(
-			handle.reads,
+			handle.readDb,
 		);
 	t.equal(numAffectedRows, 1n, "writes report their row count");
 });
@@ -118,7 +122,7 @@ t.test(
 		t.teardown(() => locker.end());
 		await locker.query("begin; lock table users in access exclusive mode");
 		queries.length = 0;
-		for (const db of [handle.reads, handle.db]) {
+		for (const db of [handle.readDb, handle.db]) {
 			const started = Date.now();
 			const error = await listUsers(db, 2, 0).then(
 				() => undefined,
@@ -131,7 +135,7 @@ t.test(
 		t.same(queries, ["error", "error"]);
 		await locker.query("rollback");
 		// The pool's only client was ended; the next query gets a new one.
-		t.equal((await listUsers(handle.reads, 5, 0)).users.length, 3);
+		t.equal((await listUsers(handle.readDb, 5, 0)).users.length, 3);
 		t.equal((await listUsers(handle.db, 5, 0)).users.length, 3);
 	},
 );

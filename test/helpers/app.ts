@@ -17,7 +17,7 @@ import {
 	openDatabase,
 } from "../../src/db/connect.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
-import { readFrom } from "../../src/db/read-router.ts";
+import { runReadsOn } from "../../src/db/read-router.ts";
 import { type AppDeps, createApp } from "../../src/http/app.ts";
 import { checkReadiness } from "../../src/http/health.ts";
 import { serveApp } from "../../src/http/listen.ts";
@@ -79,7 +79,7 @@ export async function startApp(
 	const app = createApp({
 		db: database.db,
 		// Reads take the path serve gives them: pool.query on PostgreSQL.
-		read: readFrom(database.reads),
+		runRead: runReadsOn(database.readDb),
 		migrator,
 		metrics,
 		logger: pino({ level: "silent" }),

@@ -14,7 +14,7 @@ import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t, { type Test } from "tap";
-import { type ReadUsing, readFrom } from "../../src/db/read-router.ts";
+import { type ReadUsing, runReadsOn } from "../../src/db/read-router.ts";
 import { insertSyntheticUsers, STREAM_BATCH_SIZE } from "../../src/db/users.ts";
 import { startApp, type TestApp } from "../helpers/app.ts";
 import { logLines } from "../helpers/log-lines.ts";
@@ -48,7 +48,7 @@ async function metric(app: TestApp, pattern: RegExp): Promise<number> {
 }
 
 /**
- * A `read` that counts the reads that reach it and can hold them at a gate,
+ * A `runRead` that counts the reads that reach it and can hold them at a gate,
  * bound to the app's database once the app has started. (The query metric
  * would count the readiness checks that each scrape runs as well.)
  */
@@ -65,7 +65,7 @@ function countingRead() {
 			return real(query);
 		}) as ReadUsing,
 		bind(app: TestApp): void {
-			real = readFrom(app.database.reads);
+			real = runReadsOn(app.database.readDb);
 		},
 		close(): void {
 			open = new Promise((resolve) => {
@@ -166,7 +166,7 @@ t.test(
 	"a stalled export holds one batch at most, and no database connection",
 	async (t) => {
 		const counter = countingRead();
-		const app = await startApp(t, url, { read: counter.read });
+		const app = await startApp(t, url, { runRead: counter.read });
 		counter.bind(app);
 		const accepted = nextServerSocket(app);
 		const client = await stalledExport(
@@ -222,7 +222,10 @@ t.test(
 	"exports past the cap get a 503 with Retry-After, and a slot frees when one ends",
 	async (t) => {
 		const counter = countingRead();
-		const app = await startApp(t, url, { maxExports: 2, read: counter.read });
+		const app = await startApp(t, url, {
+			maxExports: 2,
+			runRead: counter.read,
+		});
 		counter.bind(app);
 		const port = Number(new URL(app.baseUrl).port);
 		const clients = [
@@ -261,7 +264,10 @@ t.test(
 	async (t) => {
 		const counter = countingRead();
 		counter.close();
-		const app = await startApp(t, url, { maxInFlight: 2, read: counter.read });
+		const app = await startApp(t, url, {
+			maxInFlight: 2,
+			runRead: counter.read,
+		});
 		counter.bind(app);
 		const held = [get(app, "/users?limit=1"), get(app, "/users?limit=2")];
 		t.ok(

@@ -2,12 +2,12 @@ import { createServer } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { pino } from "pino";
 import t, { type Test } from "tap";
-import { answerClientErrors } from "../../src/http/client-error.ts";
+import { answerParserErrors } from "../../src/http/parser-errors.ts";
 
 /** A real http.Server that answers 200 to anything Koa would see. */
 async function startServer(t: Test): Promise<number> {
 	const server = createServer((_request, response) => response.end("ok"));
-	answerClientErrors(server, pino({ level: "silent" }));
+	answerParserErrors(server, pino({ level: "silent" }));
 	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 	t.teardown(
 		() => new Promise<void>((resolve) => server.close(() => resolve())),
