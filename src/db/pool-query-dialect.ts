@@ -3,9 +3,9 @@
  * query runs with `pool.query`, which hands its client back to the pool in
  * the query's own callback. Kysely's `PostgresDialect` instead checks a
  * client out with `pool.connect()` and releases it after the caller's
- * promise chain has resumed; under `/users` load that path cost about a
- * third more CPU per request and three to four times the garbage-collector
- * work of `pool.query` on the same pool (bench/RESULTS.md).
+ * promise chain has resumed, which under `/users` load costs more CPU per
+ * request and more garbage-collector work than `pool.query` on the same
+ * pool (bench/RESULTS.md).
  *
  * Statements that need one session (transactions, `db.connection()`, the
  * migrator's advisory lock) cannot work here: transactions are refused;
@@ -42,7 +42,7 @@ export function poolQueryDialect(pool: pg.Pool): Dialect {
 }
 
 /** Every "connection" is the pool itself; nothing is checked out or released. */
-export class PoolQueryDriver implements Driver {
+class PoolQueryDriver implements Driver {
 	readonly #connection: PoolQueryConnection;
 
 	constructor(pool: pg.Pool) {
