@@ -1,3 +1,4 @@
+// @ts-check
 // Builds dist/sherpany, the Linux x86-64 executable, and
 // dist/sherpany-linux-arm64, the Linux arm64 one: esbuild bundles src/ into
 // three CommonJS files (a single-executable's main script must be CommonJS),
@@ -48,12 +49,17 @@ const ENTRY_POINT = resolve("src/binary.ts");
 // dist/<name>.cache, and esbuild's account of it dist/<name>.meta.json.
 const CLI = "cli";
 const DEFERRED = "deferred";
+/** @param {string} name */
 const bundleFile = (name) => join(OUT_DIR, `${name}.cjs`);
+/** @param {string} name */
 const cacheFile = (name) => join(OUT_DIR, `${name}.cache`);
+/** @param {string} name */
 const metaFile = (name) => join(OUT_DIR, `${name}.meta.json`);
 const DATA_DIR_TARBALL = join(OUT_DIR, DATA_DIR_ASSET);
+/** @typedef {"x64" | "arm64"} Arch */
 // The executables, by Node's name for their architecture. dist/sherpany is
 // the x86-64 one whatever the host, as the image, the tests and bin/ expect.
+/** @type {Record<Arch, string>} */
 const BINARIES = {
 	x64: join(OUT_DIR, "sherpany"),
 	arm64: join(OUT_DIR, "sherpany-linux-arm64"),
@@ -62,6 +68,7 @@ const BINARIES = {
 // (npm ci empties node_modules, and npm's own cache keeps the tarball).
 const NODE_CACHE = join("node_modules", ".cache", "sherpany-node");
 // binutils' strip for each architecture, from an x86-64 host or another.
+/** @type {Record<Arch, string>} */
 const STRIP = {
 	x64: "x86_64-linux-gnu-strip",
 	arm64: "aarch64-linux-gnu-strip",
@@ -78,6 +85,8 @@ const DEFERRED_LIST = resolve("src/deferred.ts");
 // esbuild's account of the launcher, read by test/binary/bundles.test.ts
 // with the two others.
 const LAUNCHER_META = metaFile("launcher");
+// V8's young generation, small enough that rows and JSON chunks in flight
+// die young rather than fill the old generation (bench/RESULTS.md).
 const MAX_SEMI_SPACE_MB = 4;
 // A bundle kept as an asset is run as Node runs a CommonJS module: inside
 // this function. Its code cache is made for exactly this text.
@@ -88,6 +97,12 @@ const COMMONJS_WRAPPER = [
 // The asset bundles' stand-in for import() of a Node built-in.
 const IMPORT_BUILTIN = "__sherpanyImportBuiltin";
 
+// CommonJS has no import.meta: PGlite's createRequire(import.meta.url)
+// gets the executable's URL.
+const IMPORT_META_URL_BANNER =
+	'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;';
+
+/** @type {import("esbuild").BuildOptions} */
 const BUNDLE_OPTIONS = {
 	bundle: true,
 	platform: "node",
@@ -95,26 +110,25 @@ const BUNDLE_OPTIONS = {
 	target: "node24",
 	// Identifiers are not minified, so names survive without `keepNames`:
 	// that option wraps every function and class, closures made per request
-	// included, in a call that redefines its `name` when it is created, and
-	// cost about a third of the CPU per `/users` request (bench/RESULTS.md).
+	// included, in a call that redefines its `name` when it is created,
+	// which costs CPU on every `/users` request (bench/RESULTS.md).
 	minifyWhitespace: true,
 	minifySyntax: true,
 	legalComments: "none",
 	logLevel: "warning",
-	// CommonJS has no import.meta: PGlite's createRequire(import.meta.url)
-	// gets the executable's URL.
 	define: { "import.meta.url": "__import_meta_url" },
-	banner: {
-		js: 'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;',
-	},
+	banner: { js: IMPORT_META_URL_BANNER },
 };
 
 /** The bundles kept as assets also define requireBuiltinImports' stand-in for import(). */
 const ASSET_BUNDLE_BANNER = {
-	js: `${BUNDLE_OPTIONS.banner.js}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
+	js: `${IMPORT_META_URL_BANNER}\nvar ${IMPORT_BUILTIN} = (id) => { const m = require(id); return { ...m, default: m }; };`,
 };
 
-/** Optional native add-ons fail like a missing module; pg then uses its JS client. */
+/**
+ * Optional native add-ons fail like a missing module; pg then uses its JS client.
+ * @type {import("esbuild").Plugin}
+ */
 const stubOptionalModules = {
 	name: "stub-optional-modules",
 	setup(builder) {
@@ -133,8 +147,9 @@ const stubOptionalModules = {
 /**
  * commander imports node:child_process (and with it net and stream) for
  * subcommands run as separate executables, which sherpany has none of.
- * In the launcher it is loaded on first use instead, keeping about 5 ms off
- * every probe's start-up.
+ * In the bundle it is loaded on first use instead, so that no start-up
+ * pays for it.
+ * @type {import("esbuild").Plugin}
  */
 const lazyChildProcess = {
 	name: "lazy-child-process",
@@ -156,6 +171,8 @@ const lazyChildProcess = {
  * kept as asset `bundle`: each imported module becomes that bundle's
  * exports, or, when `modules` is given, one property of them, which
  * `modules` (file → key) records for the bundle's own entry to define.
+ * @param {{ importer: string, filter: RegExp, bundle: string, modules?: Map<string, string> }} options
+ * @returns {import("esbuild").Plugin}
  */
 function importFromBundle({ importer, filter, bundle, modules }) {
 	return {
@@ -251,6 +268,7 @@ const BUNDLE_LOADER = `
  * a warning, so in those bundles each becomes the required module shaped
  * like its namespace. (esbuild's own lowering of import() to require()
  * breaks PGlite, which declares a local `var require` in the same function.)
+ * @type {import("esbuild").Plugin}
  */
 const requireBuiltinImports = {
 	name: "require-builtin-imports",
@@ -274,147 +292,214 @@ const requireBuiltinImports = {
 	},
 };
 
-if (!process.version.startsWith("v24.")) {
-	throw new Error(
-		`build with the pinned Node 24 (npm run build), not ${process.version}`,
-	);
-}
-if (process.platform !== "linux" || !(process.arch in BINARIES)) {
-	throw new Error(
-		`the executables are built on Linux x86-64 or arm64 (${Object.keys(BINARIES).join(", ")}); this is ${process.platform}-${process.arch}`,
-	);
-}
+refuseOtherHosts();
 rmSync(OUT_DIR, { recursive: true, force: true });
 mkdirSync(OUT_DIR);
-
 const started = performance.now();
-const deferred = new Map();
-const launcher = await build({
-	...BUNDLE_OPTIONS,
-	entryPoints: [ENTRY_POINT],
-	outfile: LAUNCHER,
-	metafile: true,
-	// The probe's path loads no node:url: nothing here uses import.meta.url.
-	banner: {},
-	define: {},
-	plugins: [
-		importFromBundle({
-			importer: ENTRY_POINT,
-			filter: /^\.\/main\.ts$/,
-			bundle: CLI,
-		}),
-	],
-});
-const cliBundle = await build({
-	...BUNDLE_OPTIONS,
-	entryPoints: ["src/main.ts"],
-	outfile: bundleFile(CLI),
-	metafile: true,
-	// src/binary.ts calls main() itself.
-	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	banner: ASSET_BUNDLE_BANNER,
-	plugins: [
-		requireBuiltinImports,
-		stubOptionalModules,
-		importFromBundle({
-			importer: DEFERRED_LIST,
-			filter: /\.ts$/,
-			bundle: DEFERRED,
-			modules: deferred,
-		}),
-		lazyChildProcess,
-	],
-});
-if (deferred.size === 0)
-	throw new Error(`${DEFERRED_LIST} deferred no module: is it still imported?`);
-const deferredBundle = await build({
-	...BUNDLE_OPTIONS,
-	// Each module is a getter that requires it: esbuild then wraps the ES
-	// modules it reaches in lazy initialisers, so `migrate` runs the top
-	// level of pg, Kysely and the migrations only, not Koa, pino,
-	// prom-client and PGlite as well (and loads none of their Node
-	// built-ins), which was most of its start-up.
-	metafile: true,
-	stdin: {
-		contents: `module.exports = {${[...deferred]
-			.map(
-				([file, key]) =>
-					`get ${key}() { return require(${JSON.stringify(`./${relative(process.cwd(), file)}`)}); },`,
-			)
-			.join("\n")}};`,
-		resolveDir: process.cwd(),
-		sourcefile: "deferred-entry.js",
-		loader: "js",
-	},
-	outfile: bundleFile(DEFERRED),
-	define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
-	banner: ASSET_BUNDLE_BANNER,
-	plugins: [stubOptionalModules, requireBuiltinImports],
-});
-writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
-writeFileSync(metaFile(CLI), JSON.stringify(cliBundle.metafile));
-writeFileSync(metaFile(DEFERRED), JSON.stringify(deferredBundle.metafile));
+const deferred = await bundleAll();
+refuseImportCalls();
+await writeCodeCaches(deferred);
+await writeDataDirTarball();
+makeExecutables();
+rmSync(DATA_DIR_TARBALL);
+reportSizes(started);
 
-// Neither the SEA's main script (compiled with a code cache) nor the bundles
-// the loader compiles with vm.Script can run an import().
-for (const file of [LAUNCHER, bundleFile(CLI), bundleFile(DEFERRED)]) {
-	if (/\bimport\(/.test(readFileSync(file, "utf8"))) {
+/** Builds with the pinned Node 24, on Linux x86-64 or arm64, or not at all. */
+function refuseOtherHosts() {
+	if (!process.version.startsWith("v24.")) {
 		throw new Error(
-			`${file} has an import() that cannot run in the executable: extend requireBuiltinImports`,
+			`build with the pinned Node 24 (npm run build), not ${process.version}`,
+		);
+	}
+	if (process.platform !== "linux" || !(process.arch in BINARIES)) {
+		throw new Error(
+			`the executables are built on Linux x86-64 or arm64 (${Object.keys(BINARIES).join(", ")}); this is ${process.platform}-${process.arch}`,
 		);
 	}
 }
-writeFileSync(
-	cacheFile(CLI),
-	await makeCodeCache(CLI, async ({ main }) => {
-		// --version and --help compile main() and commander, which the
-		// cache then holds: about 3 ms of every command line.
-		const io = { stdout: new PassThrough(), stderr: new PassThrough() };
-		for (const argv of [["--version"], ["--help"]]) {
-			if ((await main(argv, {}, io)) !== 0)
-				throw new Error(`warming the CLI's code cache: ${argv} failed`);
-		}
-	}),
-);
-writeFileSync(
-	cacheFile(DEFERRED),
-	await makeCodeCache(DEFERRED, (exports) => {
-		for (const key of deferred.values()) void exports[key];
-	}),
-);
-// A new, migrated embedded database, made once here: a first start unpacks
-// it instead of running PGlite's initdb (seconds) and the migrations.
-// Uncompressed, 25 MB (16 MB of it the first WAL segment, mostly zeros):
-// gzip shrinks such a tarball about 9-fold, but its gunzip took ~120 ms (of
-// 40 MB) here, on every first start: as much as the unpacking itself.
-writeFileSync(DATA_DIR_TARBALL, await makeDataDirTarball());
 
-const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
-for (const [arch, binary] of Object.entries(BINARIES)) {
-	const native = arch === process.arch;
-	makeExecutable({
-		arch,
-		binary,
-		node: native ? process.execPath : nodeFor(arch),
-		// V8 checks a code cache against its own version and flags and
-		// rejects a foreign one; one made by this (x86-64) V8 would be
-		// rejected on arm64, costing a read for nothing.
-		withCodeCaches: native,
+/**
+ * Bundles the launcher, the CLI and the deferred modules, each with
+ * esbuild's account of it beside it (test/binary/bundles.test.ts reads
+ * them), and returns the deferred modules, file → key.
+ * @returns {Promise<Map<string, string>>}
+ */
+async function bundleAll() {
+	/** @type {Map<string, string>} */
+	const deferred = new Map();
+	const launcher = await build({
+		...BUNDLE_OPTIONS,
+		entryPoints: [ENTRY_POINT],
+		outfile: LAUNCHER,
+		metafile: true,
+		// The probe's path loads no node:url: nothing here uses import.meta.url.
+		banner: {},
+		define: {},
+		plugins: [
+			importFromBundle({
+				importer: ENTRY_POINT,
+				filter: /^\.\/main\.ts$/,
+				bundle: CLI,
+			}),
+		],
 	});
+	const cliBundle = await build({
+		...BUNDLE_OPTIONS,
+		entryPoints: ["src/main.ts"],
+		outfile: bundleFile(CLI),
+		metafile: true,
+		// src/binary.ts calls main() itself.
+		define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
+		banner: ASSET_BUNDLE_BANNER,
+		plugins: [
+			requireBuiltinImports,
+			stubOptionalModules,
+			importFromBundle({
+				importer: DEFERRED_LIST,
+				filter: /\.ts$/,
+				bundle: DEFERRED,
+				modules: deferred,
+			}),
+			lazyChildProcess,
+		],
+	});
+	if (deferred.size === 0)
+		throw new Error(
+			`${DEFERRED_LIST} deferred no module: is it still imported?`,
+		);
+	const deferredBundle = await build({
+		...BUNDLE_OPTIONS,
+		// Each module is a getter that requires it: esbuild then wraps the ES
+		// modules it reaches in lazy initialisers, so `migrate` runs the top
+		// level of pg, Kysely and the migrations only, not Koa, pino,
+		// prom-client and PGlite as well (and loads none of their Node
+		// built-ins).
+		metafile: true,
+		stdin: {
+			contents: `module.exports = {${[...deferred]
+				.map(
+					([file, key]) =>
+						`get ${key}() { return require(${JSON.stringify(`./${relative(process.cwd(), file)}`)}); },`,
+				)
+				.join("\n")}};`,
+			resolveDir: process.cwd(),
+			sourcefile: "deferred-entry.js",
+			loader: "js",
+		},
+		outfile: bundleFile(DEFERRED),
+		define: { ...BUNDLE_OPTIONS.define, "import.meta.main": "false" },
+		banner: ASSET_BUNDLE_BANNER,
+		plugins: [stubOptionalModules, requireBuiltinImports],
+	});
+	writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
+	writeFileSync(metaFile(CLI), JSON.stringify(cliBundle.metafile));
+	writeFileSync(metaFile(DEFERRED), JSON.stringify(deferredBundle.metafile));
+	return deferred;
 }
-rmSync(DATA_DIR_TARBALL);
 
-const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
-console.log(
-	`${Object.values(BINARIES)
-		.map((binary) => `${binary}: ${megabytes(binary)} MB`)
-		.join(
-			", ",
-		)} (launcher ${megabytes(LAUNCHER)} MB, CLI ${megabytes(bundleFile(CLI))} MB, deferred ${megabytes(bundleFile(DEFERRED))} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-);
+/**
+ * Neither the SEA's main script (compiled with a code cache) nor the bundles
+ * the loader compiles with vm.Script can run an import().
+ */
+function refuseImportCalls() {
+	for (const file of [LAUNCHER, bundleFile(CLI), bundleFile(DEFERRED)]) {
+		if (/\bimport\(/.test(readFileSync(file, "utf8"))) {
+			throw new Error(
+				`${file} has an import() that cannot run in the executable: extend requireBuiltinImports`,
+			);
+		}
+	}
+}
 
-/** Writes the SEA blob for one executable and injects it into a copy of `node`. */
-function makeExecutable({ arch, binary, node, withCodeCaches }) {
+/**
+ * The code caches of the CLI and the deferred bundle.
+ * @param {Map<string, string>} deferred the deferred modules, file → key
+ */
+async function writeCodeCaches(deferred) {
+	writeFileSync(
+		cacheFile(CLI),
+		await makeCodeCache(CLI, async ({ main }) => {
+			// --version and --help compile main() and commander, which the
+			// cache then holds for every command line.
+			const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+			for (const argv of [["--version"], ["--help"]]) {
+				if ((await main(argv, {}, io)) !== 0)
+					throw new Error(`warming the CLI's code cache: ${argv} failed`);
+			}
+		}),
+	);
+	writeFileSync(
+		cacheFile(DEFERRED),
+		await makeCodeCache(DEFERRED, (exports) => {
+			for (const key of deferred.values()) void exports[key];
+		}),
+	);
+}
+
+/**
+ * A new, migrated embedded database, made once here: a first start unpacks
+ * it instead of running PGlite's initdb (seconds) and the migrations. It is
+ * left uncompressed: most of it is the first WAL segment's zeros, but
+ * gunzipping it on every first start would cost about as much as unpacking
+ * it (bench/RESULTS.md).
+ */
+async function writeDataDirTarball() {
+	writeFileSync(DATA_DIR_TARBALL, await makeDataDirTarball());
+}
+
+/**
+ * One executable per architecture. V8 checks a code cache against its own
+ * version and flags and rejects a foreign one, so only the host's
+ * executable carries the caches: the other's would be read for nothing.
+ */
+function makeExecutables() {
+	const pgliteDir = dirname(require.resolve("@electric-sql/pglite"));
+	for (const [arch, binary] of archEntries(BINARIES)) {
+		const native = arch === process.arch;
+		makeExecutable({
+			arch,
+			binary,
+			node: native ? process.execPath : nodeFor(arch),
+			withCodeCaches: native,
+			pgliteDir,
+		});
+	}
+}
+
+/**
+ * `record`'s entries, typed by architecture.
+ * @template T
+ * @param {Record<Arch, T>} record
+ * @returns {[Arch, T][]}
+ */
+function archEntries(record) {
+	return [
+		["x64", record.x64],
+		["arm64", record.arm64],
+	];
+}
+
+/**
+ * One line: each executable's and bundle's size, and the build's time.
+ * @param {number} started performance.now() at the start of the build
+ */
+function reportSizes(started) {
+	/** @param {string} path */
+	const megabytes = (path) => (statSync(path).size / 1e6).toFixed(1);
+	console.log(
+		`${Object.values(BINARIES)
+			.map((binary) => `${binary}: ${megabytes(binary)} MB`)
+			.join(
+				", ",
+			)} (launcher ${megabytes(LAUNCHER)} MB, CLI ${megabytes(bundleFile(CLI))} MB, deferred ${megabytes(bundleFile(DEFERRED))} MB, node ${process.versions.node}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+	);
+}
+
+/**
+ * Writes the SEA blob for one executable and injects it into a copy of `node`.
+ * @param {{ arch: Arch, binary: string, node: string, withCodeCaches: boolean, pgliteDir: string }} options
+ */
+function makeExecutable({ arch, binary, node, withCodeCaches, pgliteDir }) {
 	const blob = `${binary}.blob`;
 	const seaJson = `${binary}.sea.json`;
 	const bundles = withCodeCaches ? [CLI, DEFERRED] : [];
@@ -424,12 +509,10 @@ function makeExecutable({ arch, binary, node, withCodeCaches }) {
 		disableExperimentalSEAWarning: true,
 		useSnapshot: false,
 		useCodeCache: withCodeCaches,
-		// V8's young generation: by default its semi-spaces grow to 16 MB (~48 MB
-		// of new space), and what survives two scavenges (rows and JSON chunks
-		// in flight) is promoted, so an NDJSON export filled the old generation
-		// with garbage up to ~260 MB of RSS before a full collection. At 4 MB
-		// the export peaked ~130 MB lower, in about the same time
-		// (bench/RESULTS.md). NODE_OPTIONS still applies after it.
+		// By default V8's semi-spaces grow to 16 MB, and what survives two
+		// scavenges (rows and JSON chunks in flight) is promoted, so an NDJSON
+		// export would fill the old generation with garbage before a full
+		// collection. NODE_OPTIONS still applies after it.
 		execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
 		assets: {
 			...Object.fromEntries(
@@ -478,6 +561,7 @@ function makeExecutable({ arch, binary, node, withCodeCaches }) {
  * against the registry's and keeps it in its cache), unpacked once under
  * node_modules/.cache. A package with another cpu than the host's cannot
  * be an ordinary dependency: `npm ci` would skip or refuse it.
+ * @param {Arch} arch
  */
 function nodeFor(arch) {
 	const name = `node-linux-${arch}`;
@@ -506,15 +590,16 @@ function nodeFor(arch) {
 }
 
 /**
- * V8's code cache for a bundle kept as an asset: compiling the deferred
- * bundle's 1.7 MB, then each function on its first call, took most of what
- * `migrate` spent before connecting. The bundle is run here, then `warm`
- * uses its exports (every deferred module's top level, which only defines
- * things; the CLI's --version and --help), so that the cache holds the
- * functions that ran too. The host's executable embeds this very node, so V8
- * accepts the cache.
+ * V8's code cache for a bundle kept as an asset, so that a command does not
+ * first compile the bundle, then each function on its first call. The
+ * bundle is run here, then `warm` uses its exports (every deferred module's
+ * top level, which only defines things; the CLI's --version and --help), so
+ * that the cache holds the functions that ran too. The host's executable
+ * embeds this very node, so V8 accepts the cache.
+ * @param {string} name
+ * @param {(exports: any) => unknown} warm
  */
-async function makeCodeCache(name, warm = () => {}) {
+async function makeCodeCache(name, warm) {
 	const script = new Script(
 		COMMONJS_WRAPPER[0] +
 			readFileSync(bundleFile(name), "utf8") +
@@ -537,6 +622,8 @@ async function makeCodeCache(name, warm = () => {}) {
  * Node's symbols are an eighth of the binary and no use in production; drop
  * them when binutils for that architecture is there (the host's `strip`
  * reads only its own; Debian's binutils-aarch64-linux-gnu has arm64's).
+ * @param {string} path
+ * @param {Arch} arch
  */
 function stripDebugInfo(path, arch) {
 	const strip = arch === process.arch ? "strip" : STRIP[arch];
