@@ -4,6 +4,7 @@
  */
 import type { Kysely } from "kysely";
 
+/** @public Read by Kysely's Migrator through migrations/index.ts's map. */
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's schema types.
 export async function up(db: Kysely<any>): Promise<void> {
 	await db.schema

@@ -11,10 +11,10 @@ export type Closer = () => Promise<void>;
 
 /** Runs `closers` last-opened first; one that fails is logged and the rest still run. */
 export async function closeAll(
-	closers: Closer[],
+	closers: readonly Closer[],
 	logger: Logger,
 ): Promise<void> {
-	for (const close of closers.reverse()) {
+	for (const close of closers.toReversed()) {
 		try {
 			await close();
 		} catch (error) {

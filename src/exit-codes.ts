@@ -15,7 +15,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** The key of the exit code an error carries; one symbol across bundles and realms. */
-export const EXIT_CODE = Symbol.for("sherpany.exitCode");
+const EXIT_CODE = Symbol.for("sherpany.exitCode");
 
 /** Bad configuration: a flag or an environment variable that cannot be used. Exit 2. */
 export class ConfigError extends Error {
@@ -23,9 +23,13 @@ export class ConfigError extends Error {
 	readonly [EXIT_CODE] = EXIT_USAGE;
 }
 
-/** The command line itself is wrong (unknown flag, missing argument). Exit 2. */
-export class UsageError extends Error {
-	override name = "UsageError";
+/**
+ * A file the command was given is not in a form it takes (a users CSV whose
+ * header lacks name or email): the user must fix the file. Exit 2, as for
+ * bad configuration.
+ */
+export class InputFileError extends Error {
+	override name = "InputFileError";
 	readonly [EXIT_CODE] = EXIT_USAGE;
 }
 
@@ -38,7 +42,7 @@ export class CommandError extends Error {
 /** An error that says what to do, with its exit code: its message is printed as it is. */
 export type ExitCodeError = Error & { readonly [EXIT_CODE]: number };
 
-/** True for a ConfigError, UsageError or CommandError, from whichever bundle it came. */
+/** True for a ConfigError, InputFileError or CommandError, from whichever bundle it came. */
 export function hasExitCode(error: unknown): error is ExitCodeError {
 	// No instanceof Error either: the brand is the whole test.
 	return (

@@ -32,11 +32,10 @@ export interface Metrics {
 }
 
 /** Why a request was shed: too many requests in flight, too many exports, or too many pipelined on one connection. */
-export const SHED_REASONS = ["in_flight", "exports", "pipelined"] as const;
-export type ShedReason = (typeof SHED_REASONS)[number];
+const SHED_REASONS = ["in_flight", "exports", "pipelined"] as const;
 
 /** The readiness checks reported by `sherpany_readiness_check`, as `/ready` names them. */
-export const READINESS_CHECKS = ["database", "schema"] as const;
+const READINESS_CHECKS = ["database", "schema"] as const;
 
 export interface MetricsOptions {
 	/** Reads the pool whose connections are reported at scrape time, if there is one. */

@@ -6,12 +6,12 @@ import {
 	EXIT_USAGE,
 	exitCodeFor,
 	hasExitCode,
-	UsageError,
+	InputFileError,
 } from "../src/exit-codes.ts";
 
 t.test("each typed error maps to its exit code", async (t) => {
 	t.equal(exitCodeFor(new ConfigError("x")), EXIT_USAGE);
-	t.equal(exitCodeFor(new UsageError("x")), EXIT_USAGE);
+	t.equal(exitCodeFor(new InputFileError("x")), EXIT_USAGE);
 	t.equal(exitCodeFor(new CommandError("x")), EXIT_FAILURE);
 	t.equal(exitCodeFor(new Error("x")), EXIT_FAILURE, "anything else exits 1");
 	t.equal(exitCodeFor("a string"), EXIT_FAILURE);

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BINARY = join(ROOT, "dist", "sherpany");
 export const NODE = join(ROOT, "node_modules", "node", "bin", "node");
-export const GNU_TIME = "/usr/bin/time";
+const GNU_TIME = "/usr/bin/time";
 
 /** Builds dist/sherpany when it is missing. */
 export function ensureBuilt() {

@@ -18,14 +18,14 @@ import { ConfigError } from "../exit-codes.ts";
 import { type ApiToken, parseTokenFile } from "./token-file.ts";
 
 /** How often the file is checked besides the directory watch. */
-export const DEFAULT_TOKEN_CHECK_INTERVAL_MS = 1000;
+const DEFAULT_TOKEN_CHECK_INTERVAL_MS = 1000;
 /**
  * A change is read this long after the first event about it: an editor's
  * save or the kubelet's swap is several events, and reading between them
  * could see a half-written file. A read that fails is tried again after as
  * long before it is reported.
  */
-export const DEFAULT_TOKEN_SETTLE_MS = 100;
+const DEFAULT_TOKEN_SETTLE_MS = 100;
 
 export interface TokenWatcherOptions {
 	readonly config: ApiTokensConfig;
@@ -42,7 +42,7 @@ export interface TokenWatcher {
 }
 
 /** Reads and parses the file; a file that cannot be read or parsed is a ConfigError. */
-export function readTokenFile(config: ApiTokensConfig): ApiToken[] {
+function readTokenFile(config: ApiTokensConfig): ApiToken[] {
 	const source = `${config.origin}: ${config.file}`;
 	let text: string;
 	try {

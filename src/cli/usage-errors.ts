@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 
 /** What the rewrite needs to know about the command that failed to parse. */
-export interface UsageErrorContext {
+interface UsageErrorContext {
 	/** The command as typed, such as `sherpany seed`. */
 	readonly path: string;
 	/** The subcommands of that command, offered when nothing similar was typed. */
@@ -17,10 +17,7 @@ export interface UsageErrorContext {
  * Turns commander's `error: unknown command 'serv'\n(Did you mean serve?)\n`
  * into `sherpany: unknown command 'serv' (did you mean serve?)\n`.
  */
-export function formatUsageError(
-	text: string,
-	context: UsageErrorContext,
-): string {
+function formatUsageError(text: string, context: UsageErrorContext): string {
 	const [first = "", ...rest] = text.trim().split("\n");
 	let message = first.replace(/^error: /, "").replace(/\.$/, "");
 	// A command with subcommands and no arguments of its own (`migrate`)

@@ -6,7 +6,7 @@ import { type FlagsOf, resolve, type Settings } from "./setting.ts";
 import { type Env, parseBoolean, type RawSetting } from "./values.ts";
 
 /** Below Kubernetes' default exec probe timeout of one second. */
-export const DEFAULT_CHECK_TIMEOUT_MS = 800;
+const DEFAULT_CHECK_TIMEOUT_MS = 800;
 
 export interface CheckHealthConfig {
 	readonly url: URL;

@@ -28,7 +28,7 @@ export const SSL_MODES: readonly SslMode[] = [
 ];
 
 /** The `sslrootcert` value that selects the system's trusted roots, as in libpq. */
-export const SYSTEM_ROOT_CERT = "system";
+const SYSTEM_ROOT_CERT = "system";
 
 /** The system's trusted root certificates (PEM), e.g. /etc/ssl/certs on Debian. */
 export type ReadSystemRoots = () => readonly string[];
@@ -38,7 +38,7 @@ export type ReadSystemRoots = () => readonly string[];
  * `SSL_CERT_FILE` and `SSL_CERT_DIR` move. node:tls is fetched only when
  * asked for, to keep it out of every command's start-up.
  */
-export const readSystemRoots: ReadSystemRoots = () => {
+const readSystemRoots: ReadSystemRoots = () => {
 	const tls = process.getBuiltinModule("node:tls") as typeof import("node:tls");
 	return tls.getCACertificates("system");
 };
@@ -96,7 +96,7 @@ export function resolveTls(input: TlsInput, io: TlsIo): TlsSettings {
 }
 
 /** True for the modes that check the server's certificate chain. */
-export function isVerifying(mode: SslMode): boolean {
+function isVerifying(mode: SslMode): boolean {
 	return mode === "verify-ca" || mode === "verify-full";
 }
 
@@ -151,7 +151,7 @@ function readSystemBundle(
 }
 
 /** Reads a PEM CA bundle file, naming its origin when it is missing or holds no certificate. */
-export function readCaBundle(
+function readCaBundle(
 	{ value, origin }: RawSetting,
 	readFile: ReadFile,
 ): string {

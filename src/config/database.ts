@@ -33,12 +33,10 @@ import {
 	readSecret,
 } from "./values.ts";
 
-export { readCaBundle, SSL_MODES, type SslMode } from "./database-tls.ts";
-
-export const DEFAULT_PG_PORT = 5432;
-export const DEFAULT_PG_USER = "postgres";
+const DEFAULT_PG_PORT = 5432;
+const DEFAULT_PG_USER = "postgres";
 export const DEFAULT_POOL_MAX = 10;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /** A PostgreSQL server to connect to. */
 export interface PostgresConfig {
@@ -65,7 +63,7 @@ export interface EmbeddedConfig {
 export type DatabaseConfig = PostgresConfig | EmbeddedConfig;
 
 /** Where the embedded database lives when `--data-dir`/`SHERPANY_DATA_DIR` are not set. */
-export const DEFAULT_DATA_DIR = ".sherpany/data";
+const DEFAULT_DATA_DIR = ".sherpany/data";
 /** The `--data-dir` value for an embedded database kept in memory only. */
 export const MEMORY_DATA_DIR = "memory://";
 
@@ -132,7 +130,7 @@ export interface DatabaseConfigIo {
 }
 
 /** Where a connection's parts came from, before defaults and TLS are applied. */
-export interface Target {
+export interface ConnectionParts {
 	host: string;
 	port: number;
 	database: string | undefined;
@@ -153,28 +151,28 @@ export function loadDatabaseConfig(
 ): DatabaseConfig {
 	const settings = DATABASE_SETTINGS;
 	const url = pick(settings, "databaseUrl", flags, env, io.readFile);
-	const target = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
+	const parts = url ? parseDatabaseUrl(url) : readLibpqEnv(env, io.readFile);
 	const minimum = pick(settings, "sslModeMin", flags, env);
-	if (!target) {
+	if (!parts) {
 		refuseMinimumForEmbedded(minimum);
 		return Object.freeze({
 			kind: "embedded",
 			dataDir: resolve(settings, "dataDir", flags, env),
 		});
 	}
-	const user = target.user ?? DEFAULT_PG_USER;
+	const user = parts.user ?? DEFAULT_PG_USER;
 	// The URL's own sslmode and sslrootcert come after the flags and before
 	// the variables, as they do in libpq.
 	const tls = resolveTls(
 		{
 			mode:
 				fromFlag(settings, "sslMode", flags) ??
-				target.sslMode ??
+				parts.sslMode ??
 				fromVariables(settings, "sslMode", env) ??
 				fallback(settings.sslMode.default),
 			rootCert:
 				fromFlag(settings, "sslRootCert", flags) ??
-				target.sslRootCert ??
+				parts.sslRootCert ??
 				fromVariables(settings, "sslRootCert", env),
 			minimum,
 		},
@@ -182,11 +180,11 @@ export function loadDatabaseConfig(
 	);
 	return Object.freeze({
 		kind: "postgres",
-		host: target.host,
-		port: target.port,
-		database: target.database ?? user,
+		host: parts.host,
+		port: parts.port,
+		database: parts.database ?? user,
 		user,
-		password: target.password,
+		password: parts.password,
 		sslMode: tls.sslMode,
 		sslRootCert: tls.sslRootCert,
 		poolMax: resolve(settings, "poolMax", flags, env),
@@ -207,7 +205,10 @@ function hasPortOutOfRange(value: string): boolean {
 }
 
 /** Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…`. */
-export function parseDatabaseUrl({ value, origin }: RawSetting): Target {
+export function parseDatabaseUrl({
+	value,
+	origin,
+}: RawSetting): ConnectionParts {
 	let url: URL;
 	try {
 		url = new URL(value);
@@ -311,7 +312,10 @@ function refuseUnreadTlsParameters(url: URL, origin: string): void {
 }
 
 /** libpq's PG* variables win over the original app's DB_* ones, one by one. */
-function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
+function readLibpqEnv(
+	env: Env,
+	readFile: ReadFile,
+): ConnectionParts | undefined {
 	const host = fromEnv(env, "PGHOST", "DB_HOST");
 	if (!host) return undefined;
 	const port = fromEnv(env, "PGPORT", "DB_PORT");
@@ -329,7 +333,7 @@ function readLibpqEnv(env: Env, readFile: ReadFile): Target | undefined {
 	};
 }
 
-/** A printable description of the target, with no password in it. */
+/** A printable description of the database, with no password in it. */
 export function describeDatabase(config: DatabaseConfig): string {
 	if (config.kind === "embedded") {
 		return config.dataDir === MEMORY_DATA_DIR

@@ -11,6 +11,7 @@ import { type EmbeddedConfig, MEMORY_DATA_DIR } from "./database.ts";
 export function embeddedDatabaseExists(config: EmbeddedConfig): boolean {
 	if (config.dataDir === MEMORY_DATA_DIR) return false;
 	// initdb writes PG_VERSION; a directory without it is new (or empty).
+	// PGlite tells a new data directory the same way.
 	return existsSync(join(resolve(config.dataDir), "PG_VERSION"));
 }
 

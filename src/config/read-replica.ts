@@ -27,9 +27,9 @@ import {
 import { type Env, parseInteger, readFileUtf8 } from "./values.ts";
 
 /** Reads move to the primary when the replica is further behind than this. */
-export const DEFAULT_READ_MAX_LAG_MS = 10_000;
+const DEFAULT_READ_MAX_LAG_MS = 10_000;
 /** How often the replica's reachability and lag are measured. */
-export const DEFAULT_READ_CHECK_INTERVAL_MS = 2000;
+const DEFAULT_READ_CHECK_INTERVAL_MS = 2000;
 
 /** A streaming replica that serves `/users` and the export. */
 export interface ReadReplicaConfig {

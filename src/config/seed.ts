@@ -1,11 +1,11 @@
 /** What `sherpany seed` inserts: the sample users, `--count N` synthetic ones, or a `--file`. */
 import { extname } from "node:path";
-import { UsageError } from "../exit-codes.ts";
+import { ConfigError } from "../exit-codes.ts";
 import { type FlagsOf, pick, type Settings } from "./setting.ts";
 import { type Env, parseInteger } from "./values.ts";
 
 /** Upper bound on `--count`, to catch typos before they fill a disk. */
-export const MAX_SEED_COUNT = 100_000_000;
+const MAX_SEED_COUNT = 100_000_000;
 
 /** The formats a users file can be in, told by its extension. */
 export type UserFileFormat = "csv" | "ndjson";
@@ -45,7 +45,7 @@ export function loadSeedInput(env: Env, flags: SeedFlags = {}): SeedInput {
 	const count = pick(SEED_SETTINGS, "count", flags, env);
 	const file = pick(SEED_SETTINGS, "file", flags, env);
 	if (count && file)
-		throw new UsageError(
+		throw new ConfigError(
 			`${count.origin} and ${file.origin} cannot be combined: seed one at a time`,
 		);
 	if (count) return { kind: "count", count: SEED_SETTINGS.count.parse(count) };
@@ -67,7 +67,7 @@ export function detectFormat(path: string, origin: string): UserFileFormat {
 	const extension = extname(path).toLowerCase();
 	if (extension === ".csv") return "csv";
 	if (extension === ".ndjson" || extension === ".jsonl") return "ndjson";
-	throw new UsageError(
+	throw new ConfigError(
 		`${origin}: ${path} must end in .csv, .ndjson or .jsonl`,
 	);
 }

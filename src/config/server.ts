@@ -12,7 +12,7 @@ export type LogLevel =
 	| "debug"
 	| "trace"
 	| "silent";
-export const LOG_LEVELS: readonly LogLevel[] = [
+const LOG_LEVELS: readonly LogLevel[] = [
 	"fatal",
 	"error",
 	"warn",
@@ -22,29 +22,29 @@ export const LOG_LEVELS: readonly LogLevel[] = [
 	"silent",
 ];
 
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = "0.0.0.0";
+const DEFAULT_PORT = 8080;
+const DEFAULT_HOST = "0.0.0.0";
 /**
  * The address's default on the embedded database: a developer's database
  * is not put on the network unasked. The image and the manifests set HOST
  * (and ADMIN_HOST) to 0.0.0.0, where it must listen.
  */
-export const DEFAULT_EMBEDDED_HOST = "127.0.0.1";
-export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+const DEFAULT_EMBEDDED_HOST = "127.0.0.1";
+const DEFAULT_LOG_LEVEL: LogLevel = "info";
 /** Time for load balancers to see readiness fail before the listener closes. */
-export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
+const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
 /**
  * The delay's default on the embedded database. One process at a time can
  * open its data directory, so there is never a second replica for a load
  * balancer to move traffic to: waiting would only delay the exit.
  */
-export const DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS = 0;
+const DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS = 0;
 /** How long in-flight requests may take to drain; below Kubernetes' 30 s grace period with the delay. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 /** How long a request's database query may take before the request gets a 503. */
-export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** How long `/ready` waits for the database before calling it unreachable. */
-export const DEFAULT_READY_TIMEOUT_MS = 1000;
+const DEFAULT_READY_TIMEOUT_MS = 1000;
 
 /**
  * NDJSON exports running at once per process. An export streams as fast as
@@ -68,9 +68,9 @@ export const DEFAULT_MAX_IN_FLIGHT = 128;
  * idle connection holds a few kB and a file descriptor, so 10,000 stay far
  * inside the Deployment's memory limit.
  */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
+const DEFAULT_MAX_CONNECTIONS = 10_000;
 /** A response whose client has read nothing for this long is ended. */
-export const DEFAULT_SEND_STALL_TIMEOUT_MS = 30_000;
+const DEFAULT_SEND_STALL_TIMEOUT_MS = 30_000;
 
 export interface ServerConfig {
 	readonly port: number;
@@ -233,12 +233,4 @@ export function loadServerConfig(
 		maxConnections: read("maxConnections"),
 		sendStallTimeoutMs: read("sendStallTimeoutMs"),
 	});
-}
-
-/** `LOG_LEVEL`/`--log-level`, shared by every command that logs. */
-export function loadLogLevel(
-	env: Env,
-	flags: Pick<ServerFlags, "logLevel"> = {},
-): LogLevel {
-	return resolve(SERVE_SETTINGS, "logLevel", flags, env);
 }

@@ -5,11 +5,7 @@
 import type { DatabaseConfig } from "../config/database.ts";
 import type { DatabaseHandle, OpenDatabaseOptions } from "./handle.ts";
 
-export type {
-	DatabaseHandle,
-	OpenDatabaseOptions,
-	QueryObserver,
-} from "./handle.ts";
+export type { DatabaseHandle, OpenDatabaseOptions } from "./handle.ts";
 
 /** Opens the database `config` names. */
 export async function openDatabase(

@@ -3,11 +3,12 @@
  * data directory, or in memory, behind the same Kysely interface as
  * PostgreSQL. One process per directory, enforced by a lock.
  */
-import { accessSync, constants, existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { accessSync, constants } from "node:fs";
+import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect } from "kysely";
 import { type EmbeddedConfig, MEMORY_DATA_DIR } from "../config/database.ts";
+import { embeddedDatabaseExists } from "../config/embedded-state.ts";
 import { errorReason } from "../error-code.ts";
 import { CommandError } from "../exit-codes.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
@@ -61,8 +62,7 @@ export async function openEmbedded(
 	}
 	try {
 		options.onEmbeddedOpening?.();
-		// The same test as PGlite's (and config/embedded-state.ts's).
-		const isNew = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
+		const isNew = !embeddedDatabaseExists(config);
 		const tarball = isNew ? shippedDataDir() : undefined;
 		// On disk it is unpacked directly (much faster than PGlite's
 		// loadDataDir, see data-dir-tarball.ts); in memory PGlite loads it.

@@ -82,7 +82,7 @@ export function openReadReplica(
 	const started = router;
 	return {
 		router: started,
-		pool: handle.pool as PoolStats,
+		pool: handle.pool,
 		close: closeOnce(async () => {
 			await started.stop();
 			await Promise.all([handle.close(), check.close()]);

@@ -11,6 +11,7 @@ import {
 	closeOnce,
 	type DatabaseHandle,
 	type OpenDatabaseOptions,
+	type PoolStats,
 } from "./handle.ts";
 import { poolQueryDialect } from "./pool-query-dialect.ts";
 import type { Database } from "./schema.ts";
@@ -52,11 +53,14 @@ function requireRootCert(
 	return ca;
 }
 
+/** An open PostgreSQL database, which always has a pool. */
+export type PostgresHandle = DatabaseHandle & { readonly pool: PoolStats };
+
 /** Opens a pooled connection to PostgreSQL. No connection is made until the first query. */
 export function openPostgres(
 	config: PostgresConfig,
 	options: OpenDatabaseOptions = {},
-): DatabaseHandle {
+): PostgresHandle {
 	const pool = new pg.Pool({
 		host: config.host,
 		port: config.port,

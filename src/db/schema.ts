@@ -2,7 +2,7 @@
 import type { Generated, Insertable, Selectable } from "kysely";
 
 /** `users`, as created by the original challenge's init.sql. */
-export interface UsersTable {
+interface UsersTable {
 	id: Generated<number>;
 	name: string;
 	email: string;

@@ -35,7 +35,7 @@ const CLIENT_GONE = new Set([
 ]);
 
 /** Which routes an app serves: the API, the admin endpoints, or both on one port. */
-export type AppRoutes = "api" | "admin" | "all";
+type AppRoutes = "api" | "admin" | "all";
 
 export interface AppDeps {
 	readonly db: Kysely<Database>;

@@ -34,7 +34,7 @@ const MESSAGE =
  * or on how many leading bytes of any digest did. Comparing digests rather
  * than tokens also gives every comparison the same 32-byte length.
  */
-export function findToken(
+function findToken(
 	presented: string,
 	tokens: readonly ApiToken[],
 ): ApiToken | undefined {

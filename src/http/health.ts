@@ -20,7 +20,8 @@ export interface ReadinessDeps {
 	readonly replica?: () => ReplicaStatus;
 }
 
-export type CheckResult = "ok" | string;
+/** A check's result: "ok", or what is wrong in a few words. */
+type CheckResult = string;
 
 export interface ReadinessReport {
 	readonly status: "ready" | "not ready";

@@ -63,11 +63,7 @@ export async function serveApp(
 }
 
 /** Listens on `host:port`; a port in use fails with a message that says how to pick another. */
-export function listenOn(
-	server: Server,
-	port: number,
-	host: string,
-): Promise<void> {
+function listenOn(server: Server, port: number, host: string): Promise<void> {
 	return new Promise((resolve, reject) => {
 		server.once("error", (error: NodeJS.ErrnoException) => {
 			const reason =

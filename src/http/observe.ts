@@ -20,7 +20,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics"]);
 
 /** The route template label; every unknown path shares one value to bound cardinality. */
-export const UNMATCHED_ROUTE = "(unmatched)";
+const UNMATCHED_ROUTE = "(unmatched)";
 
 /**
  * The method label: the methods of RFC 9110 keep their name, and every other
@@ -39,7 +39,7 @@ const KNOWN_METHODS = new Set([
 	"CONNECT",
 	"TRACE",
 ]);
-export const OTHER_METHOD = "_OTHER";
+const OTHER_METHOD = "_OTHER";
 
 export function observeRequests(logger: Logger, metrics: Metrics) {
 	// The request line's fields are fixed and hold no secrets, so it skips the

@@ -9,20 +9,20 @@ import type { ServerOptions } from "node:http";
 /** All request headers must arrive within this long (slowloris). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** The whole request (headers and body) must arrive within this long. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * An idle keep-alive socket is closed after this long. Node sends it as a
  * `Keep-Alive: timeout=5` hint, and clients that honour it (Node's agent,
  * browsers) stop reusing the socket before the server closes it.
  */
-export const KEEP_ALIVE_TIMEOUT_MS = 5000;
+const KEEP_ALIVE_TIMEOUT_MS = 5000;
 /** How often Node looks for connections past the timeouts above. */
 export const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 /**
  * Request line plus headers, in bytes (Node's default); more is answered
  * 431. A URL longer than this is cut off the same way.
  */
-export const MAX_HEADER_SIZE = 16 * 1024;
+const MAX_HEADER_SIZE = 16 * 1024;
 
 /**
  * Requests one connection may have waiting for their responses before it

@@ -10,11 +10,11 @@ import type { UserRow } from "./read-users.ts";
 import { validateUser } from "./validate-user.ts";
 
 /** Rows sent to the database per statement. */
-export const IMPORT_BATCH_SIZE = 1000;
+const IMPORT_BATCH_SIZE = 1000;
 /** Bad rows kept for the report; the rest are only counted. */
-export const MAX_REPORTED_ERRORS = 20;
+const MAX_REPORTED_ERRORS = 20;
 
-export interface RowError {
+interface RowError {
 	readonly line: number;
 	readonly message: string;
 }

@@ -7,11 +7,11 @@
 import type { ReadStream } from "node:fs";
 import { type CsvError, type Parser, parse } from "csv-parse";
 import { errorCode } from "../error-code.ts";
-import { UsageError } from "../exit-codes.ts";
+import { InputFileError } from "../exit-codes.ts";
 import { MAX_ECHOED_CHARS, printable } from "./printable.ts";
 import { Input, MAX_RECORD_CHARS, type UserRow } from "./user-file.ts";
 
-/** Streams the rows of a CSV file; a header without name and email is a UsageError naming `origin`. */
+/** Streams the rows of a CSV file; a header without name and email is a InputFileError naming `origin`. */
 export async function* readCsv(
 	path: string,
 	origin: string,
@@ -36,7 +36,7 @@ export async function* readCsv(
 		yield* skipped.splice(0);
 	} catch (error) {
 		if (input.failure) throw input.failure;
-		if (error instanceof UsageError) throw error;
+		if (error instanceof InputFileError) throw error;
 		yield* skipped.splice(0);
 		yield error instanceof UnreadableCsv
 			? { line: error.line ?? 0, error: `malformed CSV: ${error.message}` }
@@ -156,11 +156,11 @@ function describeCsvError(error: unknown): string {
 	return printable(message, 2 * MAX_ECHOED_CHARS);
 }
 
-/** Lower-cased, trimmed column names; a header without name and email is a UsageError that shows it escaped and cut short. */
+/** Lower-cased, trimmed column names; a header without name and email is a InputFileError that shows it escaped and cut short. */
 function checkHeader(header: string[], origin: string): string[] {
 	const columns = header.map((column) => column.trim().toLowerCase());
 	if (!columns.includes("name") || !columns.includes("email")) {
-		throw new UsageError(
+		throw new InputFileError(
 			`${origin}: the CSV header must name the columns name and email, got "${printable(header.join(","))}"`,
 		);
 	}

@@ -2,7 +2,7 @@ import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadSeedInput } from "../../src/config/seed.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
-import { ConfigError, UsageError } from "../../src/exit-codes.ts";
+import { ConfigError } from "../../src/exit-codes.ts";
 
 t.test("serve defaults", async (t) => {
 	t.same(loadServerConfig({}), {
@@ -259,14 +259,14 @@ t.test("seed input", async (t) => {
 	const both = t.throws(() =>
 		loadSeedInput({}, { count: "1", file: "a.csv" }),
 	) as Error;
-	t.type(both, UsageError);
+	t.type(both, ConfigError);
 	t.match(both.message, /--count and --file cannot be combined/);
 	t.throws(() => loadSeedInput({}, { file: "users.txt" }), {
-		name: "UsageError",
+		name: "ConfigError",
 		message: /^--file: users\.txt must end in \.csv, \.ndjson or \.jsonl/,
 	});
 	t.throws(() => loadSeedInput({ SEED_FILE: "users.txt" }), {
-		name: "UsageError",
+		name: "ConfigError",
 		message: /^SEED_FILE: users\.txt must end in/,
 	});
 });

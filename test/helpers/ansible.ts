@@ -166,7 +166,7 @@ export async function renderWithAnsible(
 }
 
 /** `changed=` per host from a play recap. */
-export function parseRecap(stdout: string): Record<string, number> {
+function parseRecap(stdout: string): Record<string, number> {
 	const changed: Record<string, number> = {};
 	for (const match of stdout.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)/gm))
 		changed[match[1] as string] = Number(match[2]);

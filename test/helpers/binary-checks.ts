@@ -139,7 +139,7 @@ export function userList(count: number): Record<string, unknown>[] {
 }
 
 /** Asserts that the ids of a `/users` body increase. */
-export function checkOrdered(t: Test, body: unknown[]): void {
+function checkOrdered(t: Test, body: unknown[]): void {
 	const ids = body.map((user) => (user as { id: number }).id);
 	t.ok(
 		ids.every((id, i) => i === 0 || id > (ids[i - 1] as number)),

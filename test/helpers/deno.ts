@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Test } from "tap";
 import { type CliResult, runCommand } from "./cli.ts";
 
-export const DENO_BIN = fileURLToPath(
+const DENO_BIN = fileURLToPath(
 	new URL("../../node_modules/.bin/deno", import.meta.url),
 );
 

@@ -18,7 +18,7 @@ export const DIST_BINARY = join(ROOT, "dist", "sherpany");
 export const DIST_ARM64_BINARY = join(ROOT, "dist", "sherpany-linux-arm64");
 
 /** What `npm run build` reads: a change to any of them makes the binary stale. */
-export const BUILD_INPUTS: readonly string[] = [
+const BUILD_INPUTS: readonly string[] = [
 	"src",
 	"migrations",
 	"build.mjs",

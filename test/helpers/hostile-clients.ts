@@ -29,13 +29,13 @@ import { PODMAN } from "./podman.ts";
 const run = promisify(execFile);
 
 /** A running load: counts of what happened, and how to stop it. */
-export interface Load {
+interface Load {
 	readonly counts: Record<string, number>;
 	stop(): Promise<void>;
 }
 
 /** `Mi`, `Gi`, `M`, `G` or plain bytes, as Kubernetes writes a quantity. */
-export function parseQuantity(quantity: string): number {
+function parseQuantity(quantity: string): number {
 	const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
 	if (!match) throw new Error(`not a memory quantity: ${quantity}`);
 	const units: Record<string, number> = {
@@ -140,7 +140,7 @@ function crowd(
 }
 
 /** Clients that ask for the NDJSON export, read 4 KiB of it, then nothing. */
-export function stalledExports(port: number, count: number): Load {
+function stalledExports(port: number, count: number): Load {
 	return crowd(count, 25, (done, counts) => {
 		const socket = connect(port, "127.0.0.1");
 		let head = "";
@@ -176,7 +176,7 @@ export function stalledExports(port: number, count: number): Load {
  * Clients reading `path` at `bytesPerSecond` over one keep-alive connection
  * each, asking for the next page when one is complete.
  */
-export function slowReaders(
+function slowReaders(
 	port: number,
 	count: number,
 	bytesPerSecond = 1024,
@@ -239,7 +239,7 @@ export function slowReaders(
 }
 
 /** `count` connections that each send one `GET /health` and then stay silent. */
-export function idleConnections(port: number, count: number): Load {
+function idleConnections(port: number, count: number): Load {
 	return crowd(count, 100, (done, counts) => {
 		const socket = connect(port, "127.0.0.1");
 		socket.on("connect", () => {
@@ -256,7 +256,7 @@ export function idleConnections(port: number, count: number): Load {
 }
 
 /** What the well-behaved client saw. */
-export interface WellBehaved {
+interface WellBehaved {
 	readonly latenciesMs: number[];
 	readonly statuses: Record<string, number>;
 	stop(): Promise<void>;
@@ -295,7 +295,7 @@ const one = () => new Promise((resolve) => {
 `;
 
 /** `GET /users` ten times a second on one keep-alive connection, each timed. */
-export function wellBehavedClient(baseUrl: string): WellBehaved {
+function wellBehavedClient(baseUrl: string): WellBehaved {
 	const latenciesMs: number[] = [];
 	const statuses: Record<string, number> = {};
 	const worker = new Worker(WELL_BEHAVED_WORKER, {
@@ -318,7 +318,7 @@ export function wellBehavedClient(baseUrl: string): WellBehaved {
 }
 
 /** The `p` quantile (0..1) of `values`. */
-export function quantile(values: readonly number[], p: number): number {
+function quantile(values: readonly number[], p: number): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	if (sorted.length === 0) return Number.NaN;
 	return (
@@ -328,13 +328,13 @@ export function quantile(values: readonly number[], p: number): number {
 }
 
 /** The liveness probe's runs: exit codes and durations. */
-export interface Probes {
+interface Probes {
 	readonly results: { code: number; ms: number; output: string }[];
 	stop(): Promise<void>;
 }
 
 /** Runs `check-health` in `container` every `everyMs`, as the kubelet would. */
-export function probeLiveness(container: string, everyMs = 5000): Probes {
+function probeLiveness(container: string, everyMs = 5000): Probes {
 	const results: Probes["results"] = [];
 	let stopped = false;
 	const loop = (async () => {
@@ -366,13 +366,13 @@ export function probeLiveness(container: string, everyMs = 5000): Probes {
 }
 
 /** The container's memory: usage, and the working set (usage less inactive file pages, as the kubelet counts it). */
-export interface MemorySample {
+interface MemorySample {
 	readonly usageBytes: number;
 	readonly workingSetBytes: number;
 }
 
 /** Reads the container's memory from its cgroup (v1 or v2). */
-export async function containerMemoryReader(
+async function containerMemoryReader(
 	container: string,
 ): Promise<() => Promise<MemorySample>> {
 	const { stdout } = await run(PODMAN, [

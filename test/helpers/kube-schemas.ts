@@ -167,7 +167,7 @@ async function loadCrdValidator(
 }
 
 /** Adds `additionalProperties: false` to every object schema that lists its properties and keeps no unknown fields. */
-export function closeObjects(schema: JsonSchema): JsonSchema {
+function closeObjects(schema: JsonSchema): JsonSchema {
 	if (
 		schema.properties !== undefined &&
 		schema.additionalProperties === undefined &&

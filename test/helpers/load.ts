@@ -8,7 +8,7 @@
 import { Agent, request as httpRequest } from "node:http";
 
 /** One request's outcome: an HTTP status, or the socket error's code. */
-export interface LoadSample {
+interface LoadSample {
 	/** Milliseconds since the load began, when the request was sent. */
 	readonly startedAt: number;
 	readonly durationMs: number;

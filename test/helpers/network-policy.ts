@@ -40,7 +40,7 @@ type LabelSelector = {
 };
 
 /** Whether `selector` selects `labels` (an empty selector selects everything). */
-export function selects(
+function selects(
 	selector: LabelSelector | undefined,
 	labels: Readonly<Record<string, string>>,
 ): boolean {

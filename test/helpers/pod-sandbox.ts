@@ -42,7 +42,7 @@ export interface PodSandbox {
 }
 
 /** Status and body of an HTTP answer. */
-export interface HttpAnswer {
+interface HttpAnswer {
 	readonly status: number;
 	readonly body: string;
 }

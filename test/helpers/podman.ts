@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PODMAN = join(ROOT, "deploy", "image", "podman.sh");
 
 /** The flags every test container runs with: how a restricted Kubernetes pod runs it. */
-export const RESTRICTED_RUN_FLAGS: readonly string[] = [
+const RESTRICTED_RUN_FLAGS: readonly string[] = [
 	"--read-only",
 	"--user",
 	"65532:65532",

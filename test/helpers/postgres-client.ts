@@ -39,7 +39,7 @@ import type { PostgresServer } from "./postgres-servers.ts";
 const run = promisify(execFile);
 
 /** The tools the dump-and-restore suites run, in every client bindir. */
-export const CLIENT_TOOLS = ["pg_dump", "pg_restore"] as const;
+const CLIENT_TOOLS = ["pg_dump", "pg_restore"] as const;
 
 /** Debian suites that have the client of a major version no release of theirs does. */
 const DEBIAN_CLIENTS: Readonly<Record<number, string>> = { 18: "sid" };

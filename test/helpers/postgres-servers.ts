@@ -27,7 +27,7 @@ import { dirname, join } from "node:path";
 import { getRunCacheDir } from "./test-run-cache.ts";
 
 /** Where a server's binaries came from. */
-export type ServerSource = "system" | "npm";
+type ServerSource = "system" | "npm";
 
 /** One PostgreSQL server install the tests can start clusters of. */
 export interface PostgresServer {
@@ -100,23 +100,6 @@ export async function selectServers(
 			`This suite needs ${tools.join(", ")}, which ${servers.map((s) => s.label).join(" and ")} lack(s) (the npm PostgreSQL has only initdb, pg_ctl and postgres): ${SYSTEM_HINT}`,
 		);
 	return usable;
-}
-
-/**
- * The system PostgreSQL whatever `SHERPANY_TEST_POSTGRES` selects, or
- * undefined when there is none: for a test that needs its client tools
- * (pg_dump, pg_restore) beside a server that lacks them.
- */
-export async function findSystemServer(): Promise<PostgresServer | undefined> {
-	const bindir = await findSystemBindir();
-	if (bindir === undefined) return undefined;
-	const version = await readVersion(bindir);
-	return {
-		source: "system",
-		bindir,
-		version,
-		label: `PostgreSQL ${version} (system)`,
-	};
 }
 
 function parseSelection(value: string | undefined): {

@@ -59,7 +59,7 @@ export function exec(
 }
 
 /** The caller's environment without PG* variables, so a developer's PGDATA or PGPORT can't leak in. */
-export function serverEnv(): NodeJS.ProcessEnv {
+function serverEnv(): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
 	for (const [key, value] of Object.entries(process.env)) {
 		if (!key.startsWith("PG")) env[key] = value;

@@ -42,7 +42,7 @@ export function skipWithoutTools(...names: string[]): string | false {
 }
 
 /** A scrape job of the test server. */
-export interface ScrapeJob {
+interface ScrapeJob {
 	readonly job: string;
 	/** host:port of each target. */
 	readonly targets: readonly string[];
@@ -59,7 +59,7 @@ export interface PrometheusOptions {
 }
 
 /** An instant-query result: one series. */
-export interface Sample {
+interface Sample {
 	readonly metric: Record<string, string>;
 	readonly value: [number, string];
 }

@@ -17,7 +17,7 @@ export interface RawConnection {
 	responses(count: number, timeoutMs?: number): Promise<RawResponse[]>;
 }
 
-export interface RawResponse {
+interface RawResponse {
 	readonly status: number;
 	readonly headers: Record<string, string>;
 	readonly body: string;
@@ -60,7 +60,7 @@ export async function openConnection(port: number): Promise<RawConnection> {
 }
 
 /** Splits a byte stream into complete responses (each with a Content-Length). */
-export function parseResponses(data: string): RawResponse[] {
+function parseResponses(data: string): RawResponse[] {
 	const responses: RawResponse[] = [];
 	let rest = data;
 	for (;;) {

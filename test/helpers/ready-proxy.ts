@@ -23,7 +23,7 @@ export interface ReadyProxy {
 }
 
 /** How often each backend's `/ready` is polled (a Kubernetes probe's periodSeconds, scaled down). */
-export const POLL_MS = 100;
+const POLL_MS = 100;
 
 /** Starts the proxy on a free port of 127.0.0.1. */
 export async function startReadyProxy(): Promise<ReadyProxy> {

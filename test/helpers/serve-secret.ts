@@ -10,7 +10,7 @@
 import type { Test } from "tap";
 import type { KubeObject } from "./kustomize.ts";
 
-export const SERVE_SECRET = "sherpany-db-serve";
+const SERVE_SECRET = "sherpany-db-serve";
 
 interface SecretObject extends KubeObject {
 	readonly type?: string;

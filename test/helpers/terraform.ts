@@ -22,7 +22,7 @@ export const TERRAFORM_DIR = fileURLToPath(
 );
 
 /** The provider-free module that maps variables to a kustomization. */
-export const MAPPING_MODULE = join(TERRAFORM_DIR, "modules/kustomization");
+const MAPPING_MODULE = join(TERRAFORM_DIR, "modules/kustomization");
 
 /** The terraform to run: `TERRAFORM`, else the first `terraform` on PATH. */
 const TERRAFORM = process.env.TERRAFORM ?? "terraform";
@@ -112,7 +112,7 @@ export interface MappingRoot {
 }
 
 /** The outputs of `modules/kustomization`. */
-export interface MappingOutputs {
+interface MappingOutputs {
 	readonly kustomization: Record<string, unknown>;
 	readonly kustomization_yaml: string;
 	readonly secret_literals: Record<string, string[]>;
@@ -123,7 +123,7 @@ export interface MappingOutputs {
 }
 
 /** Variable names of `modules/kustomization`, which the root passes through. */
-export const MAPPING_VARIABLES = [
+const MAPPING_VARIABLES = [
 	"namespace",
 	"image",
 	"replicas",

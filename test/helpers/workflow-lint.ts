@@ -26,7 +26,7 @@ registerHooks({
 const parser = await import("@actions/workflow-parser");
 
 /** One step of a linted workflow: its `id`, and what it `uses` or `run`s. */
-export interface LintedStep {
+interface LintedStep {
 	readonly id: string;
 	readonly uses?: string;
 	readonly run?: string;

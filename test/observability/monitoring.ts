@@ -61,7 +61,7 @@ export interface PanelJson {
 	readonly panels?: readonly PanelJson[];
 }
 
-export interface VariableJson {
+interface VariableJson {
 	readonly name: string;
 	readonly type: string;
 	readonly query?: unknown;

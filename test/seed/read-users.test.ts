@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { detectFormat, type UserFileFormat } from "../../src/config/seed.ts";
-import { UsageError } from "../../src/exit-codes.ts";
+import { ConfigError, InputFileError } from "../../src/exit-codes.ts";
 import { findUnprintable } from "../../src/seed/printable.ts";
 import {
 	MAX_RECORD_CHARS,
@@ -33,16 +33,16 @@ t.test("detectFormat", async (t) => {
 	for (const path of ["users.txt", "users", "users.csv.gz", "csv"]) {
 		t.throws(
 			() => detectFormat(path, "--file"),
-			UsageError,
+			ConfigError,
 			`${path} is not a users file`,
 		);
 	}
 	t.throws(() => detectFormat("users.json", "--file"), {
-		name: "UsageError",
+		name: "ConfigError",
 		message: /users\.json must end in \.csv, \.ndjson or \.jsonl/,
 	});
 	t.throws(() => detectFormat("users.json", "SEED_FILE"), {
-		name: "UsageError",
+		name: "ConfigError",
 		message: /^SEED_FILE: users\.json must end in/,
 	});
 });
@@ -95,19 +95,19 @@ t.test("CSV: columns in any order, header case-insensitive", async (t) => {
 	]);
 });
 
-t.test("CSV: a header without email is a UsageError", async (t) => {
+t.test("CSV: a header without email is an InputFileError", async (t) => {
 	await t.rejects(readAll(t, "u.csv", "name,mail\nAda,ada@x.org\n"), {
-		name: "UsageError",
+		name: "InputFileError",
 		message: /header must name the columns name and email, got "name,mail"/,
 	});
 	const path = join(t.testdir({ "u.csv": "mail\n" }), "u.csv");
 	await t.rejects(readUserRows(path, "csv", "SEED_FILE").next(), {
-		name: "UsageError",
+		name: "InputFileError",
 		message: /^SEED_FILE: the CSV header must name the columns/,
 	});
 	await t.rejects(
 		readAll(t, "v.csv", "Ada,ada@x.org\nBo,bo@x.org\n"),
-		UsageError,
+		InputFileError,
 		"a file without a header",
 	);
 });
@@ -305,7 +305,7 @@ t.test(
 			"v.csv",
 			`\u001b]0;pwned\u0007${"x".repeat(5000)},mail\nAda,ada@x.org\n`,
 		).catch((error: unknown) => error);
-		t.type(error, UsageError);
+		t.type(error, InputFileError);
 		const message = (error as Error).message;
 		t.ok(message.length < 200, `${message.length} characters`);
 		t.match(message, /got "\\u\{1b\}\]0;pwned\\u\{7\}x+…"$/);
