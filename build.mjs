@@ -327,7 +327,22 @@ function refuseOtherHosts() {
 async function bundleAll() {
 	/** @type {Map<string, string>} */
 	const deferred = new Map();
-	const launcher = await build({
+	const launcher = await bundleLauncher();
+	const cli = await bundleCli(deferred);
+	if (deferred.size === 0)
+		throw new Error(
+			`${DEFERRED_LIST} deferred no module: is it still imported?`,
+		);
+	const deferredBundle = await bundleDeferred(deferred);
+	writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
+	writeFileSync(metaFile(CLI), JSON.stringify(cli.metafile));
+	writeFileSync(metaFile(DEFERRED), JSON.stringify(deferredBundle.metafile));
+	return deferred;
+}
+
+/** The launcher, the executable's main script: the probe's path, or the CLI bundle. */
+function bundleLauncher() {
+	return build({
 		...BUNDLE_OPTIONS,
 		entryPoints: [ENTRY_POINT],
 		outfile: LAUNCHER,
@@ -343,7 +358,15 @@ async function bundleAll() {
 			}),
 		],
 	});
-	const cliBundle = await build({
+}
+
+/**
+ * The CLI bundle, which loads what src/deferred.ts imports from the deferred
+ * bundle; records those modules in `deferred`, file → key.
+ * @param {Map<string, string>} deferred
+ */
+function bundleCli(deferred) {
+	return build({
 		...BUNDLE_OPTIONS,
 		entryPoints: ["src/main.ts"],
 		outfile: bundleFile(CLI),
@@ -363,25 +386,25 @@ async function bundleAll() {
 			lazyChildProcess,
 		],
 	});
-	if (deferred.size === 0)
-		throw new Error(
-			`${DEFERRED_LIST} deferred no module: is it still imported?`,
-		);
-	const deferredBundle = await build({
+}
+
+/**
+ * The deferred bundle: each module is a getter that requires it. esbuild
+ * then wraps the ES modules it reaches in lazy initialisers, so `migrate`
+ * runs the top level of pg, Kysely and the migrations only, not Koa, pino,
+ * prom-client and PGlite as well (and loads none of their Node built-ins).
+ * @param {Map<string, string>} deferred the modules, file → key
+ */
+function bundleDeferred(deferred) {
+	const getters = [...deferred].map(
+		([file, key]) =>
+			`get ${key}() { return require(${JSON.stringify(`./${relative(process.cwd(), file)}`)}); },`,
+	);
+	return build({
 		...BUNDLE_OPTIONS,
-		// Each module is a getter that requires it: esbuild then wraps the ES
-		// modules it reaches in lazy initialisers, so `migrate` runs the top
-		// level of pg, Kysely and the migrations only, not Koa, pino,
-		// prom-client and PGlite as well (and loads none of their Node
-		// built-ins).
 		metafile: true,
 		stdin: {
-			contents: `module.exports = {${[...deferred]
-				.map(
-					([file, key]) =>
-						`get ${key}() { return require(${JSON.stringify(`./${relative(process.cwd(), file)}`)}); },`,
-				)
-				.join("\n")}};`,
+			contents: `module.exports = {${getters.join("\n")}};`,
 			resolveDir: process.cwd(),
 			sourcefile: "deferred-entry.js",
 			loader: "js",
@@ -391,10 +414,6 @@ async function bundleAll() {
 		banner: ASSET_BUNDLE_BANNER,
 		plugins: [stubOptionalModules, requireBuiltinImports],
 	});
-	writeFileSync(LAUNCHER_META, JSON.stringify(launcher.metafile));
-	writeFileSync(metaFile(CLI), JSON.stringify(cliBundle.metafile));
-	writeFileSync(metaFile(DEFERRED), JSON.stringify(deferredBundle.metafile));
-	return deferred;
 }
 
 /**

@@ -7,41 +7,36 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isatty } from "node:tty";
 import type Koa from "koa";
-import type { Migrator } from "kysely/migration";
 import type { Logger } from "pino";
-import { Registry } from "prom-client";
 import type { ApiToken } from "../auth/token-file.ts";
 import { watchTokenFile } from "../auth/token-watcher.ts";
 import {
 	catchShutdownSignals,
 	exitIfStillRunningAfter,
 } from "../cli/signals.ts";
-import { type Closer, closeAll, closeWithin } from "../closers.ts";
+import { type Closer, closeAll } from "../closers.ts";
 import type { ApiTokensConfig } from "../config/api-tokens.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
-import {
-	describeEmbeddedFallback,
-	describeEmbeddedOpening,
-} from "../config/embedded-state.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
-import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
-import type { DatabaseRole, QueryObserver } from "../db/handle.ts";
-import { createMigrator } from "../db/migrator.ts";
-import {
-	openReadReplica,
-	type ReadReplicaHandle,
-} from "../db/open-read-replica.ts";
-import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
 import { runReadsOn } from "../db/read-router.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
-import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
+import { checkReadiness } from "../http/health.ts";
 import { closeServer, type ServeAppOptions, serveApp } from "../http/listen.ts";
-import { shareInFlight } from "../http/share-in-flight.ts";
-import { createMetrics, type Metrics } from "../metrics.ts";
+import {
+	createServeMetrics,
+	type DatabaseStart,
+	type Databases,
+	type Opened,
+	openDatabases,
+} from "./serve-databases.ts";
+import {
+	createShutdown,
+	type ShutdownOptions,
+	shutdownDeadlineMs,
+} from "./serve-shutdown.ts";
 
 export interface ServeOptions {
 	readonly server: ServerConfig;
@@ -56,47 +51,11 @@ export interface ServeDeps {
 	readonly logger: Logger;
 }
 
-/** How a shutdown was asked for. */
-export interface ShutdownOptions {
-	/**
-	 * A person pressed Ctrl-C at a terminal: no orchestrator or load balancer
-	 * is waiting for readiness to fail, so the delay is skipped and the log
-	 * line says how to exit at once.
-	 */
-	readonly interactive?: boolean;
-}
-
 /** A started server. `shutdown` is idempotent and settles once everything is closed. */
 export interface RunningServer {
 	readonly port: number;
 	readonly adminPort: number | undefined;
 	shutdown(reason: string, options?: ShutdownOptions): Promise<void>;
-}
-
-/** How long closing the database may take once the listeners have drained. */
-export const DATABASE_CLOSE_TIMEOUT_MS = 5000;
-
-/**
- * Allowance on top of the bounded steps of a shutdown. Each step ends on its
- * own timer, but work follows each timer (cutting connections, closing the
- * pool's sockets, writing the log lines) and timers fire late on a busy
- * event loop; the watchdog should catch a shutdown that is stuck, not one
- * that is slow by a second.
- */
-export const SHUTDOWN_SLACK_MS = 5000;
-
-/**
- * The longest a clean shutdown can take: the delay, the drain, closing the
- * databases, and the slack. Past it the process is stuck and the watchdog
- * exits.
- */
-export function shutdownDeadlineMs(config: ServerConfig): number {
-	return (
-		config.shutdownDelayMs +
-		config.shutdownTimeoutMs +
-		DATABASE_CLOSE_TIMEOUT_MS +
-		SHUTDOWN_SLACK_MS
-	);
 }
 
 /**
@@ -139,31 +98,9 @@ export async function runUntilSignal(
 	});
 }
 
-/** What one start has opened so far: what the metrics read and what shutdown closes. */
-interface Opened {
-	/** Closed in reverse order on shutdown (Graphile Worker's releasers). */
-	readonly closers: Closer[];
-	shuttingDown: boolean;
-	primary?: DatabaseHandle;
-	replica?: ReadReplicaHandle;
-	/** What the readiness metric checks, once the apps' dependencies are built. */
-	readiness?: ReadinessDeps;
-}
-
 /** One start of the service: its settings, logger and metrics, and what it has opened. */
-interface Start {
+interface Start extends DatabaseStart {
 	readonly options: ServeOptions;
-	readonly config: ServerConfig;
-	readonly logger: Logger;
-	readonly metrics: Metrics;
-	readonly opened: Opened;
-}
-
-/** The open databases behind the apps. */
-interface Databases {
-	readonly primary: DatabaseHandle;
-	readonly migrator: Migrator;
-	readonly replica: ReadReplicaHandle | undefined;
 }
 
 /** The ports the service listens on. */
@@ -181,6 +118,8 @@ export async function run(
 	const opened: Opened = { closers: [], shuttingDown: false };
 	const start: Start = {
 		options,
+		database: options.database,
+		replica: options.replica,
 		config: options.server,
 		logger,
 		metrics: createServeMetrics(opened),
@@ -197,128 +136,14 @@ export async function run(
 		const ports = await listen(start, appDeps);
 		const url = logListening(start, ports);
 		void logInitialReadiness(appDeps, logger, url);
-		return { ...ports, shutdown: createShutdown(start) };
+		return {
+			...ports,
+			shutdown: createShutdown(options.server, logger, opened),
+		};
 	} catch (error) {
 		await closeAll(opened.closers, logger);
 		throw error;
 	}
-}
-
-/** The metrics, reading the pools and the readiness checks once they are open. */
-function createServeMetrics(opened: Opened): Metrics {
-	return createMetrics(new Registry(), {
-		pool: () => opened.primary?.pool,
-		replicaPool: () => opened.replica?.pool,
-		// Concurrent scrapes share one check: a flood of them costs the pool one connection.
-		readiness: shareInFlight(
-			async () =>
-				opened.readiness && (await checkReadiness(opened.readiness)).checks,
-		),
-	});
-}
-
-/**
- * Opens the primary (migrating and seeding an embedded one), then the read
- * replica if there is one. The two pools close together, so that two
- * databases that stop answering still cost one DATABASE_CLOSE_TIMEOUT_MS
- * and the shutdown fits shutdownDeadlineMs (and the pod's grace period).
- */
-async function openDatabases(start: Start): Promise<Databases> {
-	const databaseClosers: Closer[] = [];
-	start.opened.closers.push(async () => {
-		await Promise.all(databaseClosers.map((closeOne) => closeOne()));
-	});
-	const primary = await openPrimary(start);
-	start.opened.primary = primary;
-	databaseClosers.push(closeDatabaseWithin(primary, "the database", start));
-	const migrator = createMigrator(primary.db);
-	if (start.options.database.kind === "embedded")
-		await prepareEmbedded(primary, migrator, start.logger);
-	const replica = start.options.replica
-		? openReplica(start.options.replica, primary, start)
-		: undefined;
-	start.opened.replica = replica;
-	if (replica)
-		databaseClosers.push(
-			closeDatabaseWithin(replica, "the read replica", start),
-		);
-	return { primary, migrator, replica };
-}
-
-/** A closer that waits at most DATABASE_CLOSE_TIMEOUT_MS for `database`. */
-function closeDatabaseWithin(
-	database: { close(): Promise<void> },
-	what: string,
-	{ logger }: Start,
-): Closer {
-	return () =>
-		closeWithin(DATABASE_CLOSE_TIMEOUT_MS, database.close, what, logger);
-}
-
-/** Opens the configured database, saying so first when it is the embedded one. */
-function openPrimary({
-	options,
-	config,
-	logger,
-	metrics,
-}: Start): Promise<DatabaseHandle> {
-	const { database } = options;
-	return openDatabase(database, {
-		// Said before PGlite starts: creating a new database takes seconds,
-		// and a first run should not sit silent meanwhile.
-		onEmbeddedOpening: () => {
-			if (database.kind !== "embedded") return;
-			logger.info(
-				{ database: describeDatabase(database) },
-				`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(database)}`,
-			);
-		},
-		queryTimeoutMs: config.queryTimeoutMs,
-		onQuery: observeQueries(metrics, "primary"),
-		onPoolError: (error) => {
-			metrics.dbPoolErrors.inc({ target: "primary" });
-			logger.warn({ err: error }, "a database connection failed");
-		},
-	});
-}
-
-/** Migrates the embedded database, and seeds it when it is new. */
-async function prepareEmbedded(
-	primary: DatabaseHandle,
-	migrator: Migrator,
-	logger: Logger,
-): Promise<void> {
-	const prepared = await prepareEmbeddedDatabase(primary.db, migrator, {
-		seedWhenNew: true,
-		created: primary.created,
-	});
-	if (prepared.applied.length > 0)
-		logger.info(
-			{ applied: prepared.applied },
-			"migrated the embedded database",
-		);
-	if (prepared.sampleUsersInserted !== undefined)
-		logger.info(
-			{ inserted: prepared.sampleUsersInserted },
-			"seeded the new embedded database with the sample users",
-		);
-}
-
-/** Opens the read replica, falling back to `primary`'s reads. */
-function openReplica(
-	replica: ReadReplicaConfig,
-	primary: DatabaseHandle,
-	{ config, logger, metrics }: Start,
-): ReadReplicaHandle {
-	return openReadReplica(replica, {
-		primary: primary.readDb,
-		registry: metrics.registry,
-		onQuery: observeQueries(metrics, "replica"),
-		onPoolError: () => metrics.dbPoolErrors.inc({ target: "replica" }),
-		logger,
-		queryTimeoutMs: config.queryTimeoutMs,
-		checkTimeoutMs: config.readyTimeoutMs,
-	});
 }
 
 /** What both apps are built from; also what the readiness metric checks. */
@@ -425,29 +250,6 @@ function logListening(
 	return url;
 }
 
-/** The running server's `shutdown`: idempotent, it settles once everything is closed. */
-function createShutdown({
-	config,
-	logger,
-	opened,
-}: Start): RunningServer["shutdown"] {
-	let shutdownPromise: Promise<void> | undefined;
-	return (reason, { interactive = false } = {}) => {
-		shutdownPromise ??= (async () => {
-			opened.shuttingDown = true;
-			const delayMs = interactive ? 0 : config.shutdownDelayMs;
-			logger.info(
-				{ reason, delayMs, drainTimeoutMs: config.shutdownTimeoutMs },
-				describeShutdown(delayMs, config.shutdownTimeoutMs, interactive),
-			);
-			await sleep(delayMs);
-			await closeAll(opened.closers, logger);
-			logger.info("shutdown complete");
-		})();
-		return shutdownPromise;
-	};
-}
-
 /** Loads the accepted API tokens, follows their file, and says how many there are. */
 function watchApiTokens(
 	config: ApiTokensConfig,
@@ -462,12 +264,6 @@ function watchApiTokens(
 		`/users requires a bearer token: ${names.length} accepted`,
 	);
 	return watcher.tokens;
-}
-
-/** Records each query's duration on `target`'s series. */
-function observeQueries(metrics: Metrics, target: DatabaseRole): QueryObserver {
-	return (seconds, outcome) =>
-		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
 }
 
 /** Says at start-up whether the database is reachable and the schema current, without blocking. */
@@ -495,19 +291,4 @@ export function usersUrl(host: string, port: number): string {
 				? `[${host}]`
 				: host;
 	return `http://${reachable}:${port}/users`;
-}
-
-/** The shutdown log line: what happens next, and for how long at most. */
-export function describeShutdown(
-	delayMs: number,
-	drainTimeoutMs: number,
-	interactive: boolean,
-): string {
-	const seconds = (ms: number): string => `${+(ms / 1000).toFixed(1)} s`;
-	const drain = `draining in-flight requests for up to ${seconds(drainTimeoutMs)}`;
-	const steps =
-		delayMs > 0
-			? `shutting down: readiness now fails; waiting ${seconds(delayMs)} for load balancers to notice, then ${drain}`
-			: `shutting down: ${drain}`;
-	return interactive ? `${steps}; press Ctrl-C again to exit at once` : steps;
 }

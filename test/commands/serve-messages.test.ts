@@ -1,5 +1,6 @@
 import t from "tap";
-import { describeShutdown, usersUrl } from "../../src/commands/serve.ts";
+import { usersUrl } from "../../src/commands/serve.ts";
+import { describeShutdown } from "../../src/commands/serve-shutdown.ts";
 
 t.test("the URL to try reaches a wildcard address as localhost", async (t) => {
 	t.equal(usersUrl("0.0.0.0", 8080), "http://localhost:8080/users");

@@ -35,7 +35,7 @@ import type { IDeployment } from "kubernetes-models/apps/v1";
 import type { IContainer, IPodSpec, IService } from "kubernetes-models/v1";
 import { Client } from "pg";
 import t, { type Test } from "tap";
-import { shutdownDeadlineMs } from "../../src/commands/serve.ts";
+import { shutdownDeadlineMs } from "../../src/commands/serve-shutdown.ts";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
 import { imageOrSkip } from "../helpers/image.ts";
