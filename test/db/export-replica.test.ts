@@ -19,7 +19,8 @@ import { pino } from "pino";
 import t from "tap";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/db/connect.ts";
-import { ReadRouter, type ReadTarget } from "../../src/db/read-router.ts";
+import type { DatabaseRole } from "../../src/db/handle.ts";
+import { ReadRouter } from "../../src/db/read-router.ts";
 import type { User } from "../../src/db/schema.ts";
 import { insertSyntheticUsers, streamUserBatches } from "../../src/db/users.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
@@ -80,10 +81,10 @@ t.teardown(async () => {
 });
 
 /** Where each successful read ran, in order. */
-const targets: ReadTarget[] = [];
+const targets: DatabaseRole[] = [];
 const router = new ReadRouter({
-	primary: primaryDb.reads,
-	replica: replicaDb.reads,
+	primary: primaryDb.readDb,
+	replica: replicaDb.readDb,
 	replicaCheck: checkDb.db,
 	// Nothing here is about lag, and the checks run only when asked.
 	maxLagMs: 600_000,
@@ -125,7 +126,7 @@ t.test(
 		await primary.query(url, "update hold_reads set held = true");
 		await standby.waitForReplay();
 
-		const batches = streamUserBatches(router.read, BATCH);
+		const batches = streamUserBatches(router.runRead, BATCH);
 		const first = batches.next();
 		await waitFor("the export's query held on the standby", async () => {
 			const rows = await onStandby(
@@ -188,7 +189,7 @@ t.test(
 		targets.length = 0;
 		await router.check();
 		t.equal(router.status().state, "ok", "reads go to the standby");
-		const batches = streamUserBatches(router.read, BATCH);
+		const batches = streamUserBatches(router.runRead, BATCH);
 		const first = await batches.next();
 		t.same(targets, ["replica"], "the first batch came from the standby");
 
