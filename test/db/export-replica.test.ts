@@ -98,7 +98,7 @@ const router = new ReadRouter({
 async function waitFor(
 	what: string,
 	condition: () => Promise<boolean>,
-	timeoutMs = 20_000,
+	timeoutMs = 90_000,
 ): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	while (!(await condition())) {
