@@ -129,14 +129,18 @@ function addServeCommand(program: Command, cli: Cli): void {
 			{ loadServerConfig },
 			{ loadReadReplicaConfig },
 			{ loadApiTokensConfig },
-			{ createLogger },
+			{ createLogger, openLogDestination },
 			serve,
+			{ isatty },
 		] = await Promise.all([
 			import("./config/server.ts"),
 			import("./config/read-replica.ts"),
 			import("./config/api-tokens.ts"),
 			loadLogger(),
 			loadServe(),
+			// Here, not at the top: node:tty (and node:net with it) would
+			// cost --version's start-up.
+			import("node:tty"),
 		]);
 		const { env } = cli;
 		// serve logs the embedded notice itself.
@@ -145,6 +149,7 @@ function addServeCommand(program: Command, cli: Cli): void {
 		const apiTokens = loadApiTokensConfig(env, flags);
 		const server = loadServerConfig(env, flags, {
 			embedded: database.kind === "embedded",
+			terminal: isatty(1),
 		});
 		const options = {
 			server,
@@ -152,7 +157,10 @@ function addServeCommand(program: Command, cli: Cli): void {
 			...(replica ? { replica } : {}),
 			...(apiTokens ? { apiTokens } : {}),
 		};
-		const logger = createLogger(server.logLevel);
+		const logger = createLogger(
+			server.logLevel,
+			await openLogDestination(server.logFormat),
+		);
 		await onDatabase(database, () => serve.runUntilSignal(options, { logger }));
 	});
 }

@@ -22,6 +22,13 @@ const LOG_LEVELS: readonly LogLevel[] = [
 	"silent",
 ];
 
+/**
+ * How log lines are written: `json`, one JSON object a line for a log
+ * pipeline, or `pretty`, readable lines for a person at a terminal.
+ */
+export type LogFormat = "json" | "pretty";
+const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
+
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = "0.0.0.0";
 /**
@@ -80,6 +87,7 @@ export interface ServerConfig {
 	/** The admin port's address; the API's by default. */
 	readonly adminHost: string;
 	readonly logLevel: LogLevel;
+	readonly logFormat: LogFormat;
 	readonly shutdownDelayMs: number;
 	readonly shutdownTimeoutMs: number;
 	readonly readyTimeoutMs: number;
@@ -94,6 +102,8 @@ export interface ServerConfig {
 export interface ServerConfigContext {
 	/** Serving the embedded database: the shutdown delay defaults to 0 and the address to 127.0.0.1. */
 	readonly embedded?: boolean;
+	/** stdout is a terminal: the log format defaults to `pretty`. */
+	readonly terminal?: boolean;
 }
 
 /** The settings of `serve`, by the key commander gives each flag's value. */
@@ -131,6 +141,14 @@ export const SERVE_SETTINGS = {
 		default: DEFAULT_LOG_LEVEL,
 		description: LOG_LEVELS.join("|"),
 		parse: (raw) => parseChoice(raw, LOG_LEVELS),
+	},
+	logFormat: {
+		placeholder: "<format>",
+		env: ["LOG_FORMAT"],
+		default: "json",
+		helpDefault: "pretty when stdout is a terminal, json otherwise",
+		description: LOG_FORMATS.join("|"),
+		parse: (raw) => parseChoice(raw, LOG_FORMATS),
 	},
 	shutdownDelayMs: milliseconds({
 		env: "SHUTDOWN_DELAY_MS",
@@ -221,6 +239,7 @@ export function loadServerConfig(
 		adminPort,
 		adminHost: read("adminHost") ?? host,
 		logLevel: read("logLevel"),
+		logFormat: read("logFormat", context.terminal ? "pretty" : undefined),
 		shutdownDelayMs: read(
 			"shutdownDelayMs",
 			context.embedded ? DEFAULT_EMBEDDED_SHUTDOWN_DELAY_MS : undefined,

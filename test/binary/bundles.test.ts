@@ -26,6 +26,8 @@ const DEFERRED_PACKAGES = [
 	"@koa/router",
 	"pg",
 	"pino",
+	// Loaded only when the log format is pretty (src/pretty-log.ts).
+	"pino-pretty",
 	"kysely",
 	"prom-client",
 	"@electric-sql/pglite",

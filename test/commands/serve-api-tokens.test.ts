@@ -155,11 +155,13 @@ t.test("against PostgreSQL", async (t) => {
 			await writeFile(file, "garbage\n");
 			const deadline = Date.now() + 10_000;
 			while (
-				!serve.lines.some((line) => line.includes('"level":50')) &&
+				!serve.lines.some((line) => line.includes('"level":"error"')) &&
 				Date.now() < deadline
 			)
 				await new Promise((resolve) => setTimeout(resolve, 50));
-			const error = serve.lines.find((line) => line.includes('"level":50'));
+			const error = serve.lines.find((line) =>
+				line.includes('"level":"error"'),
+			);
 			t.match(
 				error,
 				/line 1: the first field is not a hexadecimal SHA-256 hash; .*; still accepting the 1 tokens read before/,

@@ -11,6 +11,7 @@ t.test("serve defaults", async (t) => {
 		adminPort: undefined,
 		adminHost: "0.0.0.0",
 		logLevel: "info",
+		logFormat: "json",
 		shutdownDelayMs: 5000,
 		shutdownTimeoutMs: 20000,
 		readyTimeoutMs: 1000,
@@ -99,6 +100,35 @@ t.test(
 	},
 );
 
+t.test(
+	"the log format: pretty on a terminal, JSON elsewhere, unless set",
+	async (t) => {
+		t.equal(loadServerConfig({}, {}, { terminal: true }).logFormat, "pretty");
+		t.equal(loadServerConfig({}, {}, { terminal: false }).logFormat, "json");
+		t.equal(
+			loadServerConfig({ LOG_FORMAT: "json" }, {}, { terminal: true })
+				.logFormat,
+			"json",
+			"LOG_FORMAT=json on a terminal",
+		);
+		t.equal(
+			loadServerConfig({ LOG_FORMAT: "pretty" }, {}, { terminal: false })
+				.logFormat,
+			"pretty",
+			"LOG_FORMAT=pretty on a pipe",
+		);
+		t.equal(
+			loadServerConfig(
+				{ LOG_FORMAT: "pretty" },
+				{ logFormat: "json" },
+				{ terminal: true },
+			).logFormat,
+			"json",
+			"the flag wins",
+		);
+	},
+);
+
 t.test("serve: flags, then environment, then defaults", async (t) => {
 	const config = loadServerConfig(
 		{
@@ -132,6 +162,8 @@ t.test("serve config errors name the flag or variable", async (t) => {
 			{},
 			/^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/,
 		],
+		[{ LOG_FORMAT: "text" }, {}, /^LOG_FORMAT: expected one of json, pretty/],
+		[{}, { logFormat: "JSON" }, /^--log-format: expected one of json, pretty/],
 		[
 			{ SHUTDOWN_TIMEOUT_MS: "-1" },
 			{},

@@ -1,7 +1,8 @@
 /**
  * The same `src/main.ts` under Deno 2 (`deno run -A src/main.ts …`, offline, on
  * the repo's node_modules) against a real PostgreSQL: version and help,
- * migrate, seed, serve with its endpoints, check-health, and SIGTERM.
+ * migrate, seed, serve with its endpoints, check-health, SIGTERM, and its
+ * log lines on a terminal and through a pipe.
  */
 import t from "tap";
 import { hasStackTrace } from "../helpers/cli.ts";
@@ -11,8 +12,10 @@ import {
 	runDenoBinary,
 	runDenoCli,
 } from "../helpers/deno.ts";
+import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
+import { runLoggedServe } from "../helpers/serve-logs.ts";
 
 const baseEnv = await denoEnv(t);
 const denoVersion = await runDenoBinary(["--version"], baseEnv);
@@ -132,4 +135,47 @@ t.test("migrate, seed, serve, check-health and SIGTERM", async (t) => {
 	});
 	t.equal(stopped.code, 1, "check-health against the stopped server");
 	t.notOk(hasStackTrace(stopped.stderr), "no stack trace");
+});
+
+t.test("on a terminal, readable log lines; through a pipe, JSON", async (t) => {
+	const pg = await startPostgres(t);
+	const env = {
+		...baseEnv,
+		DATABASE_URL: await createMigratedDatabase(pg),
+		SHUTDOWN_DELAY_MS: "0",
+	};
+	const onTerminal = await runLoggedServe(t, {
+		command: DENO_SHERPANY,
+		env,
+		terminal: true,
+		requestId: "deno-on-a-terminal",
+	});
+	t.equal(onTerminal.code, 0, "Ctrl-C exits 0", {
+		stderr: onTerminal.stderr,
+	});
+	t.ok(
+		onTerminal.lines.some((line) =>
+			/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: request GET \/users 200 [\d.]+ ms \{"requestId":"deno-on-a-terminal"\}$/.test(
+				line,
+			),
+		),
+		"the request in one readable line (uncoloured: NO_COLOR is set)",
+		{ lines: onTerminal.lines },
+	);
+	const throughPipe = await runLoggedServe(t, {
+		command: DENO_SHERPANY,
+		env,
+		terminal: false,
+		requestId: "deno-through-a-pipe",
+	});
+	t.equal(throughPipe.code, 0, "SIGTERM exits 0");
+	t.ok(
+		throughPipe.lines.some(
+			(line) =>
+				line.startsWith('{"level":"info","time":') &&
+				line.includes('"requestId":"deno-through-a-pipe"'),
+		),
+		"the request as a JSON line",
+		{ lines: throughPipe.lines },
+	);
 });

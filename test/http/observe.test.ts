@@ -33,7 +33,7 @@ t.test(
 			await new Promise((resolve) => setTimeout(resolve, 10));
 		t.match(lines, [
 			{
-				level: 30,
+				level: "info",
 				msg: "request",
 				requestId: "req-1",
 				method: "GET",
