@@ -94,7 +94,12 @@ t.test("through a pipe: JSON lines with level names", async (t) => {
 			service: "sherpany",
 		},
 	);
-	t.match(logs.at(-1), { level: "info", msg: "shutdown complete" });
+	t.match(
+		logs.find((entry) => entry.msg === "shutdown complete"),
+		{ level: "info" },
+		"the line written as the process exits",
+		{ lines: serve.lines },
+	);
 });
 
 t.test("LOG_FORMAT=json on a terminal: JSON lines", async (t) => {
