@@ -23,7 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
 	["binary.ts", "main.ts", "probe.ts", "deferred.ts"],
 	["commands/"],
 	["http/", "seed/", "metrics.ts"],
-	["db/", "cli/", "auth/", "logger.ts"],
+	["db/", "cli/", "auth/", "logger.ts", "pretty-log.ts"],
 	["config/"],
 ];
 

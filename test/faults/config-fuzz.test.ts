@@ -25,6 +25,7 @@ const SETTINGS: Readonly<Record<string, string>> = {
 	ADMIN_PORT: "9091",
 	HOST: "127.0.0.1",
 	LOG_LEVEL: "info",
+	LOG_FORMAT: "json",
 	SHUTDOWN_DELAY_MS: "1000",
 	SHUTDOWN_TIMEOUT_MS: "1000",
 	READY_TIMEOUT_MS: "1000",
