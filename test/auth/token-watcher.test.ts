@@ -17,6 +17,7 @@ import {
 	watchTokenFile,
 } from "../../src/auth/token-watcher.ts";
 import { ConfigError } from "../../src/exit-codes.ts";
+import { createLogger } from "../../src/logger.ts";
 import { logLines } from "../helpers/log-lines.ts";
 
 const sha256 = (text: string): string =>
@@ -65,7 +66,7 @@ function start(
 	const log = logLines();
 	const watcher: TokenWatcher = watchTokenFile({
 		config: { file, origin: "API_TOKENS_FILE" },
-		logger: pino({ level: "info" }, log.destination),
+		logger: createLogger("info", log.destination),
 		checkIntervalMs,
 		...(settleMs === undefined ? {} : { settleMs }),
 	});
@@ -93,7 +94,7 @@ t.test(
 		);
 		t.ok(Date.now() - started < 5000, "within seconds");
 		t.match(lines.at(-1), {
-			level: 30,
+			level: "info",
 			msg: "reloaded the API tokens: 2 accepted",
 			tokens: ["bob", "carol"],
 		});
@@ -127,9 +128,9 @@ t.test(
 		await writeFile(file, `${sha256("a")} alice\r\n`);
 		const { watcher, lines } = start(t, file, 100);
 		await writeFile(file, `${sha256("a")} alice\n${secret}\n`);
-		await until(() => lines.some((line) => line.level === 50));
+		await until(() => lines.some((line) => line.level === "error"));
 		t.same(names(watcher.tokens()), ["alice"], "still the last good set");
-		const error = lines.find((line) => line.level === 50);
+		const error = lines.find((line) => line.level === "error");
 		t.match(
 			error?.msg,
 			/^API_TOKENS_FILE: .*tokens, line 2: the first field is not a hexadecimal SHA-256 hash; .*; still accepting the 1 tokens read before$/,
@@ -141,17 +142,25 @@ t.test(
 		);
 		// Several more checks of the same bad file: no second error.
 		await new Promise((resolve) => setTimeout(resolve, 500));
-		t.equal(lines.filter((line) => line.level === 50).length, 1, "logged once");
+		t.equal(
+			lines.filter((line) => line.level === "error").length,
+			1,
+			"logged once",
+		);
 
 		await writeFile(file, "");
-		await until(() => lines.filter((line) => line.level === 50).length === 2);
+		await until(
+			() => lines.filter((line) => line.level === "error").length === 2,
+		);
 		t.match(
 			lines.at(-1)?.msg,
 			/holds no token hash/,
 			"an emptied file is refused too",
 		);
 		await rm(file);
-		await until(() => lines.filter((line) => line.level === 50).length === 3);
+		await until(
+			() => lines.filter((line) => line.level === "error").length === 3,
+		);
 		t.match(lines.at(-1)?.msg, /cannot read it \(ENOENT\)/);
 		t.same(names(watcher.tokens()), ["alice"]);
 
@@ -203,7 +212,7 @@ t.test(
 		await writeFile(file, `${sha256("b")} bob\n`);
 		await until(() => names(watcher.tokens())[0] === "bob");
 		t.same(
-			lines.filter((line) => line.level === 50),
+			lines.filter((line) => line.level === "error"),
 			[],
 			"no error for the moment the file was empty",
 		);

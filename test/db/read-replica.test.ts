@@ -8,7 +8,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pino } from "pino";
 import t from "tap";
 import {
 	type RunningServer,
@@ -17,6 +16,7 @@ import {
 import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { loadReadReplicaConfig } from "../../src/config/read-replica.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
+import { createLogger } from "../../src/logger.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startStandby } from "../helpers/postgres-standby.ts";
@@ -42,7 +42,7 @@ const dbName = new URL(url).pathname.slice(1);
 }
 
 /** Log lines of the in-process serve. */
-const logs: { level: number; msg: string; [key: string]: unknown }[] = [];
+const logs: { level: string; msg: string; [key: string]: unknown }[] = [];
 const port = await freePort();
 const serveEnv = {
 	PORT: String(port),
@@ -66,10 +66,9 @@ const serving: RunningServer = await runServe(
 		...(replica ? { replica } : {}),
 	},
 	{
-		logger: pino(
-			{ level: "info" },
-			{ write: (line: string) => void logs.push(JSON.parse(line)) },
-		),
+		logger: createLogger("info", {
+			write: (line: string) => void logs.push(JSON.parse(line)),
+		}),
 	},
 );
 t.teardown(() => serving.shutdown("test over"));
@@ -247,7 +246,7 @@ t.test(
 		t.ok(
 			logs.some(
 				(line) =>
-					line.level === 40 &&
+					line.level === "warn" &&
 					/^the read replica is unreachable \(.+\): reads go to the primary$/.test(
 						line.msg,
 					),

@@ -12,10 +12,10 @@ import type { IncomingMessage } from "node:http";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pino } from "pino";
 import t, { type Test } from "tap";
 import { type ReadUsing, runReadsOn } from "../../src/db/read-router.ts";
 import { insertSyntheticUsers, STREAM_BATCH_SIZE } from "../../src/db/users.ts";
+import { createLogger } from "../../src/logger.ts";
 import { startApp, type TestApp } from "../helpers/app.ts";
 import { logLines } from "../helpers/log-lines.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
@@ -293,7 +293,7 @@ t.test(
 /** An app whose stalled responses are ended after `timeoutMs`, with its warnings. */
 async function stallingApp(t: Test, timeoutMs: number) {
 	const { destination, lines } = logLines();
-	const logger = pino({ level: "warn" }, destination);
+	const logger = createLogger("warn", destination);
 	// Pipelining is bounded separately (pipeline-limit.test.ts); here it
 	// must not close the connection before the sweep sees it stall.
 	const app = await startApp(
@@ -342,7 +342,7 @@ t.test(
 		await closedWhenRead(t, client);
 		t.match(
 			stallWarnings(lines),
-			[{ level: 40, requestId: "never-reads" }],
+			[{ level: "warn", requestId: "never-reads" }],
 			"logged once at warn, with the request id",
 		);
 	},
@@ -367,7 +367,7 @@ t.test(
 			"counted",
 		);
 		await closedWhenRead(t, socket);
-		t.match(stallWarnings(lines), [{ level: 40, requestId: /^page-\d+$/ }]);
+		t.match(stallWarnings(lines), [{ level: "warn", requestId: /^page-\d+$/ }]);
 	},
 );
 
