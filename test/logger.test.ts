@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import t from "tap";
-import { createLogger } from "../src/logger.ts";
+import { createLogger, openLogDestination } from "../src/logger.ts";
 import { logLines } from "./helpers/log-lines.ts";
 
 t.test("each level is written as its name", async (t) => {
@@ -21,4 +22,15 @@ t.test("each level is written as its name", async (t) => {
 		service: "sherpany",
 		msg: "a info line",
 	});
+});
+
+t.test("JSON logging never loads pino-pretty; pretty loads it", async (t) => {
+	// pino-pretty is CommonJS: once imported, its files are in require's cache.
+	const cache = createRequire(import.meta.url).cache;
+	const prettyFiles = () =>
+		Object.keys(cache).filter((file) => file.includes("/pino-pretty/"));
+	await openLogDestination("json");
+	t.same(prettyFiles(), [], "not loaded for JSON");
+	await openLogDestination("pretty");
+	t.ok(prettyFiles().length > 0, "loaded for pretty");
 });
