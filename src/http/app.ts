@@ -23,6 +23,7 @@ import { requireBearerToken } from "./bearer-auth.ts";
 import { handleErrors } from "./error-responses.ts";
 import { addHealthRoutes } from "./health.ts";
 import { observeRequests } from "./observe.ts";
+import { addOpenApiRoute } from "./openapi.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { shedLoad } from "./shed-load.ts";
 import { addUsersRoutes } from "./users.ts";
@@ -60,8 +61,9 @@ export interface AppDeps {
 }
 
 /**
- * Builds the app. `/health` and `/ready` are on every port; `/users` is on the
- * API, and `/metrics` on the admin port (or on the only port when there is one).
+ * Builds the app. `/health` and `/ready` are on every port; `/users` and
+ * `/openapi.json` are on the API, and `/metrics` on the admin port (or on the
+ * only port when there is one).
  */
 export function createApp(deps: AppDeps): Koa {
 	const routes = deps.routes ?? "all";
@@ -84,6 +86,7 @@ export function createApp(deps: AppDeps): Koa {
 			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
 			metrics: deps.metrics,
 		});
+		addOpenApiRoute(router);
 	}
 	if (routes !== "api") {
 		router.get("/metrics", async (ctx) => {

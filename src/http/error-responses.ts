@@ -13,7 +13,7 @@ import {
 import { errorCode } from "../error-code.ts";
 
 /** Seconds a client should wait before retrying while the database is down. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 /** The codes of the client errors that handlers raise with `clientError`. */
 const CLIENT_ERROR_CODES = ["invalid_parameter"] as const;
@@ -58,7 +58,7 @@ export function sendError(
 }
 
 /** Seconds a client should wait before retrying a request that a load limit turned away. */
-const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
 /** A 503 from a load limit: no work was done, and the client may retry shortly. */
 export function sendOverloaded(ctx: Context, message: string): void {

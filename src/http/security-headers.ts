@@ -7,7 +7,7 @@
 import type { Context, Next } from "koa";
 
 /** The `Cache-Control` of every route: users are personal data, probes and metrics are live. */
-const CACHE_CONTROL = "no-store";
+export const CACHE_CONTROL = "no-store";
 
 /** Sets the headers before the route runs, so error answers carry them too. */
 export async function securityHeaders(ctx: Context, next: Next): Promise<void> {

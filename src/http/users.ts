@@ -13,10 +13,10 @@ import { sendOverloaded } from "./error-responses.ts";
 import { NdjsonExport } from "./ndjson-export.ts";
 import { parseIntegerParam } from "./query.ts";
 
-const DEFAULT_PAGE_LIMIT = 100;
-const MAX_PAGE_LIMIT = 1000;
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
 /** Largest `serial` (int4) id; a larger `after` could only be an error in PostgreSQL. */
-const MAX_USER_ID = 2_147_483_647;
+export const MAX_USER_ID = 2_147_483_647;
 const NDJSON = "application/x-ndjson";
 
 /** How many exports may run at once, and where they are counted and shed ones recorded. */
