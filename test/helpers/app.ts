@@ -22,6 +22,7 @@ import { type AppDeps, createApp } from "../../src/http/app.ts";
 import { checkReadiness } from "../../src/http/health.ts";
 import { serveApp } from "../../src/http/listen.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
+import { checkedFetch } from "./checked-fetch.ts";
 
 export interface TestApp {
 	readonly baseUrl: string;
@@ -132,6 +133,6 @@ export async function startApp(
 		set shuttingDown(value) {
 			state.shuttingDown = value;
 		},
-		get: (path, init) => fetch(`${baseUrl}${path}`, init),
+		get: (path, init) => checkedFetch(`${baseUrl}${path}`, init),
 	};
 }
