@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { hasStackTrace, migrateAndSeed, runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { openConnection } from "../helpers/raw-http.ts";
@@ -90,7 +91,7 @@ t.test("against PostgreSQL", async (t) => {
 		LOG_LEVEL: "info",
 	});
 	const get = (token?: string) =>
-		fetch(`${serve.baseUrl}/users`, {
+		checkedFetch(`${serve.baseUrl}/users`, {
 			headers: token ? { Authorization: `Bearer ${token}` } : {},
 		});
 	t.match(
@@ -110,7 +111,7 @@ t.test("against PostgreSQL", async (t) => {
 			"unauthorized",
 		);
 		t.equal(
-			(await fetch(`${serve.baseUrl}/health`)).status,
+			(await checkedFetch(`${serve.baseUrl}/health`)).status,
 			200,
 			"/health stays open",
 		);

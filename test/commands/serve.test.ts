@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import t from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import {
 	hasStackTrace,
 	migrateAndSeed,
@@ -34,14 +35,14 @@ t.test(
 		const serve = await startServe(t, {
 			DATABASE_URL: url.replace("postgres@", "postgres:topsecret@"),
 		});
-		const users = await fetch(`${serve.baseUrl}/users`);
+		const users = await checkedFetch(`${serve.baseUrl}/users`);
 		t.same(await users.json(), [
 			{ id: 1, name: "John Doe", email: "john@example.com" },
 			{ id: 2, name: "Jane Smith", email: "jane@example.com" },
 			{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
 		]);
 		t.equal(
-			await (await fetch(`${serve.baseUrl}/health`)).text(),
+			await (await checkedFetch(`${serve.baseUrl}/health`)).text(),
 			'{"status":"healthy"}',
 		);
 
@@ -98,13 +99,13 @@ t.test(
 			DATABASE_URL: url,
 			SHUTDOWN_DELAY_MS: "600",
 		});
-		const streaming = await fetch(`${serve.baseUrl}/users`, {
+		const streaming = await checkedFetch(`${serve.baseUrl}/users`, {
 			headers: { Accept: "application/x-ndjson" },
 		});
 		t.equal(streaming.status, 200, "response begun");
 		serve.child.kill("SIGTERM");
 		await new Promise((resolve) => setTimeout(resolve, 150));
-		const ready = await fetch(`${serve.baseUrl}/ready`);
+		const ready = await checkedFetch(`${serve.baseUrl}/ready`);
 		t.equal(ready.status, 503, "readiness fails during the delay");
 		t.same(await ready.json(), {
 			status: "not ready",
@@ -116,7 +117,7 @@ t.test(
 			"clients are told not to reuse connections",
 		);
 		t.equal(
-			(await fetch(`${serve.baseUrl}/users?limit=1`)).status,
+			(await checkedFetch(`${serve.baseUrl}/users?limit=1`)).status,
 			200,
 			"still serving during the delay",
 		);
@@ -128,7 +129,10 @@ t.test(
 			"the in-flight stream completed",
 		);
 		t.equal(await serve.exited, 0);
-		await t.rejects(fetch(`${serve.baseUrl}/health`), "no longer accepting");
+		await t.rejects(
+			checkedFetch(`${serve.baseUrl}/health`),
+			"no longer accepting",
+		);
 	},
 );
 
@@ -141,11 +145,11 @@ t.test("the admin port serves /metrics apart from the API", async (t) => {
 		SHUTDOWN_DELAY_MS: "0",
 	});
 	t.equal(
-		(await fetch(`${serve.baseUrl}/metrics`)).status,
+		(await checkedFetch(`${serve.baseUrl}/metrics`)).status,
 		404,
 		"not on the API port",
 	);
-	const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+	const metrics = await checkedFetch(`http://127.0.0.1:${adminPort}/metrics`);
 	t.equal(metrics.status, 200);
 	t.match(await metrics.text(), /sherpany_build_info/);
 	serve.child.kill("SIGINT");
@@ -190,7 +194,7 @@ t.test(
 		// when the drain deadline passes, and closing the pool would wait.
 		const patient = await startServe(t, { ...env, QUERY_TIMEOUT_MS: "60000" });
 		for (const serve of [quick, patient]) {
-			t.equal((await fetch(`${serve.baseUrl}/users`)).status, 200);
+			t.equal((await checkedFetch(`${serve.baseUrl}/users`)).status, 200);
 		}
 
 		// Stop every server process (SIGSTOP): connections stay open, nothing answers.
@@ -219,16 +223,18 @@ t.test(
 		t.teardown(() => signalAll("SIGCONT"));
 
 		let started = Date.now();
-		const response = await fetch(`${quick.baseUrl}/users`);
+		const response = await checkedFetch(`${quick.baseUrl}/users`);
 		t.equal(response.status, 503);
 		t.ok(Date.now() - started < 3000, "within the query timeout");
 		t.equal(
-			(await fetch(`${quick.baseUrl}/health`)).status,
+			(await checkedFetch(`${quick.baseUrl}/health`)).status,
 			200,
 			"still alive",
 		);
 
-		const hanging = fetch(`${patient.baseUrl}/users`).catch(() => undefined);
+		const hanging = checkedFetch(`${patient.baseUrl}/users`).catch(
+			() => undefined,
+		);
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		started = Date.now();
 		quick.child.kill("SIGTERM");

@@ -17,6 +17,7 @@ import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { loadReadReplicaConfig } from "../../src/config/read-replica.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
 import { createLogger } from "../../src/logger.ts";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startStandby } from "../helpers/postgres-standby.ts";
@@ -80,7 +81,7 @@ interface ReadyBody {
 }
 
 async function ready(): Promise<{ status: number; body: ReadyBody }> {
-	const response = await fetch(`${base}/ready`);
+	const response = await checkedFetch(`${base}/ready`);
 	return {
 		status: response.status,
 		body: (await response.json()) as ReadyBody,
@@ -105,7 +106,7 @@ async function waitForReplica(
 }
 
 async function users(): Promise<{ status: number; emails: string[] }> {
-	const response = await fetch(`${base}/users?limit=1000`);
+	const response = await checkedFetch(`${base}/users?limit=1000`);
 	const body = (await response.json()) as { email: string }[];
 	return {
 		status: response.status,
@@ -133,7 +134,7 @@ const onStandby = (): Promise<number> =>
 	usersReaders(standby.query, standby.urlFor(primary.adminUrl));
 
 async function metric(name: string): Promise<number> {
-	const text = await (await fetch(`${base}/metrics`)).text();
+	const text = await (await checkedFetch(`${base}/metrics`)).text();
 	const escaped = name.replace(/[{}"]/g, (c) => `\\${c}`);
 	const match = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
 	if (!match) throw new Error(`no ${name} in /metrics`);
@@ -170,7 +171,7 @@ t.test("/users and the export are served by the standby", async (t) => {
 		"jane@example.com",
 		"bob@example.com",
 	]);
-	const ndjson = await fetch(`${base}/users`, {
+	const ndjson = await checkedFetch(`${base}/users`, {
 		headers: { accept: "application/x-ndjson" },
 	});
 	t.equal(ndjson.status, 200);
@@ -188,7 +189,7 @@ t.test("/users and the export are served by the standby", async (t) => {
 	t.equal(await metric("sherpany_db_replica_fallback"), 0);
 	t.equal(await metric("sherpany_db_replica_lag_seconds"), 0);
 	t.match(
-		await (await fetch(`${base}/metrics`)).text(),
+		await (await checkedFetch(`${base}/metrics`)).text(),
 		/^sherpany_db_pool_connections\{state="total",target="replica"\} [1-3]$/m,
 	);
 	t.ok(
@@ -230,7 +231,7 @@ t.test(
 		t.ok(Date.now() - started < 3000, "within the configured timeouts");
 		t.ok(page.emails.includes("replicated@example.com"));
 		t.ok((await onPrimary()) >= 1, "by the primary");
-		t.equal((await fetch(`${base}/health`)).status, 200);
+		t.equal((await checkedFetch(`${base}/health`)).status, 200);
 		const { status, body } = await ready();
 		t.equal(status, 200, "the pod stays ready: the primary serves reads");
 		t.match(body.checks, {
@@ -363,13 +364,13 @@ t.test(
 		do {
 			if (body) await sleep(100);
 			body = (await (
-				await fetch(`${child.baseUrl}/ready`)
+				await checkedFetch(`${child.baseUrl}/ready`)
 			).json()) as ReadyBody;
 		} while (body.checks.replica !== "ok" && Date.now() < deadline);
 		t.equal(body.checks.replica, "ok");
-		t.equal((await fetch(`${child.baseUrl}/users`)).status, 200);
+		t.equal((await checkedFetch(`${child.baseUrl}/users`)).status, 200);
 		t.match(
-			await (await fetch(`${child.baseUrl}/metrics`)).text(),
+			await (await checkedFetch(`${child.baseUrl}/metrics`)).text(),
 			/^sherpany_db_reads_total\{target="replica"\} 1$/m,
 		);
 		t.match(

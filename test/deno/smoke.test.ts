@@ -5,6 +5,7 @@
  * log lines on a terminal and through a pipe.
  */
 import t from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { hasStackTrace } from "../helpers/cli.ts";
 import {
 	DENO_SHERPANY,
@@ -89,20 +90,20 @@ t.test("migrate, seed, serve, check-health and SIGTERM", async (t) => {
 		[],
 		DENO_SHERPANY,
 	);
-	const users = await fetch(`${serve.baseUrl}/users`);
+	const users = await checkedFetch(`${serve.baseUrl}/users`);
 	t.equal(users.status, 200);
 	t.same(await users.json(), [
 		{ id: 1, name: "John Doe", email: "john@example.com" },
 		{ id: 2, name: "Jane Smith", email: "jane@example.com" },
 		{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
 	]);
-	const health = await fetch(`${serve.baseUrl}/health`);
+	const health = await checkedFetch(`${serve.baseUrl}/health`);
 	t.equal(health.status, 200);
 	t.equal(await health.text(), '{"status":"healthy"}');
-	const ready = await fetch(`${serve.baseUrl}/ready`);
+	const ready = await checkedFetch(`${serve.baseUrl}/ready`);
 	t.equal(ready.status, 200, "/ready");
 	await ready.body?.cancel();
-	const metrics = await fetch(`${serve.baseUrl}/metrics`);
+	const metrics = await checkedFetch(`${serve.baseUrl}/metrics`);
 	t.equal(metrics.status, 200, "/metrics");
 	const exposition = await metrics.text();
 	t.match(exposition, `sherpany_build_info{version=`, "build info is exposed");

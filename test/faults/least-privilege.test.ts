@@ -13,6 +13,7 @@
 import { readFile } from "node:fs/promises";
 import { Client } from "pg";
 import t, { type Test } from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { migrateAndSeed, runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
@@ -89,14 +90,14 @@ async function checkReadOnly(
 	reader: string,
 ): Promise<void> {
 	const serve = await startServe(t, { DATABASE_URL: reader });
-	const users = await fetch(`${serve.baseUrl}/users`);
+	const users = await checkedFetch(`${serve.baseUrl}/users`);
 	t.equal(users.status, 200, "/users works as sherpany_serve");
 	t.equal(
 		((await users.json()) as unknown[]).length,
 		3,
 		"with the three users",
 	);
-	const ready = await fetch(`${serve.baseUrl}/ready`);
+	const ready = await checkedFetch(`${serve.baseUrl}/ready`);
 	t.equal(
 		ready.status,
 		200,

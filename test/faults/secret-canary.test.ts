@@ -7,6 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { runCli } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe } from "../helpers/serve.ts";
@@ -70,7 +71,7 @@ t.test("the password appears in no output, log or response", async (t) => {
 		});
 		let bodies = "";
 		for (const path of ["/users", "/ready", "/health", "/metrics", "/nope"]) {
-			const response = await fetch(`${serve.baseUrl}${path}`);
+			const response = await checkedFetch(`${serve.baseUrl}${path}`);
 			bodies += await response.text();
 		}
 		t.notMatch(bodies, CANARY, `serve on ${name}: no password in a response`);

@@ -3,7 +3,9 @@
  * against a running binary, its shutdown, and the users it lists.
  */
 import type { Test } from "tap";
+import { OPENAPI_DOCUMENT } from "../../src/http/openapi-document.ts";
 import type { BinaryServe, Sandbox } from "./binary.ts";
+import { checkedFetch } from "./checked-fetch.ts";
 
 /** The three users `seed` inserts, as `/users` lists them on a new database. */
 export const SAMPLE_USERS = [
@@ -12,14 +14,14 @@ export const SAMPLE_USERS = [
 	{ id: 3, name: "Bob Wilson", email: "bob@example.com" },
 ];
 
-/** /users (JSON and NDJSON), /health, /ready, /metrics and check-health against a running server. */
+/** /users (JSON and NDJSON), /health, /ready, /metrics, /openapi.json and check-health against a running server. */
 export async function checkHttp(
 	t: Test,
 	box: Sandbox,
 	server: BinaryServe,
 	expectedUsers: readonly Record<string, unknown>[],
 ): Promise<void> {
-	const users = await fetch(`${server.baseUrl}/users`);
+	const users = await checkedFetch(`${server.baseUrl}/users`);
 	t.equal(users.status, 200, "/users 200");
 	t.match(users.headers.get("content-type"), /^application\/json/);
 	const body = (await users.json()) as unknown[];
@@ -27,11 +29,11 @@ export async function checkHttp(
 	t.match(body, expectedUsers, "/users lists the users by id");
 	checkOrdered(t, body);
 
-	const health = await fetch(`${server.baseUrl}/health`);
+	const health = await checkedFetch(`${server.baseUrl}/health`);
 	t.equal(health.status, 200, "/health 200");
 	t.equal(await health.text(), '{"status":"healthy"}', "/health body");
 
-	const ready = await fetch(`${server.baseUrl}/ready`);
+	const ready = await checkedFetch(`${server.baseUrl}/ready`);
 	t.equal(ready.status, 200, "/ready 200");
 	t.same(
 		await ready.json(),
@@ -39,7 +41,7 @@ export async function checkHttp(
 		"/ready body",
 	);
 
-	const metrics = await fetch(`${server.baseUrl}/metrics`);
+	const metrics = await checkedFetch(`${server.baseUrl}/metrics`);
 	t.equal(metrics.status, 200, "/metrics 200");
 	t.match(metrics.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
 	const text = await metrics.text();
@@ -56,7 +58,7 @@ export async function checkHttp(
 	t.match(text, /^process_resident_memory_bytes \d+/m, "default metrics");
 
 	// After /metrics, whose histogram counted the one request above.
-	const ndjson = await fetch(`${server.baseUrl}/users`, {
+	const ndjson = await checkedFetch(`${server.baseUrl}/users`, {
 		headers: { Accept: "application/x-ndjson" },
 	});
 	t.equal(ndjson.status, 200, "NDJSON export 200");
@@ -68,6 +70,13 @@ export async function checkHttp(
 			.map((line) => JSON.parse(line)),
 		body,
 		"the NDJSON export gives every row, one per line",
+	);
+
+	const description = await checkedFetch(`${server.baseUrl}/openapi.json`);
+	t.same(
+		await description.json(),
+		OPENAPI_DOCUMENT,
+		"/openapi.json: the document, bundled into the binary",
 	);
 
 	const live = await box.run(["check-health"], { PORT: String(server.port) });
@@ -155,7 +164,7 @@ export async function checkUsers(
 	message: string,
 ): Promise<void> {
 	const body = (await (
-		await fetch(`${server.baseUrl}/users`)
+		await checkedFetch(`${server.baseUrl}/users`)
 	).json()) as unknown[];
 	t.equal(body.length, count, `${message}: ${count} users`);
 	t.match(body, userList(count), message);

@@ -15,7 +15,7 @@ import { createContract, type OpenApiContract } from "./openapi-contract.ts";
 let contract: OpenApiContract | undefined;
 
 /** A response that the document does not describe. */
-export class ContractError extends Error {
+class ContractError extends Error {
 	override name = "ContractError";
 }
 

@@ -40,14 +40,14 @@ const METHODS = new Set([
 ]);
 
 /** What a response must still show once its status and headers passed. */
-export interface BodyExpectation {
+interface BodyExpectation {
 	/** Problems with the whole body (JSON, text, or empty when none is documented). */
 	readonly checkBody: (body: string) => string[];
 	/** For a stream of lines (NDJSON): problems with one line, checked as it arrives. */
 	readonly checkLine?: (line: string) => string[];
 }
 
-export interface ResponseCheck {
+interface ResponseCheck {
 	/** Problems with the status and headers; empty when they keep to the document. */
 	readonly problems: string[];
 	readonly body: BodyExpectation;

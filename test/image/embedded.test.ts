@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import t from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { imageOrSkip } from "../helpers/image.ts";
 import {
 	podman,
@@ -56,7 +57,9 @@ if (image) {
 			};
 
 			const first = await serveOnVolume();
-			const users = (await (await fetch(`${first.api}/users`)).json()) as {
+			const users = (await (
+				await checkedFetch(`${first.api}/users`)
+			).json()) as {
 				email: string;
 			}[];
 			t.same(
@@ -70,7 +73,9 @@ if (image) {
 			t.match(firstLogs, /seeded the new embedded database/);
 
 			const second = await serveOnVolume();
-			const again = (await (await fetch(`${second.api}/users`)).json()) as {
+			const again = (await (
+				await checkedFetch(`${second.api}/users`)
+			).json()) as {
 				email: string;
 			}[];
 			t.same(

@@ -18,6 +18,7 @@ import {
 	SAMPLE_USERS,
 	stopAndCheck,
 } from "../helpers/binary-checks.ts";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { freePort } from "../helpers/serve.ts";
 
 const EMBEDDED_NOTICE = `sherpany: ${describeEmbeddedFallback("embedded PGlite database in .sherpany/data")}\n`;
@@ -91,7 +92,7 @@ export async function binaryEmbeddedSuite(
 		"migrate exits 1 and names the holder",
 	);
 	t.equal(
-		(await fetch(`${first.baseUrl}/users`)).status,
+		(await checkedFetch(`${first.baseUrl}/users`)).status,
 		200,
 		"the holder is unharmed",
 	);

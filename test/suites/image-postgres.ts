@@ -10,6 +10,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Test } from "tap";
+import { checkedFetch } from "../helpers/checked-fetch.ts";
 import { healthcheckTest, inspectImage } from "../helpers/image.ts";
 import {
 	podman,
@@ -125,10 +126,10 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 			const health = await waitForHttp(`${api}/health`, image.startMs);
 			t.equal(health.status, 200);
 			t.same(await health.json(), { status: "healthy" });
-			const users = await fetch(`${api}/users`);
+			const users = await checkedFetch(`${api}/users`);
 			t.equal(users.status, 200);
 			t.same(await users.json(), SAMPLE_USERS);
-			const ndjson = await fetch(`${api}/users`, {
+			const ndjson = await checkedFetch(`${api}/users`, {
 				headers: { Accept: "application/x-ndjson" },
 			});
 			t.equal(ndjson.status, 200, "the NDJSON export");
@@ -140,9 +141,9 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 				SAMPLE_USERS,
 				"the NDJSON export gives every row",
 			);
-			const ready = await fetch(`${api}/ready`);
+			const ready = await checkedFetch(`${api}/ready`);
 			t.equal(ready.status, 200, "ready: database reachable and migrated");
-			const metrics = await fetch(`${admin}/metrics`);
+			const metrics = await checkedFetch(`${admin}/metrics`);
 			t.equal(metrics.status, 200);
 			const text = await metrics.text();
 			t.match(text, /^sherpany_build_info\{.*version="[^"]+".*\} 1$/m);
@@ -151,12 +152,12 @@ export function imagePostgresSuite(t: Test, image: ImageUnderTest): void {
 				/^http_request_duration_seconds_count\{.*route="\/users".*\} 2$/m,
 			);
 			t.equal(
-				(await fetch(`${api}/metrics`)).status,
+				(await checkedFetch(`${api}/metrics`)).status,
 				404,
 				"no /metrics on the API port",
 			);
 			t.equal(
-				(await fetch(`${admin}/ready`)).status,
+				(await checkedFetch(`${admin}/ready`)).status,
 				200,
 				"/ready on the admin port",
 			);
