@@ -57,7 +57,7 @@ function retryAfter(required: boolean): JsonObject {
 	};
 }
 
-/** The `503` of a load limit, or of the database while it is unavailable. */
+/** Answers that several operations share, from `components.responses`. */
 const UNAVAILABLE = ref("responses/Unavailable");
 const OVERLOADED = ref("responses/Overloaded");
 const INTERNAL = ref("responses/Internal");
@@ -66,6 +66,8 @@ const NOT_ON_THIS_PORT = ref("responses/NotOnThisPort");
 /**
  * The operations of a path: `GET` as given, `HEAD` with the same statuses and
  * headers and no body, and `OPTIONS`, which the router answers with `Allow`.
+ * A shared answer keeps its reference under `HEAD`, content included: a
+ * response to `HEAD` never has a body (RFC 9110 §9.3.2).
  */
 function readOnlyPath(get: JsonObject, extra: JsonObject = {}): JsonObject {
 	const responses = get.responses as { [status: string]: JsonObject };
