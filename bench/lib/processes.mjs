@@ -71,3 +71,14 @@ export function memoryOf(pid) {
 		Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1]);
 	return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
 }
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds `pid` has used so far, user and system (/proc/PID/stat). */
+export function cpuSecondsOf(pid) {
+	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}

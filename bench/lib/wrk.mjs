@@ -12,7 +12,8 @@ export function requireWrk() {
 
 /**
  * `wrk -t2 -c<connections> -d<seconds>s --latency <url>`, keep-alive.
- * Returns requests/s, p50 and p99 latency (ms) and the count of non-2xx answers.
+ * Returns requests/s, the requests answered, p50 and p99 latency (ms) and
+ * the count of non-2xx answers.
  */
 export function runWrk(url, { connections, seconds, headers = [] }) {
 	const args = [
@@ -35,6 +36,7 @@ export function runWrk(url, { connections, seconds, headers = [] }) {
 		child.once("error", reject);
 		child.once("exit", (code) => {
 			const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+			const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
 			const p50 = latencyMs(/\s50%\s+([\d.]+)(us|ms|s)/.exec(out));
 			const p99 = latencyMs(/\s99%\s+([\d.]+)(us|ms|s)/.exec(out));
 			const non2xx = Number(
@@ -43,7 +45,7 @@ export function runWrk(url, { connections, seconds, headers = [] }) {
 			const errors = /Socket errors:.*/.exec(out)?.[0];
 			if (code !== 0 || !Number.isFinite(rps) || rps === 0)
 				reject(new Error(`wrk ${args.join(" ")} failed (${code}): ${out}`));
-			else resolve({ rps, p50, p99, non2xx, errors });
+			else resolve({ rps, requests, p50, p99, non2xx, errors });
 		});
 	});
 }
