@@ -19,20 +19,50 @@ export interface UserPage {
 /**
  * The page query's SQL, compiled once per Kysely instance: building and
  * compiling it on every request cost more CPU than the rest of the request
- * (bench/RESULTS.md). Only the parameters change from page to page.
+ * (bench/RESULTS.md). Only the parameters change from page to page: the
+ * SQL is compiled from placeholder values, and each page binds `after` to
+ * `$1` and `limit + 1` to `$2`. That relies on Kysely numbering the
+ * `where` value before the `limit`, which {@link checkPageQuery} verifies.
  */
 const pageSql = new WeakMap<Kysely<Database>, string>();
 
-function compilePageSql(db: Kysely<Database>): string {
+/** The placeholder values the page query is compiled from, told apart by {@link checkPageQuery}. */
+const AFTER_PLACEHOLDER = 0;
+const LIMIT_PLACEHOLDER = 1;
+
+/** The thrown error's message when the parameters are not `[after, limit]`. */
+export const PAGE_PARAMETERS_MESSAGE =
+	"the page query's parameters are not numbered [after, limit]: did Kysely change how it compiles where and limit?";
+
+/** Throws unless `parameters` are the page query's placeholders, in the order pages bind them. */
+export function checkPageParameters(parameters: readonly unknown[]): void {
+	if (
+		parameters.length !== 2 ||
+		parameters[0] !== AFTER_PLACEHOLDER ||
+		parameters[1] !== LIMIT_PLACEHOLDER
+	)
+		throw new Error(
+			`${PAGE_PARAMETERS_MESSAGE} (got ${JSON.stringify(parameters)})`,
+		);
+}
+
+/**
+ * Compiles the page query for `db` (once) and checks its parameters' order;
+ * the app calls it when it is built, so a Kysely that numbers them otherwise
+ * fails at start-up rather than serving the wrong page.
+ */
+export function checkPageQuery(db: Kysely<Database>): string {
 	let text = pageSql.get(db);
 	if (text === undefined) {
-		text = db
+		const compiled = db
 			.selectFrom("users")
 			.select(["id", "name", "email"])
-			.where("id", ">", 0)
+			.where("id", ">", AFTER_PLACEHOLDER)
 			.orderBy("id")
-			.limit(1)
-			.compile().sql;
+			.limit(LIMIT_PLACEHOLDER)
+			.compile();
+		checkPageParameters(compiled.parameters);
+		text = compiled.sql;
 		pageSql.set(db, text);
 	}
 	return text;
@@ -45,39 +75,59 @@ export async function listUsers(
 	after = 0,
 ): Promise<UserPage> {
 	const { rows } = await db.executeQuery<User>(
-		CompiledQuery.raw(compilePageSql(db), [after, limit + 1]),
+		CompiledQuery.raw(checkPageQuery(db), [after, limit + 1]),
 	);
 	return { users: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 
 /**
- * Users per batch of {@link streamUserBatches}: few round trips, and small
- * enough that a batch in flight fits the executable's 4 MB semi-space, so
- * its rows die young instead of filling the old generation (bench/RESULTS.md
- * has the export's memory by batch size).
+ * Users per batch of {@link streamUserBatches}: few round trips, and each
+ * batch is one string of ~60 bytes a user, so its memory stays small.
  */
-export const STREAM_BATCH_SIZE = 2000;
+export const STREAM_BATCH_SIZE = 5000;
 
 /**
- * Every user, by id, in keyset batches so memory stays flat however large
- * the table is. Works the same on any dialect (no server-side cursor). Each
- * batch is its own read, so a stream that began on a replica that then fails
- * goes on from the primary where it stopped, and no connection is held
- * between batches. A batch is read only when the caller asks for it, never
- * ahead: a caller whose client has stopped reading holds one batch at most.
+ * One batch of the export as NDJSON, built by PostgreSQL: `row_to_json`
+ * writes the same bytes as `JSON.stringify` of the row (keys in column
+ * order, no spaces, the same escapes: test/db/row-to-json.test.ts), so no
+ * row becomes a JavaScript object only to be turned back into text. With
+ * the batch's size and last id, for the next batch's keyset.
+ */
+const BATCH_SQL = `select coalesce(string_agg(row_to_json(u)::text || E'\\n', '' order by u.id), '') as lines,
+  count(*)::int as count, max(u.id) as last
+from (select id, name, email from users where id > $1 order by id limit $2) as u`;
+
+interface BatchRow {
+	readonly lines: string;
+	readonly count: number;
+	readonly last: number | null;
+}
+
+/**
+ * Every user, by id, as NDJSON text in keyset batches (one string each), so
+ * memory stays flat however large the table is. Each batch is its own read,
+ * so a stream that began on a replica that then fails goes on from the
+ * primary where it stopped, and no connection is held between batches. A
+ * batch is read only when the caller asks for it, never ahead: a caller
+ * whose client has stopped reading holds one batch at most.
  */
 export async function* streamUserBatches(
 	read: ReadUsing,
 	batchSize = STREAM_BATCH_SIZE,
-): AsyncGenerator<User[]> {
+): AsyncGenerator<string> {
 	let after = 0;
 	for (;;) {
-		const page = await read((db) => listUsers(db, batchSize, after));
-		const last = page.users.at(-1);
-		if (last === undefined) return;
-		yield page.users;
-		if (!page.hasMore) return;
-		after = last.id;
+		const from = after;
+		const { rows } = await read((db) =>
+			db.executeQuery<BatchRow>(
+				CompiledQuery.raw(BATCH_SQL, [from, batchSize]),
+			),
+		);
+		const batch = rows[0];
+		if (batch === undefined || batch.last === null || batch.count === 0) return;
+		yield batch.lines;
+		if (batch.count < batchSize) return;
+		after = batch.last;
 	}
 }
 

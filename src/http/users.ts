@@ -6,11 +6,11 @@
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
 import type { ReadUsing } from "../db/read-router.ts";
-import type { User } from "../db/schema.ts";
 import { listUsers, streamUserBatches } from "../db/users.ts";
 import type { Metrics } from "../metrics.ts";
 import { sendOverloaded } from "./error-responses.ts";
 import { NdjsonExport } from "./ndjson-export.ts";
+import { cachedNegotiation } from "./negotiation-cache.ts";
 import { parseIntegerParam } from "./query.ts";
 
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -36,17 +36,19 @@ export function addUsersRoutes(
 	const release = (): void => {
 		exportsRunning.count--;
 	};
+	const negotiate = cachedNegotiation("application/json", NDJSON);
 	router.get("/users", async (ctx) => {
-		const limit = parseIntegerParam(
-			ctx.query,
-			"limit",
-			1,
-			MAX_PAGE_LIMIT,
-			DEFAULT_PAGE_LIMIT,
-		);
-		const after = parseIntegerParam(ctx.query, "after", 0, MAX_USER_ID, 0);
-		ctx.vary("Accept");
-		if (ctx.accepts("application/json", NDJSON) === NDJSON) {
+		// Without a query string (most requests) there is nothing to parse.
+		const query = ctx.querystring === "" ? undefined : ctx.query;
+		const limit = query
+			? parseIntegerParam(query, "limit", 1, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT)
+			: DEFAULT_PAGE_LIMIT;
+		const after = query
+			? parseIntegerParam(query, "after", 0, MAX_USER_ID, 0)
+			: 0;
+		// Nothing before this sets `Vary`, so it is set rather than appended to.
+		ctx.res.setHeader("Vary", "Accept");
+		if (negotiate(ctx) === NDJSON) {
 			if (exportsRunning.count >= maxExports) {
 				metrics.httpRequestsShed.inc({ reason: "exports" });
 				sendOverloaded(ctx, "too many exports are running, retry later");
@@ -75,7 +77,7 @@ async function sendNdjson(
 	release: () => void,
 ): Promise<void> {
 	const batches = streamUserBatches(read);
-	let first: IteratorResult<User[]>;
+	let first: IteratorResult<string>;
 	try {
 		first = await batches.next();
 	} catch (error) {
