@@ -18,6 +18,7 @@ import {
 	runReadsOn,
 } from "../db/read-router.ts";
 import type { Database } from "../db/schema.ts";
+import { checkPageQuery } from "../db/users.ts";
 import type { Metrics } from "../metrics.ts";
 import { requireBearerToken } from "./bearer-auth.ts";
 import { handleErrors } from "./error-responses.ts";
@@ -82,7 +83,10 @@ export function createApp(deps: AppDeps): Koa {
 		// it takes an export slot).
 		if (deps.apiTokens)
 			router.get("/users", requireBearerToken(deps.apiTokens));
-		addUsersRoutes(router, deps.runRead ?? runReadsOn(deps.db), {
+		// Compiles the page query now, and fails here if Kysely numbers its
+		// parameters otherwise than the pages bind them.
+		checkPageQuery(deps.db);
+		addUsersRoutes(router, deps.read ?? readFrom(deps.db), {
 			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
 			metrics: deps.metrics,
 		});
