@@ -4,19 +4,17 @@
  * while the socket's buffer is full; so an export whose client stops
  * reading holds the one batch in that buffer and nothing else: no batch
  * read ahead, and no database connection (each batch is its own query).
- * Each batch is one string of NDJSON lines, built by PostgreSQL, and goes
- * out as one chunk: a chunk per line cost the stream machinery more than
- * the JSON itself (bench/RESULTS.md).
  */
 import { Readable } from "node:stream";
+import type { User } from "../db/schema.ts";
 
 export class NdjsonExport extends Readable {
-	readonly #batches: AsyncGenerator<string>;
-	#first: string | undefined;
+	readonly #batches: AsyncGenerator<User[]>;
+	#first: User[] | undefined;
 	#reading = false;
 
 	/** `first` is the batch already read (so a database that is down got a 503, not a cut-off 200). */
-	constructor(batches: AsyncGenerator<string>, first: string | undefined) {
+	constructor(batches: AsyncGenerator<User[]>, first: User[] | undefined) {
 		// Object mode, no buffer of its own: each string goes straight to the socket.
 		super({ objectMode: true, highWaterMark: 0 });
 		this.#batches = batches;
@@ -29,7 +27,7 @@ export class NdjsonExport extends Readable {
 		const first = this.#first;
 		if (first !== undefined) {
 			this.#first = undefined;
-			this.push(first);
+			this.push(toLines(first));
 			return;
 		}
 		this.#reading = true;
@@ -41,7 +39,7 @@ export class NdjsonExport extends Readable {
 			const batch = await this.#batches.next();
 			this.#reading = false;
 			if (this.destroyed) return;
-			this.push(batch.done ? null : batch.value);
+			this.push(batch.done ? null : toLines(batch.value));
 		} catch (error) {
 			this.destroy(error as Error);
 		}
@@ -55,4 +53,14 @@ export class NdjsonExport extends Readable {
 		this.#batches.return(undefined).catch(() => {});
 		callback(error);
 	}
+}
+
+/**
+ * One JSON line per user. Each batch goes out as one chunk: a chunk per
+ * line cost the stream machinery more than the JSON itself (bench/RESULTS.md).
+ */
+function toLines(users: readonly User[]): string {
+	let out = "";
+	for (const user of users) out += `${JSON.stringify(user)}\n`;
+	return out;
 }

@@ -6,6 +6,7 @@
 import type { Router } from "@koa/router";
 import type { Context } from "koa";
 import type { ReadUsing } from "../db/read-router.ts";
+import type { User } from "../db/schema.ts";
 import { listUsers, streamUserBatches } from "../db/users.ts";
 import type { Metrics } from "../metrics.ts";
 import { sendOverloaded } from "./error-responses.ts";
@@ -77,7 +78,7 @@ async function sendNdjson(
 	release: () => void,
 ): Promise<void> {
 	const batches = streamUserBatches(read);
-	let first: IteratorResult<string>;
+	let first: IteratorResult<User[]>;
 	try {
 		first = await batches.next();
 	} catch (error) {
