@@ -77,7 +77,10 @@ export async function listUsers(
 	const { rows } = await db.executeQuery<User>(
 		CompiledQuery.raw(checkPageQuery(db), [after, limit + 1]),
 	);
-	return { users: rows.slice(0, limit), hasMore: rows.length > limit };
+	// The extra row only tells that more follow: dropped in place, not by a copy.
+	const hasMore = rows.length > limit;
+	if (hasMore) rows.length = limit;
+	return { users: rows, hasMore };
 }
 
 /**
