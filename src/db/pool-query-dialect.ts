@@ -18,7 +18,7 @@ import {
 	type DatabaseConnection,
 	type Dialect,
 	type Driver,
-	type Kysely,
+	Kysely,
 	PostgresAdapter,
 	PostgresIntrospector,
 	PostgresQueryCompiler,
@@ -26,7 +26,30 @@ import {
 } from "kysely";
 import type pg from "pg";
 
-/** Why a transaction on the read instance (`readDb`) fails: it has no session to hold one. */
+/**
+ * The reads instance: Kysely on {@link poolQueryDialect}, and one shortcut
+ * beside it. `readRows` runs SQL compiled beforehand with `pool.query`
+ * directly, as Kysely's executor would in the end, without its connection
+ * provider, driver and result plugins between (about ten promises and a
+ * few µs per `/users` page, bench/RESULTS.md). The pool's clients still
+ * name, time out and time the query (src/db/client-queries.ts).
+ */
+export class PoolReads<DB> extends Kysely<DB> {
+	readonly #pool: pg.Pool;
+
+	constructor(pool: pg.Pool) {
+		super({ dialect: poolQueryDialect(pool) });
+		this.#pool = pool;
+	}
+
+	/** The rows of `sql` with `parameters`. */
+	async readRows<R>(sql: string, parameters: readonly unknown[]): Promise<R[]> {
+		const result = await this.#pool.query(sql, parameters as unknown[]);
+		return result.rows as R[];
+	}
+}
+
+/** Why a transaction on the reads instance fails: it has no session to hold one. */
 export const NO_SESSION_MESSAGE =
 	"the read database runs single statements on the pool: run transactions and session work on the main Kysely instance";
 

@@ -13,7 +13,7 @@ import {
 	type OpenDatabaseOptions,
 	type PoolStats,
 } from "./handle.ts";
-import { poolQueryDialect } from "./pool-query-dialect.ts";
+import { PoolReads } from "./pool-query-dialect.ts";
 import type { Database } from "./schema.ts";
 
 /**
@@ -96,6 +96,6 @@ export function openPostgres(
 		...(options.onQuery ? { onQuery: options.onQuery } : {}),
 	});
 	const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-	const readDb = new Kysely<Database>({ dialect: poolQueryDialect(pool) });
-	return { db, readDb, pool, close: closeOnce(() => db.destroy()) };
+	const reads = new PoolReads<Database>(pool);
+	return { db, reads, pool, close: closeOnce(() => db.destroy()) };
 }

@@ -1,5 +1,6 @@
 /** Typed queries on `users`. Every function takes the Kysely instance it uses. */
 import { CompiledQuery, type Kysely, sql } from "kysely";
+import { PoolReads } from "./pool-query-dialect.ts";
 import type { ReadUsing } from "./read-router.ts";
 import type { Database, NewUser, User } from "./schema.ts";
 
@@ -74,9 +75,13 @@ export async function listUsers(
 	limit: number,
 	after = 0,
 ): Promise<UserPage> {
-	const { rows } = await db.executeQuery<User>(
-		CompiledQuery.raw(checkPageQuery(db), [after, limit + 1]),
-	);
+	const text = checkPageQuery(db);
+	const parameters = [after, limit + 1];
+	// On PostgreSQL's reads instance, straight to the pool (src/db/pool-query-dialect.ts).
+	const rows =
+		db instanceof PoolReads
+			? await db.readRows<User>(text, parameters)
+			: (await db.executeQuery<User>(CompiledQuery.raw(text, parameters))).rows;
 	// The extra row only tells that more follow: dropped in place, not by a copy.
 	const hasMore = rows.length > limit;
 	if (hasMore) rows.length = limit;

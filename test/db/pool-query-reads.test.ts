@@ -11,7 +11,10 @@ import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { isDatabaseUnavailable } from "../../src/db/classify-error.ts";
 import { QUERY_TIMEOUT_MESSAGE } from "../../src/db/client-queries.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
-import { NO_SESSION_MESSAGE } from "../../src/db/pool-query-dialect.ts";
+import {
+	NO_SESSION_MESSAGE,
+	PoolReads,
+} from "../../src/db/pool-query-dialect.ts";
 import { openPostgres } from "../../src/db/postgres.ts";
 import { insertSampleUsers, listUsers } from "../../src/db/users.ts";
 import { startPostgres } from "../helpers/postgres.ts";
@@ -42,6 +45,10 @@ async function openSeeded(poolMax: number, queryTimeoutMs?: number) {
 t.test("pages read through pool.query, named, and timed", async (t) => {
 	const { handle, queries } = await openSeeded(1);
 	t.teardown(handle.close);
+	t.ok(
+		handle.reads instanceof PoolReads,
+		"pages skip Kysely's executor (PoolReads.readRows)",
+	);
 	queries.length = 0;
 	const first = await listUsers(handle.readDb, 2, 0);
 	const second = await listUsers(handle.readDb, 2, first.users[1]?.id ?? 0);
