@@ -3,34 +3,33 @@
  * lines for a person at a terminal (src/pretty-log.ts).
  */
 import { type DestinationStream, type Logger, pino } from "pino";
-import type { LogLevel } from "./config/server.ts";
+import type { LogFormat, LogLevel } from "./config/server.ts";
 import { isoTimeBySecond } from "./iso-time.ts";
 import { VERSION } from "./version.ts";
 
 /**
- * Lines wait in memory until this many bytes are waiting, or until the next
- * flush: one write per ~15 request lines instead of one each, which under
- * load cost a system call and a thread-pool round trip per request
+ * JSON lines wait in memory until this many bytes are waiting, or until the
+ * next flush: one write per ~15 request lines instead of one each, which
+ * under load cost a system call and a thread-pool round trip per request
  * (bench/RESULTS.md).
  */
-export const LOG_BATCH_BYTES = 4096;
+const LOG_BATCH_BYTES = 4096;
 
-/** The longest a line waits before it is written, in ms; lines are flushed at exit too. */
-export const LOG_FLUSH_MS = 100;
+/** The longest a JSON line waits before it is written, in ms; lines are flushed at exit too. */
+const LOG_FLUSH_MS = 100;
 
 /**
- * Creates the logger, writing to stdout by default (in batches, see
- * {@link LOG_BATCH_BYTES}). Passwords never reach it:
- * configuration is logged only through `describeDatabase`, and these paths
- * are redacted as a safety net.
+ * Creates the logger, writing to stdout by default. The level is written as
+ * its label (`"level":"info"`), which log stacks read as a severity as it
+ * is: Loki's level detection, Datadog's status remapper and Elastic's
+ * `log.level` take names, and read pino's numbers (30, 50) as nothing or as
+ * info. pino formats each label once, so a line costs no more than with
+ * numbers. Passwords never reach the logger: configuration is logged only
+ * through `describeDatabase`, and these paths are redacted as a safety net.
  */
 export function createLogger(
 	level: LogLevel,
-	destination: DestinationStream = pino.destination({
-		dest: 1,
-		minLength: LOG_BATCH_BYTES,
-		periodicFlush: LOG_FLUSH_MS,
-	}),
+	destination: DestinationStream = pino.destination(1),
 ): Logger {
 	return pino(
 		{
@@ -43,6 +42,7 @@ export function createLogger(
 				"connectionString",
 				"*.connectionString",
 			],
+			// pino's isoTime, with the date formatted once per second.
 			timestamp: isoTimeBySecond(),
 		},
 		destination,
@@ -50,14 +50,21 @@ export function createLogger(
 }
 
 /**
- * Where `format`'s lines go: stdout as they are, or through pino-pretty.
+ * Where `format`'s lines go: stdout as they are, in batches (see
+ * {@link LOG_BATCH_BYTES}), or through pino-pretty, line by line for the
+ * person reading.
  * pino-pretty is imported only when chosen, so JSON logging never runs it.
  */
 export async function openLogDestination(
 	format: LogFormat,
 ): Promise<DestinationStream> {
+	if (format === "json")
+		return pino.destination({
+			dest: 1,
+			minLength: LOG_BATCH_BYTES,
+			periodicFlush: LOG_FLUSH_MS,
+		});
 	const stdout = pino.destination(1);
-	if (format === "json") return stdout;
 	const { prettyDestination } = await import("./pretty-log.ts");
 	return prettyDestination(stdout);
 }

@@ -22,6 +22,7 @@ import {
 	type ReadReplicaHandle,
 } from "../db/open-read-replica.ts";
 import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
+import { type HistogramChild, histogramChild } from "../histogram-child.ts";
 import { checkReadiness, type ReadinessDeps } from "../http/health.ts";
 import { shareInFlight } from "../http/share-in-flight.ts";
 import { createMetrics, type Metrics } from "../metrics.ts";
@@ -171,8 +172,15 @@ function openReplica(
 	});
 }
 
-/** Records each query's duration on `target`'s series. */
+/** Records each query's duration on `target`'s series (a child per outcome, made at its first query). */
 function observeQueries(metrics: Metrics, target: DatabaseRole): QueryObserver {
-	return (seconds, outcome) =>
-		metrics.dbQueryDuration.observe({ outcome, target }, seconds);
+	const children = new Map<string, HistogramChild>();
+	return (seconds, outcome) => {
+		let child = children.get(outcome);
+		if (child === undefined) {
+			child = histogramChild(metrics.dbQueryDuration, { outcome, target });
+			children.set(outcome, child);
+		}
+		child.observe(seconds);
+	};
 }

@@ -21,16 +21,7 @@ import type { ApiTokensConfig } from "../config/api-tokens.ts";
 import { type DatabaseConfig, describeDatabase } from "../config/database.ts";
 import type { ReadReplicaConfig } from "../config/read-replica.ts";
 import type { ServerConfig } from "../config/server.ts";
-import { type DatabaseHandle, openDatabase } from "../db/connect.ts";
-import type { QueryObserver } from "../db/handle.ts";
-import { createMigrator } from "../db/migrator.ts";
-import {
-	openReadReplica,
-	type ReadReplicaHandle,
-} from "../db/open-read-replica.ts";
-import { prepareEmbeddedDatabase } from "../db/prepare-embedded.ts";
-import { readFrom } from "../db/read-router.ts";
-import { type HistogramChild, histogramChild } from "../histogram-child.ts";
+import { runReadsOn } from "../db/read-router.ts";
 import { type AppDeps, createApp } from "../http/app.ts";
 import { checkReadiness } from "../http/health.ts";
 import { closeServer, type ServeAppOptions, serveApp } from "../http/listen.ts";
@@ -273,19 +264,6 @@ function watchApiTokens(
 		`/users requires a bearer token: ${names.length} accepted`,
 	);
 	return watcher.tokens;
-}
-
-/** Records each query's duration on `target`'s series (a child per outcome, made at its first query). */
-function observeQueries(metrics: Metrics, target: DbTarget): QueryObserver {
-	const children = new Map<string, HistogramChild>();
-	return (seconds, outcome) => {
-		let child = children.get(outcome);
-		if (child === undefined) {
-			child = histogramChild(metrics.dbQueryDuration, { outcome, target });
-			children.set(outcome, child);
-		}
-		child.observe(seconds);
-	};
 }
 
 /** Says at start-up whether the database is reachable and the schema current, without blocking. */

@@ -27,7 +27,7 @@ import {
 import type pg from "pg";
 
 /**
- * The reads instance: Kysely on {@link poolQueryDialect}, and one shortcut
+ * The read instance (`readDb`): Kysely on {@link poolQueryDialect}, and one shortcut
  * beside it. `readRows` runs SQL compiled beforehand with `pool.query`
  * directly, as Kysely's executor would in the end, without its connection
  * provider, driver and result plugins between (about ten promises and a
@@ -49,12 +49,12 @@ export class PoolReads<DB> extends Kysely<DB> {
 	}
 }
 
-/** Why a transaction on the reads instance fails: it has no session to hold one. */
+/** Why a transaction on the read instance (`readDb`) fails: it has no session to hold one. */
 export const NO_SESSION_MESSAGE =
 	"the read database runs single statements on the pool: run transactions and session work on the main Kysely instance";
 
 /** The dialect of {@link PoolQueryDriver}: PostgreSQL SQL, run with `pool.query`. */
-export function poolQueryDialect(pool: pg.Pool): Dialect {
+function poolQueryDialect(pool: pg.Pool): Dialect {
 	return {
 		createAdapter: () => new PostgresAdapter(),
 		createDriver: () => new PoolQueryDriver(pool),

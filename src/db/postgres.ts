@@ -96,6 +96,6 @@ export function openPostgres(
 		...(options.onQuery ? { onQuery: options.onQuery } : {}),
 	});
 	const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-	const reads = new PoolReads<Database>(pool);
-	return { db, reads, pool, close: closeOnce(() => db.destroy()) };
+	const readDb = new PoolReads<Database>(pool);
+	return { db, readDb, pool, close: closeOnce(() => db.destroy()) };
 }

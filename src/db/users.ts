@@ -77,7 +77,7 @@ export async function listUsers(
 ): Promise<UserPage> {
 	const text = checkPageQuery(db);
 	const parameters = [after, limit + 1];
-	// On PostgreSQL's reads instance, straight to the pool (src/db/pool-query-dialect.ts).
+	// On PostgreSQL's read instance, straight to the pool (src/db/pool-query-dialect.ts).
 	const rows =
 		db instanceof PoolReads
 			? await db.readRows<User>(text, parameters)

@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Koa {
 		// Compiles the page query now, and fails here if Kysely numbers its
 		// parameters otherwise than the pages bind them.
 		checkPageQuery(deps.db);
-		addUsersRoutes(router, deps.read ?? readFrom(deps.db), {
+		addUsersRoutes(router, deps.runRead ?? runReadsOn(deps.db), {
 			maxExports: deps.maxExports ?? DEFAULT_MAX_EXPORTS,
 			metrics: deps.metrics,
 		});

@@ -46,7 +46,7 @@ t.test("pages read through pool.query, named, and timed", async (t) => {
 	const { handle, queries } = await openSeeded(1);
 	t.teardown(handle.close);
 	t.ok(
-		handle.reads instanceof PoolReads,
+		handle.readDb instanceof PoolReads,
 		"pages skip Kysely's executor (PoolReads.readRows)",
 	);
 	queries.length = 0;
