@@ -74,16 +74,21 @@ t.test(
 );
 
 t.test("usage errors exit 2 with one line", async (t) => {
-	for (const args of [
-		["bogus"],
-		["serve", "--bogus"],
-		["migrate", "sideways"],
-		["seed", "--count"],
-		[],
-	]) {
-		const result = await cli(args);
-		t.equal(result.code, 2, args.join(" ") || "(no command)");
-		t.ok(result.stderr.length > 0, "says why");
+	for (const [args, why] of [
+		[["bogus"], /^sherpany: unknown command 'bogus'.*\n$/],
+		[["serve", "--bogus"], /^sherpany: unknown option '--bogus'.*\n$/],
+		[["migrate", "sideways"], /^sherpany: unknown command 'sideways'.*\n$/],
+		[
+			["seed", "--count"],
+			/^sherpany: option '--count <n>' argument missing.*\n$/,
+		],
+		// No command at all: the help, which lists the commands.
+		[[], /^Usage: sherpany [\s\S]*check-health/],
+	] as const) {
+		const result = await cli([...args]);
+		const name = args.join(" ") || "(no command)";
+		t.equal(result.code, 2, name);
+		t.match(result.stderr, why, `${name} says why`);
 		t.notOk(hasStackTrace(result.stderr));
 	}
 });
