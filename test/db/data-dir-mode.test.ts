@@ -11,13 +11,6 @@ import { requirePrivateDataDir } from "../../src/db/data-dir-mode.ts";
 import { extractDataDir } from "../../src/db/data-dir-tarball.ts";
 import { EXIT_USAGE } from "../../src/exit-codes.ts";
 import { coverageEnv, runCommand, SHERPANY_BIN } from "../helpers/cli.ts";
-import { isPostgresRerun } from "../helpers/postgres.ts";
-
-// PGlite does not change with the PostgreSQL server: the first pass only.
-if (isPostgresRerun()) {
-	t.pass("PGlite runs in the first pass only");
-	process.exit(0);
-}
 
 /** `bin/sherpany args` in `cwd` under `umask`, with no database configured. */
 function sherpanyUnder(umask: string, cwd: string, args: readonly string[]) {

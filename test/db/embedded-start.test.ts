@@ -15,13 +15,6 @@ import { openEmbedded } from "../../src/db/embedded.ts";
 import { makeDataDirTarball } from "../../src/db/make-data-dir-tarball.ts";
 import { createMigrator } from "../../src/db/migrator.ts";
 import { prepareEmbeddedDatabase } from "../../src/db/prepare-embedded.ts";
-import { isPostgresRerun } from "../helpers/postgres.ts";
-
-// PGlite does not change with the PostgreSQL server: the first pass only.
-if (isPostgresRerun()) {
-	t.pass("PGlite runs in the first pass only");
-	process.exit(0);
-}
 
 const tarball = await makeDataDirTarball();
 
