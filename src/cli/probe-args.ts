@@ -4,8 +4,8 @@
  * is about a quarter of what it adds to Node's start-up (bench/). Only the
  * plain forms a probe is written with are read here; anything else (`--help`,
  * `--port=8080`, a repeated or unknown flag, a value that looks like a flag)
- * returns undefined and goes through commander, which then decides exactly
- * as it always did. The flags are those CHECK_HEALTH_SETTINGS declares.
+ * returns undefined and goes through commander, which reads it as it reads
+ * every other command line. The flags are those CHECK_HEALTH_SETTINGS declares.
  */
 import {
 	CHECK_HEALTH_SETTINGS,
