@@ -30,6 +30,8 @@ type Parsed = Record<string, Record<string, Block[]> | Block[]>;
 const SECRET_VARIABLES = /password|_url$|token|private_key/;
 /** Variables with nothing to validate beyond their type. */
 const UNCONSTRAINED = new Set(["kubernetes_dir", "kubeconfig_path"]);
+/** Variables that only switch on their own validations (the release's pinned images), by module. */
+const VALIDATION_ONLY = new Set(["modules/kustomization/release"]);
 /** hcl2json writes expressions, types included, as `${…}` strings. */
 const BOOL_TYPE = "$" + "{bool}";
 
@@ -109,6 +111,21 @@ for (const root of ROOTS) {
 	t.test(`${root}: variables and outputs`, async (t) => {
 		const { variable = {}, output = {} } = moduleBlocks(root);
 		t.ok(Object.keys(variable).length > 0, "declares variables");
+		// Every variable is read by the module, not only declared (a validation reads its own).
+		const body = (
+			await Promise.all(
+				["main.tf", "outputs.tf"].map((name) =>
+					readFile(join(TERRAFORM_DIR, root, name), "utf8"),
+				),
+			)
+		).join("\n");
+		for (const name of Object.keys(variable))
+			if (!VALIDATION_ONLY.has(`${root}/${name}`))
+				t.match(
+					body,
+					new RegExp(`\\bvar\\.${name}\\b`),
+					`variable ${name} is used`,
+				);
 		for (const [name, block] of Object.entries(variable)) {
 			t.match(block.type, /\S/, `variable ${name} has a type`);
 			t.match(block.description, /\S{3}/, `variable ${name} is described`);
@@ -131,8 +148,15 @@ for (const root of ROOTS) {
 				);
 		}
 		t.ok(Object.keys(output).length > 0, "declares outputs");
-		for (const [name, block] of Object.entries(output))
+		for (const [name, block] of Object.entries(output)) {
 			t.match(block.description, /\S{3}/, `output ${name} is described`);
+			// hcl2json writes an expression as `${…}`; a constant output says nothing.
+			t.match(
+				block.value,
+				/\$\{[\s\S]*\b[a-z_]+\.[a-z_]/,
+				`output ${name} reads a variable, a local or a resource`,
+			);
+		}
 	});
 }
 
