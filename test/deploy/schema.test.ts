@@ -13,11 +13,26 @@ import { findUnknownFields } from "../helpers/kube-types.ts";
 import { findObject, type KubeObject } from "../helpers/kustomize.ts";
 
 const combinations = await listCombinations();
+/** `Kind/name`, without the content hash kustomize appends to a generated ConfigMap's or Secret's name. */
+function identity(object: KubeObject): string {
+	return `${object.kind}/${object.metadata.name.replace(/-[a-z0-9]{10}$/, "")}`;
+}
+/** What the base alone renders: components add and patch, never drop. */
+const baseObjects = (
+	await renderCombination({ label: "base", components: [] })
+).map(identity);
+
+t.ok(
+	baseObjects.includes("Deployment/sherpany"),
+	"the base renders the Deployment",
+);
 
 for (const combination of combinations) {
 	t.test(combination.label, async (t) => {
 		const objects = await renderCombination(combination);
-		t.ok(objects.length > 0, "renders objects");
+		const rendered = new Set(objects.map(identity));
+		for (const name of baseObjects)
+			t.ok(rendered.has(name), `renders the base's ${name}`);
 		for (const object of objects) {
 			await t.resolves(
 				validateObject(object),
