@@ -65,38 +65,8 @@ export function createMetrics(
 		labelNames: ["version", "runtime"],
 		registers: [registry],
 	}).set({ version: VERSION, runtime: describeRuntime() }, 1);
-	new Gauge({
-		name: "sherpany_db_pool_connections",
-		help: "Database pool connections by state (total, idle, and clients waiting for one) and target (primary, replica).",
-		labelNames: ["state", "target"],
-		registers: [registry],
-		collect() {
-			const pools: [DatabaseRole, PoolStats | undefined][] = [
-				["primary", pool?.()],
-				["replica", replicaPool?.()],
-			];
-			for (const [target, stats] of pools) {
-				if (!stats) continue;
-				this.set({ state: "total", target }, stats.totalCount);
-				this.set({ state: "idle", target }, stats.idleCount);
-				this.set({ state: "waiting", target }, stats.waitingCount);
-			}
-		},
-	});
-	new Gauge({
-		name: "sherpany_readiness_check",
-		help: "1 when a readiness check passes at scrape time, else 0: database (reachable in time) and schema (no pending migration).",
-		labelNames: ["check"],
-		registers: [registry],
-		async collect() {
-			const checks = await readiness?.();
-			if (!checks) return;
-			// A schema that could not be checked (database unreachable) is not ready either.
-			for (const check of READINESS_CHECKS) {
-				this.set({ check }, checks[check] === "ok" ? 1 : 0);
-			}
-		},
-	});
+	registerPoolGauge(registry, pool, replicaPool);
+	registerReadinessGauge(registry, readiness);
 	const httpRequestsInFlight = { count: 0 };
 	new Gauge({
 		name: "http_requests_in_flight",
@@ -158,6 +128,53 @@ export function createMetrics(
 		}),
 		exportsRunning,
 	};
+}
+
+/** Pool connections by state and target, read from the pools at scrape time. */
+function registerPoolGauge(
+	registry: Registry,
+	pool: MetricsOptions["pool"],
+	replicaPool: MetricsOptions["replicaPool"],
+): void {
+	new Gauge({
+		name: "sherpany_db_pool_connections",
+		help: "Database pool connections by state (total, idle, and clients waiting for one) and target (primary, replica).",
+		labelNames: ["state", "target"],
+		registers: [registry],
+		collect() {
+			const pools: [DatabaseRole, PoolStats | undefined][] = [
+				["primary", pool?.()],
+				["replica", replicaPool?.()],
+			];
+			for (const [target, stats] of pools) {
+				if (!stats) continue;
+				this.set({ state: "total", target }, stats.totalCount);
+				this.set({ state: "idle", target }, stats.idleCount);
+				this.set({ state: "waiting", target }, stats.waitingCount);
+			}
+		},
+	});
+}
+
+/** Each readiness check as 1 or 0, run at scrape time. */
+function registerReadinessGauge(
+	registry: Registry,
+	readiness: MetricsOptions["readiness"],
+): void {
+	new Gauge({
+		name: "sherpany_readiness_check",
+		help: "1 when a readiness check passes at scrape time, else 0: database (reachable in time) and schema (no pending migration).",
+		labelNames: ["check"],
+		registers: [registry],
+		async collect() {
+			const checks = await readiness?.();
+			if (!checks) return;
+			// A schema that could not be checked (database unreachable) is not ready either.
+			for (const check of READINESS_CHECKS) {
+				this.set({ check }, checks[check] === "ok" ? 1 : 0);
+			}
+		},
+	});
 }
 
 /**
