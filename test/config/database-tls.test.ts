@@ -284,8 +284,15 @@ t.test(
 		for (const parameter of [
 			"ssl=true",
 			"requiressl=1",
-			"sslcrl=/etc/crl.pem",
 			"sslcert=/c",
+			"sslkey=/k",
+			"sslpassword=x",
+			"sslcrl=/etc/crl.pem",
+			"sslcrldir=/etc/crl",
+			"sslcertmode=require",
+			"sslnegotiation=direct",
+			"ssl_min_protocol_version=TLSv1.3",
+			"ssl_max_protocol_version=TLSv1.2",
 		]) {
 			const name = parameter.split("=")[0];
 			const message = configError(t, () =>

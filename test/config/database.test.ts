@@ -176,7 +176,7 @@ t.test(
 				{
 					DB_HOST: "legacy",
 					DB_PORT: "5434",
-					DB_NAME: "flask",
+					DB_NAME: "flaskdb",
 					DB_USER: "flask",
 					DB_PASSWORD: "pw",
 				},
@@ -186,7 +186,7 @@ t.test(
 			{
 				host: "legacy",
 				port: 5434,
-				database: "flask",
+				database: "flaskdb",
 				user: "flask",
 				password: "pw",
 			},
@@ -261,6 +261,24 @@ const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
 			{},
 			{ databaseUrl: "postgres://h:123456/db?sslmode=require" },
 			/^--database-url has a port out of range/,
+		],
+		[
+			"unparsable URL with a port in range",
+			{ DATABASE_URL: "postgres://u:hunter2@bad host:5432/db" },
+			{},
+			/^DATABASE_URL is not a valid URL, as in postgres:/,
+		],
+		[
+			"unparsable URL with the highest port",
+			{ DATABASE_URL: "postgres://u:hunter2@bad host:65535/db" },
+			{},
+			/^DATABASE_URL is not a valid URL, as in postgres:/,
+		],
+		[
+			"URL port 0",
+			{ DATABASE_URL: "postgres://u:hunter2@h:0/db" },
+			{},
+			/^DATABASE_URL \(port\): 0 is out of range, expected 1 to 65535$/,
 		],
 		[
 			"URL port not a number",
@@ -419,3 +437,39 @@ t.test(
 		);
 	},
 );
+
+t.test(
+	"an IPv6 host is given to the driver without its brackets",
+	async (t) => {
+		t.match(
+			loadDatabaseConfig(
+				{ DATABASE_URL: "postgres://u@[::1]:6543/db" },
+				{},
+				io,
+			),
+			{ host: "::1", port: 6543, database: "db" },
+		);
+		t.match(
+			loadDatabaseConfig(
+				{ DATABASE_URL: "postgres://u@[fd00::a:1]/db" },
+				{},
+				io,
+			),
+			{ host: "fd00::a:1", port: 5432 },
+		);
+	},
+);
+
+t.test("a refused URL keeps the parser's error as the cause", async (t) => {
+	const causeOf = (env: Record<string, string>) =>
+		(t.throws(() => loadDatabaseConfig(env, {}, io)) as Error).cause;
+	t.type(causeOf({ DATABASE_URL: "postgres://u:hunter2@[bad" }), TypeError);
+	t.type(causeOf({ DATABASE_URL: "postgres://u:hunter2%ZZ@h/db" }), URIError);
+	t.match(
+		causeOf({
+			DATABASE_URL: "postgres://h",
+			PGSSLROOTCERT: "/etc/missing.pem",
+		}),
+		{ code: "ENOENT" },
+	);
+});

@@ -1,7 +1,7 @@
 import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadSeedInput } from "../../src/config/seed.ts";
-import { loadServerConfig } from "../../src/config/server.ts";
+import { loadLogLevel, loadServerConfig } from "../../src/config/server.ts";
 import { ConfigError } from "../../src/exit-codes.ts";
 
 t.test("serve defaults", async (t) => {
@@ -255,6 +255,14 @@ t.test("check-health config errors", async (t) => {
 		name: "ConfigError",
 		message: /^--url: "not a url" is not a URL/,
 	});
+	const hidden = t.throws(() =>
+		loadCheckHealthConfig({}, { url: "http://probe:s3cret@[::1/health" }),
+	) as Error;
+	t.match(
+		hidden.message,
+		/^--url: the value is not a URL, expected e\.g\. http:/,
+	);
+	t.type(hidden.cause, TypeError, "the parser's error is kept as the cause");
 	t.throws(
 		() => loadCheckHealthConfig({ CHECK_HEALTH_URL: "https://x/health" }),
 		{ message: /^CHECK_HEALTH_URL: only http:\/\// },
@@ -302,3 +310,19 @@ t.test("seed input", async (t) => {
 		message: /^SEED_FILE: users\.txt must end in/,
 	});
 });
+
+t.test(
+	"the log level every command reads: flag, then LOG_LEVEL, then info",
+	async (t) => {
+		t.equal(loadLogLevel({}), "info");
+		t.equal(loadLogLevel({ LOG_LEVEL: "debug" }), "debug");
+		t.equal(
+			loadLogLevel({ LOG_LEVEL: "debug" }, { logLevel: "error" }),
+			"error",
+		);
+		t.throws(() => loadLogLevel({ LOG_LEVEL: "loud" }), {
+			name: "ConfigError",
+			message: /^LOG_LEVEL: expected one of /,
+		});
+	},
+);

@@ -51,6 +51,14 @@ t.test("flags and help text", async (t) => {
 		"env: ADMIN_PORT, default: none",
 		"the help's default may differ from the value's",
 	);
+	t.equal(
+		describeEnvAndDefault({
+			env: ["PRIMARY", "LEGACY"],
+			description: "two variables and a default",
+			default: 7,
+		}),
+		"env: PRIMARY or LEGACY, default: 7",
+	);
 	t.same(optionsOf(CHECK_HEALTH_SETTINGS)[0], {
 		flags: "--ready",
 		description: "probe /ready instead of /health (env: CHECK_HEALTH_READY)",
