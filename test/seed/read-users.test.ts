@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readdirSync } from "node:fs";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { detectFormat, type UserFileFormat } from "../../src/config/seed.ts";
@@ -205,6 +205,50 @@ t.test("NDJSON: BOM, CRLF line ends and a .jsonl file", async (t) => {
 	);
 });
 
+t.test("NDJSON: a BOM is dropped at the start of the file only", async (t) => {
+	t.same(
+		await readAll(
+			t,
+			"u.ndjson",
+			'{"name":"Ada","email":"ada@x.org"}\n\uFEFF{"name":"Bo","email":"bo@x.org"}\n',
+		),
+		[
+			{ line: 1, fields: { name: "Ada", email: "ada@x.org" } },
+			{ line: 2, error: "not valid JSON" },
+		],
+	);
+	t.same(
+		await readAll(t, "v.ndjson", '{"name":"A\uFEFFda","email":"ada@x.org"}\n'),
+		[{ line: 1, fields: { name: "A\uFEFFda", email: "ada@x.org" } }],
+		"nor from inside the first line",
+	);
+});
+
+t.test("a caller that stops early leaves no file open", async (t) => {
+	const rows = Array.from({ length: 5000 }, (_, i) => `U${i},u${i}@x.org`);
+	const dir = t.testdir({
+		"big.csv": `name,email\n${rows.join("\n")}\n`,
+		"big.ndjson": rows
+			.map((row) => JSON.stringify({ name: row, email: "u@x.org" }))
+			.join("\n"),
+	});
+	const open = () => readdirSync("/proc/self/fd").length;
+	for (const [name, format] of [
+		["big.csv", "csv"],
+		["big.ndjson", "ndjson"],
+	] as const) {
+		const before = open();
+		for await (const row of readUserRows(join(dir, name), format, "--file")) {
+			t.equal(row.line, format === "csv" ? 2 : 1, `${name}: first row`);
+			t.ok(open() > before, `${name}: open while read`);
+			break;
+		}
+		// A destroyed stream closes its descriptor on a later turn.
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		t.equal(open(), before, `${name}: closed after the caller stopped`);
+	}
+});
+
 t.test(
 	"a read error rejects with a CommandError naming the file",
 	async (t) => {
@@ -225,6 +269,7 @@ t.test(
 				{
 					name: "CommandError",
 					message: `cannot read ${path} (${name.startsWith("dir") ? "EISDIR" : "ENOENT"})`,
+					cause: { code: name.startsWith("dir") ? "EISDIR" : "ENOENT" },
 				},
 				name,
 			);
