@@ -251,6 +251,12 @@ const bad: [string, Record<string, string>, Record<string, string>, RegExp][] =
 			/^DATABASE_URL has a port out of range: expected 1 to 65535, as in postgres:/,
 		],
 		[
+			"URL port out of range, long host name",
+			{ DATABASE_URL: "postgres://u:hunter2@db.example.com:70000/db" },
+			{},
+			/^DATABASE_URL has a port out of range: expected 1 to 65535, as in postgres:/,
+		],
+		[
 			"URL port out of range, IPv6 host",
 			{ DATABASE_URL: "postgresql://u:hunter2@[::1]:99999" },
 			{},
@@ -441,35 +447,11 @@ t.test(
 t.test(
 	"an IPv6 host is given to the driver without its brackets",
 	async (t) => {
-		t.match(
-			loadDatabaseConfig(
-				{ DATABASE_URL: "postgres://u@[::1]:6543/db" },
-				{},
-				io,
-			),
-			{ host: "::1", port: 6543, database: "db" },
-		);
-		t.match(
-			loadDatabaseConfig(
-				{ DATABASE_URL: "postgres://u@[fd00::a:1]/db" },
-				{},
-				io,
-			),
-			{ host: "fd00::a:1", port: 5432 },
-		);
+		const hostOf = (url: string) => {
+			const config = loadDatabaseConfig({ DATABASE_URL: url }, {}, io);
+			return config.kind === "postgres" ? config.host : undefined;
+		};
+		t.equal(hostOf("postgres://u@[::1]:6543/db"), "::1");
+		t.equal(hostOf("postgres://u@[fd00::a:1]/db"), "fd00::a:1");
 	},
 );
-
-t.test("a refused URL keeps the parser's error as the cause", async (t) => {
-	const causeOf = (env: Record<string, string>) =>
-		(t.throws(() => loadDatabaseConfig(env, {}, io)) as Error).cause;
-	t.type(causeOf({ DATABASE_URL: "postgres://u:hunter2@[bad" }), TypeError);
-	t.type(causeOf({ DATABASE_URL: "postgres://u:hunter2%ZZ@h/db" }), URIError);
-	t.match(
-		causeOf({
-			DATABASE_URL: "postgres://h",
-			PGSSLROOTCERT: "/etc/missing.pem",
-		}),
-		{ code: "ENOENT" },
-	);
-});
