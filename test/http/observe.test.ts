@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import Router from "@koa/router";
 import Koa from "koa";
 import { Registry } from "prom-client";
 import t from "tap";
@@ -55,3 +56,117 @@ t.test(
 		});
 	},
 );
+
+t.test(
+	"labels, levels, request ids and the in-flight count, request by request",
+	async (t) => {
+		const { destination, lines } = logLines();
+		const logger = createLogger("info", destination);
+		const metrics = createMetrics(new Registry());
+		const router = new Router();
+		let inFlight = -1;
+		router.all("/health", (ctx) => {
+			inFlight = metrics.httpRequestsInFlight.count;
+			ctx.status = ctx.query.fail ? 503 : 200;
+			ctx.body = "x";
+		});
+		router.all("/users/:id", (ctx) => {
+			ctx.body = "x";
+		});
+		const app = new Koa();
+		app.use(observeRequests(logger, metrics));
+		app.use(router.routes());
+		const server = app.listen(0, "127.0.0.1");
+		t.teardown(() => void server.close());
+		await new Promise((resolve) => server.once("listening", resolve));
+		const { port } = server.address() as AddressInfo;
+		/** Sends one request and waits for its log line or its histogram sample. */
+		const send = async (method: string, path: string, id?: string) => {
+			const before = await countSamples(metrics);
+			const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+				method,
+				headers: id === undefined ? {} : { "X-Request-Id": id },
+			});
+			await response.arrayBuffer();
+			for (let waited = 0; waited < 5000; waited += 10) {
+				if ((await countSamples(metrics)) > before) break;
+				await new Promise((resolve) => setTimeout(resolve, 10));
+			}
+			return response;
+		};
+
+		// fetch() cannot send CONNECT or TRACE.
+		const methods = [
+			"GET",
+			"HEAD",
+			"POST",
+			"PUT",
+			"PATCH",
+			"DELETE",
+			"OPTIONS",
+		];
+		for (const method of methods) await send(method, "/users/7");
+		await send("PROPFIND", "/users/7");
+		const labels = (await metrics.httpRequestDuration.get()).values
+			.filter(
+				(sample) => sample.metricName === "http_request_duration_seconds_count",
+			)
+			.map(
+				(sample) =>
+					`${sample.labels.method} ${sample.labels.route} ${sample.labels.status_code}`,
+			);
+		t.same(
+			labels.sort(),
+			[...methods, "_OTHER"].map((method) => `${method} /users/:id 200`).sort(),
+			"each RFC 9110 method keeps its name, the others share _OTHER",
+		);
+		t.same(
+			lines.map((line) => line.method),
+			[...methods, "PROPFIND"],
+		);
+
+		lines.length = 0;
+		await send("GET", "/health");
+		t.equal(inFlight, 1, "the request is counted while it runs");
+		t.equal(
+			metrics.httpRequestsInFlight.count,
+			0,
+			"and no longer once it closed",
+		);
+		t.same(lines, [], "a successful probe is not logged at info");
+		await send("GET", "/health?fail=1");
+		t.match(
+			lines,
+			[{ level: 30, route: "/health", status: 503 }],
+			"a failed one is",
+		);
+
+		const kept = await send("GET", "/users/1", "a.B:c-9_".padEnd(128, "x"));
+		t.equal(kept.headers.get("x-request-id"), "a.B:c-9_".padEnd(128, "x"));
+		for (const unsafe of ["x".repeat(129), "bad id", "a/b"]) {
+			const replaced = await send("GET", "/users/1", unsafe);
+			t.match(replaced.headers.get("x-request-id"), /^[0-9a-f-]{36}$/, unsafe);
+		}
+		const durations = lines.map((line) => line.durationMs as number);
+		t.ok(
+			durations.every(
+				(ms) => ms >= 0 && ms < 5000 && Math.round(ms * 1000) === ms * 1000,
+			),
+			`durations in ms with µs precision: ${durations.join(", ")}`,
+		);
+		const sum = (await metrics.httpRequestDuration.get()).values
+			.filter(
+				(sample) => sample.metricName === "http_request_duration_seconds_sum",
+			)
+			.reduce((total, sample) => total + sample.value, 0);
+		t.ok(sum > 0 && sum < 15, `seconds, not milliseconds: ${sum}`);
+	},
+);
+
+async function countSamples(metrics: ReturnType<typeof createMetrics>) {
+	return (await metrics.httpRequestDuration.get()).values
+		.filter(
+			(sample) => sample.metricName === "http_request_duration_seconds_count",
+		)
+		.reduce((total, sample) => total + sample.value, 0);
+}
