@@ -205,3 +205,22 @@ async function kill(holder: ChildProcess): Promise<void> {
 	holder.kill("SIGKILL");
 	await exited;
 }
+
+t.test(
+	"a lock file that is not SQLite's is an error, not a held lock",
+	async (t) => {
+		const dir = t.testdir({ "lock.db": "not a database\n".repeat(200) });
+		t.throws(() => tryLockFile(join(dir, "lock.db")), {
+			code: "ERR_SQLITE_ERROR",
+			errcode: 26,
+		});
+		const free = tryLockFile(join(dir, "free.db"));
+		t.ok(free, "a new file is locked");
+		t.equal(tryLockFile(join(dir, "free.db")), undefined, "and held");
+		free?.release();
+		free?.release();
+		const again = tryLockFile(join(dir, "free.db"));
+		t.ok(again, "released once, however often release() is called");
+		again?.release();
+	},
+);
