@@ -28,8 +28,8 @@ t.test(
 	"whole numbers: spaces around are dropped, nothing else is",
 	async (t) => {
 		t.equal(parseInteger(raw(" 42\n"), 1, 100), 42);
-	t.equal(parseInteger(raw("0"), 0, 100), 0, "the minimum is in range");
-	t.equal(parseInteger(raw("100"), 0, 100), 100, "the maximum is in range");
+		t.equal(parseInteger(raw("0"), 0, 100), 0, "the minimum is in range");
+		t.equal(parseInteger(raw("100"), 0, 100), 100, "the maximum is in range");
 		for (const value of ["42abc", "4 2", "-1", "4.5", "0x10", ""])
 			t.throws(() => parseInteger(raw(value), 0, 100), {
 				message: `SETTING: expected a whole number from 0 to 100, got "${value}"`,
