@@ -21,8 +21,6 @@ import { findRunId, removeRunCache } from "./helpers/test-run-cache.ts";
 interface FolderRun {
 	readonly mutate: readonly string[];
 	readonly tests: readonly string[];
-	/** perTest unless a folder's tests run its code where Stryker cannot see. */
-	readonly coverageAnalysis?: "off" | "perTest";
 }
 
 const FOLDERS = {
@@ -31,12 +29,11 @@ const FOLDERS = {
 		tests: ["test/config/**/*.test.ts"],
 	},
 	// main.test.ts drives main() in-process, through io.ts. signals.ts is
-	// tested in child processes, whose coverage Stryker does not see (it would
-	// call their mutants uncovered): every mutant runs every test file.
+	// tested in child processes, which the tap runner does not see: its
+	// mutants are reported as not covered.
 	cli: {
 		mutate: ["src/cli/**/*.ts"],
 		tests: ["test/cli/**/*.test.ts", "test/main.test.ts"],
-		coverageAnalysis: "off",
 	},
 	// import-users.ts writes to the database: only PostgreSQL tests cover it.
 	seed: {
@@ -86,7 +83,6 @@ function optionsFor(folder: Folder): PartialStrykerOptions {
 	return {
 		mutate: [...run.mutate],
 		tap: { testFiles: [...run.tests] },
-		coverageAnalysis: run.coverageAnalysis ?? "perTest",
 		htmlReporter: { fileName: `reports/mutation/${folder}.html` },
 		jsonReporter: { fileName: `reports/mutation/${folder}.json` },
 		incrementalFile: `reports/mutation/${folder}-incremental.json`,
