@@ -8,8 +8,10 @@
  * covering tests changed since the last run of that folder (delete
  * reports/mutation/<folder>-incremental.json for a full run).
  */
-import type { PartialStrykerOptions } from "@stryker-mutator/api/core";
 import { Stryker } from "@stryker-mutator/core";
+
+type PartialStrykerOptions = ConstructorParameters<typeof Stryker>[0];
+
 import { findRunId, removeRunCache } from "./helpers/test-run-cache.ts";
 
 /**
@@ -41,8 +43,8 @@ const FOLDERS = {
 		tests: ["test/seed/**/*.test.ts"],
 	},
 	http: {
-		mutate: ["src/http/client-error.ts", "src/http/observe.ts"],
-		tests: ["test/http/client-error.test.ts", "test/http/observe.test.ts"],
+		mutate: ["src/http/parser-errors.ts", "src/http/observe.ts"],
+		tests: ["test/http/parser-errors.test.ts", "test/http/observe.test.ts"],
 	},
 	db: {
 		mutate: [

@@ -1,7 +1,7 @@
 import t from "tap";
 import { loadCheckHealthConfig } from "../../src/config/check-health.ts";
 import { loadSeedInput } from "../../src/config/seed.ts";
-import { loadLogLevel, loadServerConfig } from "../../src/config/server.ts";
+import { loadServerConfig } from "../../src/config/server.ts";
 import { ConfigError } from "../../src/exit-codes.ts";
 
 t.test("serve defaults", async (t) => {
@@ -310,19 +310,3 @@ t.test("seed input", async (t) => {
 		message: /^SEED_FILE: users\.txt must end in/,
 	});
 });
-
-t.test(
-	"the log level every command reads: flag, then LOG_LEVEL, then info",
-	async (t) => {
-		t.equal(loadLogLevel({}), "info");
-		t.equal(loadLogLevel({ LOG_LEVEL: "debug" }), "debug");
-		t.equal(
-			loadLogLevel({ LOG_LEVEL: "debug" }, { logLevel: "error" }),
-			"error",
-		);
-		t.throws(() => loadLogLevel({ LOG_LEVEL: "loud" }), {
-			name: "ConfigError",
-			message: /^LOG_LEVEL: expected one of /,
-		});
-	},
-);

@@ -138,7 +138,7 @@ t.test(
 		await send("GET", "/health?status=400");
 		t.match(
 			lines,
-			[{ level: 30, route: "/health", status: 400 }],
+			[{ level: "info", route: "/health", status: 400 }],
 			"a failed one is",
 		);
 
