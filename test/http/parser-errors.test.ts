@@ -44,27 +44,30 @@ function parse(response: string) {
 
 t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
 	const port = await startServer(t);
-	const cases: [string, string, string, string][] = [
+	const cases: [string, string, string, string, string][] = [
 		[
 			"an unknown method",
 			"FOO /users HTTP/1.1\r\nHost: x\r\n\r\n",
 			"HTTP/1.1 501 Not Implemented",
 			"not_implemented",
+			"method not implemented",
 		],
 		[
 			"a header line without a colon",
 			"GET /users HTTP/1.1\r\nHost x\r\n\r\n",
 			"HTTP/1.1 400 Bad Request",
 			"bad_request",
+			"malformed HTTP request",
 		],
 		[
 			"headers over Node's 16 KiB limit",
 			`GET /users HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
 			"HTTP/1.1 431 Request Header Fields Too Large",
 			"request_header_fields_too_large",
+			"request headers too large",
 		],
 	];
-	for (const [what, raw, statusLine, code] of cases) {
+	for (const [what, raw, statusLine, code, message] of cases) {
 		const response = parse(await exchange(port, raw));
 		t.equal(response.statusLine, statusLine, what);
 		t.equal(
@@ -80,7 +83,7 @@ t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
 		);
 		t.match(
 			response.body,
-			{ error: { code, message: String } },
+			{ error: { code, message } },
 			`${what}: the error body`,
 		);
 	}
