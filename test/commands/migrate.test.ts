@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { sql } from "kysely";
+import { Client } from "pg";
 import t from "tap";
 import { migrations } from "../../migrations/index.ts";
 import { run } from "../../src/commands/migrate.ts";
@@ -98,15 +99,38 @@ t.test(
 	},
 );
 
+/**
+ * The session-level advisory lock Kysely's Migrator takes on PostgreSQL
+ * (kysely/dist/dialect/postgres/postgres-adapter.js, LOCK_ID). Holding it
+ * makes every migrate wait at the same point; if Kysely changes it, no
+ * migrate waits and the test below says so.
+ */
+const KYSELY_MIGRATION_LOCK = "3853314791062309107";
+
 t.test(
 	"migrates racing on one empty database all succeed, each migration applied once",
 	async (t) => {
 		const url = await pg.createDatabase();
-		const results = await Promise.all(
+		// Hold the migration lock, so that all four are started and waiting
+		// for it at once, whatever their start-up times, before any applies.
+		const holder = new Client({ connectionString: url });
+		await holder.connect();
+		t.teardown(() => holder.end());
+		await holder.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`);
+		const racing = Promise.all(
 			Array.from({ length: 4 }, () =>
 				runCli(["migrate"], { DATABASE_URL: url }),
 			),
 		);
+		const waitingSql = `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and ((classid::bigint << 32) | objid::bigint) = ${KYSELY_MIGRATION_LOCK} and database = (select oid from pg_database where datname = current_database())`;
+		let waiting = 0;
+		for (let waited = 0; waited < 60_000 && waiting < 4; waited += 50) {
+			waiting = Number((await holder.query(waitingSql)).rows[0]?.n);
+			if (waiting < 4) await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		t.equal(waiting, 4, "all four wait for the migration lock at once");
+		await holder.query(`select pg_advisory_unlock(${KYSELY_MIGRATION_LOCK})`);
+		const results = await racing;
 		t.same(
 			results.map((result) => result.code),
 			[0, 0, 0, 0],
@@ -116,6 +140,13 @@ t.test(
 			result.stdout.includes("applied 0001_create_users"),
 		).length;
 		t.equal(applied, 1, "exactly one process applied the migration");
+		t.equal(
+			results.filter(
+				(result) => result.stdout === "the database is up to date\n",
+			).length,
+			3,
+			"the three others found it applied once they had the lock",
+		);
 		t.same(await pg.query(url, "select name from kysely_migration"), [
 			{ name: "0001_create_users" },
 		]);
