@@ -300,7 +300,10 @@ t.test(
 			"SIGTERM received while starting: shutting down as soon as start-up has finished",
 		);
 		t.ok(said > 0, "the signal is logged when it arrives", { messages });
-		t.ok(said < messages.indexOf("listening"), "before start-up has finished");
+		t.ok(
+			said > 0 && said < messages.indexOf("listening"),
+			"before start-up has finished",
+		);
 		t.ok(
 			messages.indexOf("listening") <
 				messages.findIndex((msg) => msg.startsWith("shutting down")),
