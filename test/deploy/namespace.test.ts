@@ -16,7 +16,11 @@ import {
 	kustomize,
 } from "../helpers/kustomize.ts";
 import { checkServeSecret } from "../helpers/serve-secret.ts";
-import { createMappingRoot, findTerraform } from "../helpers/terraform.ts";
+import {
+	createMappingRoot,
+	findTerraform,
+	skipWithoutTerraform,
+} from "../helpers/terraform.ts";
 
 const NAMESPACE = "shop";
 /** CloudNativePG's read-only role's password, which Terraform and Ansible put in Secret sherpany-db-serve. */
@@ -227,8 +231,7 @@ for (const components of KUSTOMIZE_CHOICES)
 
 t.test("terraform: namespace", async (t) => {
 	if (!(await findTerraform())) {
-		if (process.env.CI) throw new Error("terraform is not installed");
-		t.plan(0, "terraform is not installed");
+		t.plan(0, skipWithoutTerraform());
 		return;
 	}
 	const root = await createMappingRoot();

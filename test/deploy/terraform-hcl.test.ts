@@ -12,8 +12,8 @@ import t from "tap";
 import { parseHcl } from "../helpers/hcl.ts";
 import {
 	findTerraform,
-	MISSING_TERRAFORM,
 	runTerraform,
+	skipWithoutTerraform,
 	TERRAFORM_DIR,
 } from "../helpers/terraform.ts";
 
@@ -73,8 +73,8 @@ const ROOTS = [...MODULES, "examples/complete"];
 t.test("terraform fmt -check -recursive deploy/terraform", async (t) => {
 	const terraform = await findTerraform();
 	if (!terraform) {
-		if (process.env.CI) console.error(`# ${MISSING_TERRAFORM}`);
-		t.pass(MISSING_TERRAFORM, { skip: MISSING_TERRAFORM });
+		const reason = skipWithoutTerraform();
+		t.pass(reason, { skip: reason });
 		return;
 	}
 	const result = await runTerraform(TERRAFORM_DIR, [

@@ -29,7 +29,7 @@ import {
 	createMappingRoot,
 	findTerraform,
 	type MappingRoot,
-	MISSING_TERRAFORM,
+	skipWithoutTerraform,
 	TERRAFORM_DIR,
 } from "../helpers/terraform.ts";
 import {
@@ -263,9 +263,8 @@ function assertSecretsSeparated(
 
 const terraform = await findTerraform();
 if (!terraform) {
-	// CI runs where /usr/local/bin/terraform exists; say loudly when it doesn't.
-	if (process.env.CI) console.error(`# ${MISSING_TERRAFORM}`);
-	t.test(MISSING_TERRAFORM, { skip: MISSING_TERRAFORM }, () => {});
+	const reason = skipWithoutTerraform();
+	t.test(reason, { skip: reason }, () => {});
 } else {
 	t.comment(`using ${terraform}`);
 	await runSuite();

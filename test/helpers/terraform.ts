@@ -63,6 +63,19 @@ export const MISSING_TERRAFORM =
 	"skipping the steps that run it; install Terraform >= 1.9 or set TERRAFORM to run them";
 
 /**
+ * The reason to skip the steps that run terraform, when it is missing
+ * outside CI. Under CI (`CI` set) it throws instead: these machines carry
+ * terraform, and a suite must not go quiet there.
+ */
+export function skipWithoutTerraform(): string {
+	if (process.env.CI)
+		throw new Error(
+			"terraform is not installed and CI is set, so this fails: put Terraform >= 1.9 on PATH or set TERRAFORM",
+		);
+	return MISSING_TERRAFORM;
+}
+
+/**
  * Runs terraform in `cwd` with an environment that keeps it offline, quiet
  * and out of the repository. Resolves with the exit code; rejects only when
  * terraform cannot be started.
