@@ -228,7 +228,9 @@ t.test(
 		const started = Date.now();
 		const page = await users();
 		t.equal(page.status, 200, "the read that found it down was served");
-		t.ok(Date.now() - started < 3000, "within the configured timeouts");
+		// A refused connection answers at once; the bound is generous (five
+		// times the connect and query timeouts together) for a loaded machine.
+		t.ok(Date.now() - started < 20_000, "within the configured timeouts");
 		t.ok(page.emails.includes("replicated@example.com"));
 		t.ok((await onPrimary()) >= 1, "by the primary");
 		t.equal((await checkedFetch(`${base}/health`)).status, 200);
@@ -276,13 +278,21 @@ t.test(
 	"an idle primary is not lag: the standby stays in use however old its last replayed commit",
 	async (t) => {
 		await standby.waitForReplay();
-		await sleep(MAX_LAG_MS + 4 * CHECK_INTERVAL_MS);
-		const [row] = await standby.query(
-			standby.urlFor(url),
-			"select extract(epoch from now() - pg_last_xact_replay_timestamp()) * 1000 as age_ms",
-		);
+		// Until the last replayed commit is older than the bound, with a few
+		// lag checks since (bounded: 60 s).
+		const ageMs = async (): Promise<number> => {
+			const [row] = await standby.query(
+				standby.urlFor(url),
+				"select extract(epoch from now() - pg_last_xact_replay_timestamp()) * 1000 as age_ms",
+			);
+			return Number(row?.age_ms);
+		};
+		for (let waited = 0; waited < 60_000; waited += 100) {
+			if ((await ageMs()) > MAX_LAG_MS + 4 * CHECK_INTERVAL_MS) break;
+			await sleep(100);
+		}
 		t.ok(
-			Number(row?.age_ms) > MAX_LAG_MS,
+			(await ageMs()) > MAX_LAG_MS + 4 * CHECK_INTERVAL_MS,
 			"the last replayed commit is older than the bound",
 		);
 		t.equal((await ready()).body.checks.replica, "ok");

@@ -373,7 +373,9 @@ t.test("a query the database does not answer in time is a 503", async (t) => {
 	const response = await app.get("/users");
 	t.equal(response.status, 503);
 	t.match(await response.json(), { error: { code: "database_unavailable" } });
-	t.ok(Date.now() - started < 3000, "answered within the query timeout");
+	// The lock is held throughout: only the 300 ms timeout answers at all.
+	// The bound is a hundred times that, for a loaded machine.
+	t.ok(Date.now() - started < 30_000, "answered by the query timeout");
 	await locker.query("rollback");
 	t.equal((await app.get("/users")).status, 200, "fine again once released");
 });
