@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "pg";
 import t from "tap";
 import { migrateAndSeed } from "../helpers/cli.ts";
-import { get, startLoad } from "../helpers/load.ts";
+import { answeredOk, get, startLoad, untilAnswered } from "../helpers/load.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startServe } from "../helpers/serve.ts";
 
@@ -78,7 +78,9 @@ t.test("PostgreSQL SIGKILLed under load, six times", async (t) => {
 	const load = startLoad({ url: usersUrl, clients: 8 });
 	const outages: { from: number; to: number }[] = [];
 	for (let round = 1; round <= ROUNDS; round += 1) {
-		await sleep(300 + 100 * round);
+		// Killed while the load is being served: a few more answers each
+		// round, so the kill falls at a different point of the traffic.
+		await untilAnswered(load, answeredOk(load) + 10 * round);
 		const from = Date.now() - began;
 		await pg.kill();
 		t.comment(`round ${round}: killed at ${from} ms`);

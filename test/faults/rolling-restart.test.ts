@@ -7,10 +7,9 @@
  * carry `Connection: close`, so no client reuses a socket the server is
  * about to close.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { migrateAndSeed } from "../helpers/cli.ts";
-import { startLoad } from "../helpers/load.ts";
+import { answeredOk, startLoad, untilAnswered } from "../helpers/load.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startReadyProxy } from "../helpers/ready-proxy.ts";
 import { startServe } from "../helpers/serve.ts";
@@ -36,7 +35,7 @@ t.test(
 			clients: 8,
 			requestTimeoutMs: 10_000,
 		});
-		await sleep(500);
+		await untilAnswered(load, 20);
 		for (const old of first) {
 			const replacement = await startServe(t, env);
 			proxy.add(replacement.port);
@@ -44,7 +43,8 @@ t.test(
 			old.child.kill("SIGTERM");
 			t.equal(await old.exited, 0, `the old process on ${old.port} exits 0`);
 			proxy.remove(old.port);
-			await sleep(300);
+			// The load carries on through the new set before the next restart.
+			await untilAnswered(load, answeredOk(load) + 20);
 		}
 		const samples = await load.stop();
 		t.ok(samples.length > 200, `the load ran (${samples.length} requests)`);

@@ -93,3 +93,27 @@ export function get(
 		req.end();
 	});
 }
+
+/** How many of `load`'s requests have been answered 200 so far. */
+export function answeredOk(load: Pick<Load, "samples">): number {
+	return load.samples.filter((sample) => sample.status === 200).length;
+}
+
+/**
+ * Resolves once `load` has had `count` answers of 200 in all: a state to
+ * wait for (the service is serving this load) rather than a fixed sleep.
+ * Rejects after `timeoutMs`.
+ */
+export async function untilAnswered(
+	load: Pick<Load, "samples">,
+	count: number,
+	timeoutMs = 60_000,
+): Promise<void> {
+	for (let waited = 0; answeredOk(load) < count; waited += 20) {
+		if (waited >= timeoutMs)
+			throw new Error(
+				`${answeredOk(load)} of ${count} requests answered 200 in ${timeoutMs} ms`,
+			);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+}
