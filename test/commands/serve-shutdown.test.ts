@@ -7,11 +7,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import t from "tap";
-import {
-	DATABASE_CLOSE_TIMEOUT_MS,
-	SHUTDOWN_SLACK_MS,
-} from "../../src/commands/serve.ts";
+import { shutdownDeadlineMs } from "../../src/commands/serve-shutdown.ts";
 import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
+import { loadServerConfig } from "../../src/config/server.ts";
 import { coverageEnv, SHERPANY_BIN } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe, watchUntilListening } from "../helpers/serve.ts";
@@ -188,13 +186,12 @@ t.test(
 t.test(
 	"a shutdown that overruns its deadline exits 1 with one line",
 	async (t) => {
+		const shutdown = { SHUTDOWN_DELAY_MS: "3000", SHUTDOWN_TIMEOUT_MS: "1000" };
 		const serve = await startServe(t, {
 			DATABASE_URL: await pg.createDatabase(),
-			SHUTDOWN_DELAY_MS: "3000",
-			SHUTDOWN_TIMEOUT_MS: "1000",
+			...shutdown,
 		});
-		const deadlineMs =
-			3000 + 1000 + DATABASE_CLOSE_TIMEOUT_MS + SHUTDOWN_SLACK_MS;
+		const deadlineMs = shutdownDeadlineMs(loadServerConfig(shutdown));
 		serve.child.kill("SIGTERM");
 		// The deadline is armed before this line; the delay has just begun.
 		await waitForLine(serve.lines, (entry) => entry.reason === "SIGTERM");

@@ -58,7 +58,7 @@ export function findTerraform(): Promise<string | undefined> {
 }
 
 /** Why the terraform steps are skipped, for the test output. */
-export const MISSING_TERRAFORM =
+const MISSING_TERRAFORM =
 	"terraform is not installed (it is not in Debian's archive; .ci/run reports what `which terraform` finds): " +
 	"skipping the steps that run it; install Terraform >= 1.9 or set TERRAFORM to run them";
 
