@@ -208,7 +208,7 @@ t.test(
 		await outputEnded(serve.child);
 		const logs = parse(serve.lines);
 		t.match(logs.at(-1), {
-			level: 50,
+			level: "error",
 			deadlineMs,
 			msg: "shutdown overran its deadline: exiting",
 		});
