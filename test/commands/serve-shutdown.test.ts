@@ -6,11 +6,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { Client } from "pg";
 import t from "tap";
 import { shutdownDeadlineMs } from "../../src/commands/serve-shutdown.ts";
 import { describeEmbeddedFallback } from "../../src/config/embedded-state.ts";
 import { loadServerConfig } from "../../src/config/server.ts";
-import { coverageEnv, SHERPANY_BIN } from "../helpers/cli.ts";
+import { coverageEnv, migrateAndSeed, SHERPANY_BIN } from "../helpers/cli.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { freePort, startServe, watchUntilListening } from "../helpers/serve.ts";
 
@@ -187,11 +188,29 @@ t.test(
 	"a shutdown that overruns its deadline exits 1 with one line",
 	async (t) => {
 		const shutdown = { SHUTDOWN_DELAY_MS: "3000", SHUTDOWN_TIMEOUT_MS: "1000" };
+		const url = await pg.createDatabase();
+		await migrateAndSeed(t, url);
 		const serve = await startServe(t, {
-			DATABASE_URL: await pg.createDatabase(),
+			DATABASE_URL: url,
+			QUERY_TIMEOUT_MS: "600000",
 			...shutdown,
 		});
 		const deadlineMs = shutdownDeadlineMs(loadServerConfig(shutdown));
+		// A request held in flight by a lock on users, so that the drain,
+		// which starts only after the process wakes, has work left: its own
+		// deadline is then still ahead when the overall one has passed.
+		const locker = new Client({ connectionString: url });
+		await locker.connect();
+		t.teardown(() => locker.end());
+		await locker.query("begin; lock table users in access exclusive mode");
+		const held = fetch(`${serve.baseUrl}/users`).catch(() => undefined);
+		for (let waited = 0; waited < 60_000; waited += 50) {
+			const { rows } = await locker.query(
+				"select count(*)::int as n from pg_locks where relation = 'users'::regclass and not granted",
+			);
+			if (rows[0]?.n > 0) break;
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
 		serve.child.kill("SIGTERM");
 		// The deadline is armed before this line; the delay has just begun.
 		await waitForLine(serve.lines, (entry) => entry.reason === "SIGTERM");
@@ -216,5 +235,6 @@ t.test(
 			logs.some((entry) => entry.msg === "shutdown complete"),
 			"the shutdown did not finish",
 		);
+		await held;
 	},
 );
