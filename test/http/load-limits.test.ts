@@ -13,6 +13,7 @@ import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
+import { loadDatabaseConfig } from "../../src/config/database.ts";
 import { type ReadUsing, runReadsOn } from "../../src/db/read-router.ts";
 import { insertSyntheticUsers, STREAM_BATCH_SIZE } from "../../src/db/users.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -295,10 +296,16 @@ async function stallingApp(t: Test, timeoutMs: number) {
 	const { destination, lines } = logLines();
 	const logger = createLogger("warn", destination);
 	// Pipelining is bounded separately (pipeline-limit.test.ts); here it
-	// must not close the connection before the sweep sees it stall.
+	// must not close the connection before the sweep sees it stall. A
+	// generous wait for a pooled connection: on a loaded machine, 128 pages
+	// queued on the pool must not turn into small 503s that the socket's
+	// buffers take whole, leaving nothing to stall.
 	const app = await startApp(
 		t,
-		url,
+		loadDatabaseConfig({
+			DATABASE_URL: url,
+			PG_CONNECT_TIMEOUT_MS: "60000",
+		}),
 		{ logger },
 		{},
 		{ sendStallTimeoutMs: timeoutMs, maxPipelined: 1000 },
