@@ -96,3 +96,108 @@ t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
 		/^HTTP\/1\.1 200 OK/,
 	);
 });
+
+t.test(
+	"a request whose headers never finish gets a JSON 408 at the server's request timeout",
+	async (t) => {
+		const server = createServer({
+			requestTimeout: 500,
+			headersTimeout: 500,
+			// How often Node looks for timed-out requests (30 s by default).
+			connectionsCheckingInterval: 50,
+		});
+		answerParserErrors(server, pino({ level: "silent" }));
+		await new Promise<void>((resolve) =>
+			server.listen(0, "127.0.0.1", resolve),
+		);
+		t.teardown(
+			() => new Promise<void>((resolve) => server.close(() => resolve())),
+		);
+		const port = (server.address() as AddressInfo).port;
+		const response = parse(
+			await exchange(port, "GET /users HTTP/1.1\r\nHost: x\r\n"),
+		);
+		t.equal(response.statusLine, "HTTP/1.1 408 Request Timeout");
+		t.equal(response.headers.connection, "close");
+		t.same(response.body, {
+			error: { code: "request_timeout", message: "request timed out" },
+		});
+	},
+);
+
+/** Lines `logger` writes, parsed, at debug level. */
+function capturedLogger() {
+	const lines: Record<string, unknown>[] = [];
+	const logger = pino(
+		{ level: "debug" },
+		{ write: (line: string) => void lines.push(JSON.parse(line)) },
+	);
+	return { logger, lines };
+}
+
+t.test(
+	"a connection reset mid-request is closed without an answer or a log line",
+	async (t) => {
+		const { logger, lines } = capturedLogger();
+		const server = createServer((_request, response) => response.end("ok"));
+		answerParserErrors(server, logger);
+		const seen = new Promise<string | undefined>((resolve) =>
+			server.on("clientError", (error: NodeJS.ErrnoException) =>
+				resolve(error.code),
+			),
+		);
+		await new Promise<void>((resolve) =>
+			server.listen(0, "127.0.0.1", resolve),
+		);
+		t.teardown(
+			() => new Promise<void>((resolve) => server.close(() => resolve())),
+		);
+		const port = (server.address() as AddressInfo).port;
+		const socket = connect(port, "127.0.0.1");
+		socket.on("error", () => {});
+		// Half a request, then a reset once the server has read it.
+		socket.write("GET /users HTTP/1.1\r\nHost: x\r\n");
+		server.once("connection", (serverSide) =>
+			serverSide.once("data", () => socket.resetAndDestroy()),
+		);
+		t.equal(await seen, "ECONNRESET");
+		t.same(lines, [], "nothing logged");
+		t.match(
+			await exchange(
+				port,
+				"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			),
+			/^HTTP\/1\.1 200 OK/,
+			"the server still answers",
+		);
+	},
+);
+
+t.test(
+	"a malformed request behind one still being answered closes the connection, without a second status line",
+	async (t) => {
+		let rejected: () => void = () => {};
+		const clientError = new Promise<void>((resolve) => {
+			rejected = resolve;
+		});
+		const server = createServer(async (_request, response) => {
+			// Answer the first request only after the second was rejected.
+			await clientError;
+			response.end("ok");
+		});
+		answerParserErrors(server, pino({ level: "silent" }));
+		server.on("clientError", () => rejected());
+		await new Promise<void>((resolve) =>
+			server.listen(0, "127.0.0.1", resolve),
+		);
+		t.teardown(
+			() => new Promise<void>((resolve) => server.close(() => resolve())),
+		);
+		const port = (server.address() as AddressInfo).port;
+		const received = await exchange(
+			port,
+			"GET / HTTP/1.1\r\nHost: x\r\n\r\nFOO / HTTP/1.1\r\nHost: x\r\n\r\n",
+		);
+		t.equal(received, "", "the connection closes with nothing written");
+	},
+);
