@@ -171,3 +171,28 @@ async function countSamples(metrics: ReturnType<typeof createMetrics>) {
 		)
 		.reduce((total, sample) => total + sample.value, 0);
 }
+
+t.test("a successful probe is logged at debug", async (t) => {
+	const { destination, lines } = logLines();
+	const logger = createLogger("debug", destination);
+	const router = new Router();
+	router.get("/health", (ctx) => {
+		ctx.body = "x";
+	});
+	const app = new Koa();
+	app.use(observeRequests(logger, createMetrics(new Registry())));
+	app.use(router.routes());
+	const server = app.listen(0, "127.0.0.1");
+	t.teardown(() => void server.close());
+	await new Promise((resolve) => server.once("listening", resolve));
+	const { port } = server.address() as AddressInfo;
+	const response = await fetch(`http://127.0.0.1:${port}/health`);
+	t.equal(response.status, 200);
+	await response.arrayBuffer();
+	// The line is written when the response closes, just after the client has it.
+	for (let waited = 0; waited < 5000 && lines.length === 0; waited += 10)
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	t.match(lines, [
+		{ level: "debug", msg: "request", route: "/health", status: 200 },
+	]);
+});

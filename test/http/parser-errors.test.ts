@@ -1,13 +1,16 @@
 import { createServer } from "node:http";
 import { type AddressInfo, connect } from "node:net";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import t, { type Test } from "tap";
 import { answerParserErrors } from "../../src/http/parser-errors.ts";
 
 /** A real http.Server that answers 200 to anything Koa would see. */
-async function startServer(t: Test): Promise<number> {
+async function startServer(
+	t: Test,
+	logger: Logger = pino({ level: "silent" }),
+): Promise<number> {
 	const server = createServer((_request, response) => response.end("ok"));
-	answerParserErrors(server, pino({ level: "silent" }));
+	answerParserErrors(server, logger);
 	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 	t.teardown(
 		() => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -43,7 +46,8 @@ function parse(response: string) {
 }
 
 t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
-	const port = await startServer(t);
+	const { logger, lines } = capturedLogger();
+	const port = await startServer(t, logger);
 	const cases: [string, string, string, string, string][] = [
 		[
 			"an unknown method",
@@ -87,6 +91,19 @@ t.test("requests the HTTP parser rejects get a JSON error", async (t) => {
 			`${what}: the error body`,
 		);
 	}
+	t.match(
+		lines,
+		[
+			"HPE_INVALID_METHOD",
+			"HPE_INVALID_HEADER_TOKEN",
+			"HPE_HEADER_OVERFLOW",
+		].map((code) => ({
+			level: 20,
+			code,
+			msg: "the HTTP parser rejected a request",
+		})),
+		"each is logged at debug with its parser code",
+	);
 	// The server is unharmed, and well-formed requests still reach the handler.
 	t.match(
 		await exchange(
