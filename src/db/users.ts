@@ -88,6 +88,50 @@ export async function listUsers(
 	return { users: rows, hasMore };
 }
 
+/** One page as PostgreSQL wrote it: the JSON array's text, and what its `Link` needs. */
+export interface UserPageJson {
+	/** The JSON array of `{id,name,email}`, the bytes `JSON.stringify` gives the rows. */
+	readonly body: string;
+	/** The id of the page's last user, undefined on an empty page. */
+	readonly last: number | undefined;
+	/** True when at least one more user follows the last one returned. */
+	readonly hasMore: boolean;
+}
+
+/**
+ * The page query with PostgreSQL building the body (`row_to_json`, as
+ * PostgREST does), so the rows never become objects in Node only to be
+ * turned back into text. `$1` is `after`, `$2` the limit; the last id and
+ * whether a user follows it come from the same statement, which sees one
+ * snapshot. `row_to_json` writes the columns in the select's order, without
+ * spaces, and escapes as `JSON.stringify` does for text PostgreSQL can hold
+ * (test/db/page-json.test.ts fuzzes that).
+ */
+const PAGE_JSON_SQL = `select coalesce('[' || string_agg(row_to_json(u)::text, ',' order by u.id) || ']', '[]') as body,
+  max(u.id) as last,
+  case when count(*) = $2 then exists (select from users where id > max(u.id)) else false end as more
+from (select id, name, email from users where id > $1 order by id limit $2) u`;
+
+/** One keyset page as JSON text: users with `id > after`, by id, at most `limit` of them. */
+export async function listUsersJson(
+	db: Kysely<Database>,
+	limit: number,
+	after = 0,
+): Promise<UserPageJson> {
+	const parameters = [after, limit];
+	type Row = { body: string; last: number | null; more: boolean };
+	const rows =
+		db instanceof PoolReads
+			? await db.readRows<Row>(PAGE_JSON_SQL, parameters)
+			: (
+					await db.executeQuery<Row>(
+						CompiledQuery.raw(PAGE_JSON_SQL, parameters),
+					)
+				).rows;
+	const row = rows[0] as Row;
+	return { body: row.body, last: row.last ?? undefined, hasMore: row.more };
+}
+
 /**
  * Users per batch of {@link streamUserBatches}: few round trips, and small
  * enough that a batch in flight fits the executable's 4 MB semi-space, so

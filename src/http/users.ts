@@ -7,7 +7,7 @@ import type { Router } from "@koa/router";
 import type { Context } from "koa";
 import type { ReadUsing } from "../db/read-router.ts";
 import type { User } from "../db/schema.ts";
-import { listUsers, streamUserBatches } from "../db/users.ts";
+import { listUsersJson, streamUserBatches } from "../db/users.ts";
 import type { Metrics } from "../metrics.ts";
 import { sendOverloaded } from "./error-responses.ts";
 import { NdjsonExport } from "./ndjson-export.ts";
@@ -59,11 +59,13 @@ export function addUsersRoutes(
 			await sendNdjson(ctx, read, release);
 			return;
 		}
-		const { users, hasMore } = await read((db) => listUsers(db, limit, after));
-		const last = users.at(-1);
-		if (hasMore && last)
-			ctx.set("Link", `</users?limit=${limit}&after=${last.id}>; rel="next"`);
-		ctx.body = users;
+		const { body, last, hasMore } = await read((db) =>
+			listUsersJson(db, limit, after),
+		);
+		if (hasMore && last !== undefined)
+			ctx.set("Link", `</users?limit=${limit}&after=${last}>; rel="next"`);
+		ctx.type = "application/json";
+		ctx.body = body;
 	});
 }
 
