@@ -109,8 +109,8 @@ export interface UserPageJson {
  */
 const PAGE_JSON_SQL = `select coalesce('[' || string_agg(row_to_json(u)::text, ',' order by u.id) || ']', '[]') as body,
   max(u.id) as last,
-  case when count(*) = $2 then exists (select from users where id > max(u.id)) else false end as more
-from (select id, name, email from users where id > $1 order by id limit $2) u`;
+  case when count(*) = $2 then exists (select from "users" where "id" > max(u.id)) else false end as more
+from (select "id", "name", "email" from "users" where "id" > $1 order by "id" limit $2) u`;
 
 /** One keyset page as JSON text: users with `id > after`, by id, at most `limit` of them. */
 export async function listUsersJson(
