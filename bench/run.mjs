@@ -1,4 +1,4 @@
-// `npm run bench`: every scenario of issue 9 end to end. Starts its own
+// `npm run bench`: every performance scenario of README.md end to end. Starts its own
 // PostgreSQL (the test harness's helper), builds dist/sherpany if it is
 // missing, needs wrk (`apt-get install -y wrk`), psql and curl; prints a
 // markdown table and writes bench/results.json; then runs the start-up

@@ -12,7 +12,7 @@
 //   server's /health. That is repeated over several runs, and
 //   each figure is the median of the runs' medians with its spread (lowest
 //   to highest run), because one run on a shared machine says little. The
-//   target is check-health <= 1.2x (median of the runs, issue 9); missing it makes the
+//   target is check-health <= 1.2x (median of the runs); missing it makes the
 //   bench exit 1;
 // - CPU time (user + system) of the same commands, per command, from bash's
 //   `times` over a batch of ROUNDS in each run: on a shared machine the wall
@@ -20,7 +20,7 @@
 // - peak RSS (maximum resident set size, from GNU time's `%M`) of the same four;
 // - time from spawning `serve` to the first 200 from `/users`, on a new
 //   embedded data directory and then on that existing directory; the target
-//   is the new directory's median <= 1.3x the existing one's (issue 9).
+//   is the new directory's median <= 1.3x the existing one's.
 //
 // With BENCH_STARTUP_JSON set, it also writes every figure there as JSON
 // (bench/run.mjs puts them into bench/results.json).
