@@ -135,9 +135,8 @@ export async function listUsersJson(
 /**
  * Users per batch of {@link streamUserBatches}: few round trips, and small
  * enough that a batch in flight fits the executable's 4 MB semi-space, so
- * its rows die young instead of filling the old generation: 5,000 took an
- * export of 1,000,000 users to 160-190 MiB of RSS, 2,000 to 128-134 MiB
- * (bench/RESULTS.md).
+ * its rows die young instead of filling the old generation (the sizes
+ * measured are in bench/RESULTS.md).
  */
 export const STREAM_BATCH_SIZE = 2000;
 
