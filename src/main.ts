@@ -161,7 +161,15 @@ function addServeCommand(program: Command, cli: Cli): void {
 			server.logLevel,
 			await openLogDestination(server.logFormat),
 		);
-		await onDatabase(database, () => serve.runUntilSignal(options, { logger }));
+		try {
+			await onDatabase(database, () =>
+				serve.runUntilSignal(options, { logger }),
+			);
+		} finally {
+			// JSON lines are written in batches, and the process exits as soon
+			// as this returns: an exit during a batch's write would lose it.
+			await new Promise<void>((resolve) => logger.flush(() => resolve()));
+		}
 	});
 }
 

@@ -123,6 +123,9 @@ function openPrimary({
 				{ database: describeDatabase(database) },
 				`${describeEmbeddedFallback()}; ${describeEmbeddedOpening(database)}`,
 			);
+			// Written now, not with the next batch: PGlite's start holds the
+			// event loop for seconds, and the batch's timer with it.
+			logger.flush();
 		},
 		queryTimeoutMs: config.queryTimeoutMs,
 		onQuery: observeQueries(metrics, "primary"),
