@@ -159,9 +159,12 @@ export async function startStandby(
 		urlFor,
 		query: (url, sql) => primary.query(url, sql),
 		async waitForReplay(timeoutMs = 10_000) {
+			// The insert position, not the write position: the harness runs
+			// with synchronous_commit=off, so a commit can sit in the WAL
+			// buffers past pg_current_wal_lsn() until the WAL writer's next round.
 			const [row] = await primary.query(
 				primary.adminUrl,
-				"select pg_current_wal_lsn()::text as lsn",
+				"select pg_current_wal_insert_lsn()::text as lsn",
 			);
 			const target = String(row?.lsn);
 			const deadline = Date.now() + timeoutMs;
