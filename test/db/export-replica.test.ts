@@ -14,7 +14,6 @@
  * blocks. The standby cancels it with SQLSTATE 40001, "canceling statement
  * due to conflict with recovery".
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import t from "tap";
 import { loadDatabaseConfig } from "../../src/config/database.ts";
@@ -26,6 +25,7 @@ import { insertSyntheticUsers, streamUserBatches } from "../../src/db/users.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { startStandby } from "../helpers/postgres-standby.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const USERS = 250;
 const BATCH = 100;
@@ -94,19 +94,8 @@ const router = new ReadRouter({
 	onRead: (target) => targets.push(target),
 });
 
-/** Polls `condition` until it holds, failing after a generous `timeoutMs`. */
-async function waitFor(
-	what: string,
-	condition: () => Promise<boolean>,
-	timeoutMs = 90_000,
-): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline)
-			throw new Error(`${what}: not after ${timeoutMs} ms`);
-		await sleep(20);
-	}
-}
+/** The standby's states, on a loaded machine, can take their time. */
+const STANDBY_WAIT_MS = 90_000;
 
 async function onStandby(sql: string): Promise<Record<string, unknown>[]> {
 	return standby.query(standbyUrl, sql);
@@ -128,13 +117,17 @@ t.test(
 
 		const batches = streamUserBatches(router.runRead, BATCH);
 		const first = batches.next();
-		await waitFor("the export's query held on the standby", async () => {
-			const rows = await onStandby(
-				`select 1 from pg_stat_activity
+		await waitFor(
+			"the export's query held on the standby",
+			async () => {
+				const rows = await onStandby(
+					`select 1 from pg_stat_activity
          where usename = '${READER}' and state = 'active' and wait_event = 'PgSleep'`,
-			);
-			return rows.length === 1;
-		});
+				);
+				return rows.length === 1;
+			},
+			STANDBY_WAIT_MS,
+		);
 		// The lock is WAL-logged; replaying it needs the lock the held query has.
 		await primary.query(
 			url,
@@ -159,6 +152,7 @@ t.test(
 		await waitFor(
 			"a lock conflict counted on the standby",
 			async () => Number(await lockConflicts()) > 0,
+			STANDBY_WAIT_MS,
 		);
 		t.equal(
 			await lockConflicts(),

@@ -15,18 +15,10 @@ import { createMigrator } from "../../src/db/migrator.ts";
 import { startApp } from "../helpers/app.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const pg = await startPostgres(t, { everyServer: false });
 const url = await createMigratedDatabase(pg);
-
-/** Resolves once `done()` holds (bounded: 60 s). */
-async function until(done: () => boolean, what: string): Promise<void> {
-	for (let waited = 0; waited < 60_000; waited += 10) {
-		if (done()) return;
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-	throw new Error(`not in 60 s: ${what}`);
-}
 
 t.test(
 	"concurrent /ready requests on the admin port, which never sheds, share one readiness check",
@@ -92,9 +84,10 @@ t.test(
 		);
 		// Every request has reached the route (plus the check's own look),
 		// and the one check waits at the gate.
-		await until(
-			() => arrived >= flood + 1 && schemaChecks >= 1,
+		await waitFor(
 			`${flood} requests at the route (${arrived} so far)`,
+			() => arrived >= flood + 1 && schemaChecks >= 1,
+			60_000,
 		);
 		release();
 		const statuses = (await answers).map((answer) => answer.status);

@@ -11,6 +11,7 @@ import { startApp, type TestApp } from "../helpers/app.ts";
 import { logLines } from "../helpers/log-lines.ts";
 import { createMigratedDatabase } from "../helpers/migrated-database.ts";
 import { startPostgres } from "../helpers/postgres.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /** Far more users than fit in the socket buffers: the export is still being read when the client leaves. */
 const USERS = 200_000;
@@ -25,20 +26,6 @@ async function inFlight(app: {
 }): Promise<string | undefined> {
 	const text = await app.metrics.registry.metrics();
 	return /^http_requests_in_flight (\S+)$/m.exec(text)?.[1];
-}
-
-/** Polls `condition` until it holds, failing after a generous `timeoutMs`. */
-async function waitFor(
-	what: string,
-	condition: () => boolean | Promise<boolean>,
-	timeoutMs = 15_000,
-): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline)
-			throw new Error(`${what}: not after ${timeoutMs} ms`);
-		await sleep(20);
-	}
 }
 
 /** Starts an export, reads 64 KiB of it, hangs up; resolves with the bytes read. */
