@@ -5,13 +5,13 @@
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { LogFormat, LogLevel } from "./config/server.ts";
 import { isoTimeBySecond } from "./iso-time.ts";
+import { batchLines } from "./log-batches.ts";
 import { VERSION } from "./version.ts";
 
 /**
- * JSON lines wait in memory until this many bytes are waiting, or until the
- * next flush: one write per ~15 request lines instead of one each, which
- * under load cost a system call and a thread-pool round trip per request
- * (bench/RESULTS.md).
+ * JSON lines wait in memory until about this many bytes are waiting, or
+ * until the next flush: one write per ~15 request lines instead of one
+ * each (src/log-batches.ts).
  */
 const LOG_BATCH_BYTES = 4096;
 
@@ -50,20 +50,23 @@ export function createLogger(
 }
 
 /**
- * Where `format`'s lines go: stdout as they are, in batches (see
- * {@link LOG_BATCH_BYTES}), or through pino-pretty, line by line for the
- * person reading.
+ * Where `format`'s lines go: stdout as they are, in batches
+ * (src/log-batches.ts), or through pino-pretty, line by line for the person
+ * reading. A batch is written synchronously, so the lines waiting at exit
+ * are written before the process ends, whatever ends it.
  * pino-pretty is imported only when chosen, so JSON logging never runs it.
  */
 export async function openLogDestination(
 	format: LogFormat,
 ): Promise<DestinationStream> {
-	if (format === "json")
-		return pino.destination({
-			dest: 1,
-			minLength: LOG_BATCH_BYTES,
-			periodicFlush: LOG_FLUSH_MS,
+	if (format === "json") {
+		const batches = batchLines(pino.destination({ dest: 1, sync: true }), {
+			maxBytes: LOG_BATCH_BYTES,
+			maxDelayMs: LOG_FLUSH_MS,
 		});
+		process.once("exit", () => batches.flush());
+		return batches;
+	}
 	const stdout = pino.destination(1);
 	const { prettyDestination } = await import("./pretty-log.ts");
 	return prettyDestination(stdout);

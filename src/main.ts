@@ -166,8 +166,8 @@ function addServeCommand(program: Command, cli: Cli): void {
 				serve.runUntilSignal(options, { logger }),
 			);
 		} finally {
-			// JSON lines are written in batches, and the process exits as soon
-			// as this returns: an exit during a batch's write would lose it.
+			// JSON lines wait in batches (src/log-batches.ts): the waiting ones
+			// are written before this returns and the process exits.
 			await new Promise<void>((resolve) => logger.flush(() => resolve()));
 		}
 	});
