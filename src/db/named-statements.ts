@@ -22,11 +22,12 @@ export function statementName(
 	text: string,
 	values: readonly unknown[] | undefined,
 ): string | undefined {
-	if (!values || values.length === 0 || !/^select\s/i.test(text))
-		return undefined;
+	if (!values || values.length === 0) return undefined;
+	// A named text is looked up first: only a new one is tested for `select`.
 	let name = names.get(text);
 	if (name === undefined) {
-		if (names.size >= MAX_NAMED_STATEMENTS) return undefined;
+		if (!/^select\s/i.test(text) || names.size >= MAX_NAMED_STATEMENTS)
+			return undefined;
 		name = `sherpany_${names.size + 1}`;
 		names.set(text, name);
 	}
