@@ -52,8 +52,9 @@ export function createLogger(
 /**
  * Where `format`'s lines go: stdout as they are, in batches
  * (src/log-batches.ts), or through pino-pretty, line by line for the person
- * reading. A batch is written synchronously, so the lines waiting at exit
- * are written before the process ends, whatever ends it.
+ * reading. A batch is written synchronously, so the lines still waiting
+ * when the process exits are written by its `exit` event (a SIGKILL
+ * loses them, as it would any buffer).
  * pino-pretty is imported only when chosen, so JSON logging never runs it.
  */
 export async function openLogDestination(
