@@ -531,7 +531,8 @@ function makeExecutable({ arch, binary, node, withCodeCaches, pgliteDir }) {
 		// By default V8's semi-spaces grow to 16 MB, and what survives two
 		// scavenges (rows and JSON chunks in flight) is promoted, so an NDJSON
 		// export would fill the old generation with garbage before a full
-		// collection. NODE_OPTIONS still applies after it.
+		// collection. A --max-semi-space-size in NODE_OPTIONS does not
+		// override it (the new space stays 8 MB: bench/RESULTS.md).
 		execArgv: [`--max-semi-space-size=${MAX_SEMI_SPACE_MB}`],
 		assets: {
 			...Object.fromEntries(
