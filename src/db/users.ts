@@ -69,6 +69,21 @@ export function checkPageQuery(db: Kysely<Database>): string {
 	return text;
 }
 
+/**
+ * Runs one of the fixed page queries: on PostgreSQL's read instance
+ * straight on the pool (src/db/pool-query-dialect.ts), elsewhere (PGlite,
+ * the primary) through Kysely's executor.
+ */
+async function readRows<R>(
+	db: Kysely<Database>,
+	sql: string,
+	parameters: unknown[],
+): Promise<R[]> {
+	return db instanceof PoolReads
+		? db.readRows<R>(sql, parameters)
+		: (await db.executeQuery<R>(CompiledQuery.raw(sql, parameters))).rows;
+}
+
 /** One keyset page: users with `id > after`, by id, at most `limit` of them. */
 export async function listUsers(
 	db: Kysely<Database>,
@@ -76,12 +91,7 @@ export async function listUsers(
 	after = 0,
 ): Promise<UserPage> {
 	const text = checkPageQuery(db);
-	const parameters = [after, limit + 1];
-	// On PostgreSQL's read instance, straight to the pool (src/db/pool-query-dialect.ts).
-	const rows =
-		db instanceof PoolReads
-			? await db.readRows<User>(text, parameters)
-			: (await db.executeQuery<User>(CompiledQuery.raw(text, parameters))).rows;
+	const rows = await readRows<User>(db, text, [after, limit + 1]);
 	// The extra row only tells that more follow: dropped in place, not by a copy.
 	const hasMore = rows.length > limit;
 	if (hasMore) rows.length = limit;
@@ -118,16 +128,8 @@ export async function listUsersJson(
 	limit: number,
 	after = 0,
 ): Promise<UserPageJson> {
-	const parameters = [after, limit];
 	type Row = { body: string; last: number | null; more: boolean };
-	const rows =
-		db instanceof PoolReads
-			? await db.readRows<Row>(PAGE_JSON_SQL, parameters)
-			: (
-					await db.executeQuery<Row>(
-						CompiledQuery.raw(PAGE_JSON_SQL, parameters),
-					)
-				).rows;
+	const rows = await readRows<Row>(db, PAGE_JSON_SQL, [after, limit]);
 	const row = rows[0] as Row;
 	return { body: row.body, last: row.last ?? undefined, hasMore: row.more };
 }
