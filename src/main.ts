@@ -161,15 +161,9 @@ function addServeCommand(program: Command, cli: Cli): void {
 			server.logLevel,
 			await openLogDestination(server.logFormat),
 		);
-		try {
-			await onDatabase(database, () =>
-				serve.runUntilSignal(options, { logger }),
-			);
-		} finally {
-			// JSON lines wait in batches (src/log-batches.ts): the waiting ones
-			// are written before this returns and the process exits.
-			await new Promise<void>((resolve) => logger.flush(() => resolve()));
-		}
+		// JSON lines still waiting in a batch are written by the destination's
+		// own `exit` hook (src/logger.ts), however the process ends.
+		await onDatabase(database, () => serve.runUntilSignal(options, { logger }));
 	});
 }
 
